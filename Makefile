@@ -1,0 +1,50 @@
+# migrate_ext: PGXS build
+EXTENSION = migrate_ext
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big = migrate_ext
+OBJS = \
+	src/migrate_ext.o \
+	src/util.o \
+	src/context.o \
+	src/script.o \
+	src/lockwatch.o \
+	src/migrations.o
+
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+
+# pg_regress suites: inputs in sql/, outputs in expected/
+REGRESS = setup apply_basic apply_errors versions revert baseline_repair verify_checks timeouts privileges
+REGRESS_OPTS = --inputdir=.
+
+# isolation specs for concurrency
+ISOLATION = concurrent_apply concurrent_lock_timeout
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output --load-extension=migrate_ext
+
+PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+EXTRA_CLEAN = test/isolation/output test/bench/out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@
+
+.PHONY: prove bench demo test
+
+# pgTAP suites (needs a running server and pg_prove; test/run-tests.sh sets that up)
+prove:
+	test/scripts/run-pgtap.sh
+
+# benchmarks: not part of the tests
+bench:
+	test/bench/run.sh
+
+demo:
+	test/demo/run-demo.sh
+
+# every suite on a throwaway cluster
+test:
+	test/run-tests.sh

@@ -1,0 +1,231 @@
+/* migrate_ext install script (built into migrate_ext--<version>.sql by make) */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION migrate_ext" to load this file. \quit
+
+COMMENT ON SCHEMA migrate IS 'migrate_ext: versioned migrations and their history';
+GRANT USAGE ON SCHEMA migrate TO PUBLIC;
+
+--
+-- Version ordering
+--
+CREATE FUNCTION migrate.version_key(version text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'migrate_version_key'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION migrate.version_key(text) IS
+'sort key of a migration version: digit runs compare numerically (2 < 10, 1.2.9 < 1.2.10), ties broken bytewise';
+
+CREATE FUNCTION migrate.version_compare(a text, b text)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'migrate_version_compare'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION migrate.version_compare(text, text) IS
+'compares two migration versions in natural order: -1, 0 or 1';
+
+CREATE FUNCTION migrate.checksum(script text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_checksum'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION migrate.checksum(text) IS
+'sha256 (hex) of a migration script with CRLF line ends normalised to LF, as recorded by migrate.apply';
+
+--
+-- Bookkeeping tables: written only by the extension's functions
+--
+CREATE TABLE migrate.migrations (
+	version text PRIMARY KEY,
+	version_key bytea GENERATED ALWAYS AS (migrate.version_key(version)) STORED,
+	name text NOT NULL,
+	state text NOT NULL CHECK (state IN ('applied', 'reverted', 'baselined')),
+	checksum text,
+	script text,
+	down_script text,
+	verify_script text,
+	requires text[] NOT NULL DEFAULT '{}',
+	session_user_name text NOT NULL,
+	current_user_name text NOT NULL,
+	application_name text,
+	client_addr inet,
+	backend_pid integer NOT NULL,
+	txid xid8,
+	started_at timestamptz NOT NULL,
+	applied_at timestamptz NOT NULL,
+	lock_wait_ms double precision NOT NULL DEFAULT 0,
+	execution_ms double precision NOT NULL DEFAULT 0,
+	statement_count integer NOT NULL DEFAULT 0,
+	rows_affected bigint NOT NULL DEFAULT 0,
+	wal_lsn_before pg_lsn,
+	wal_lsn_after pg_lsn,
+	out_of_order boolean NOT NULL DEFAULT false,
+	reverted_at timestamptz,
+	reverted_by text,
+	CONSTRAINT migrations_version_check CHECK (version <> '')
+);
+CREATE UNIQUE INDEX migrations_version_key_idx ON migrate.migrations (version_key);
+COMMENT ON TABLE migrate.migrations IS
+'one row per known migration version with its current state; written only by migrate.apply, revert, baseline and repair';
+COMMENT ON COLUMN migrate.migrations.version IS 'migration version (natural order, see migrate.version_key)';
+COMMENT ON COLUMN migrate.migrations.version_key IS 'natural-order sort key of version';
+COMMENT ON COLUMN migrate.migrations.name IS 'human-readable migration name';
+COMMENT ON COLUMN migrate.migrations.state IS 'applied, reverted or baselined';
+COMMENT ON COLUMN migrate.migrations.checksum IS 'sha256 hex of the script, CRLF normalised to LF (NULL for a baseline)';
+COMMENT ON COLUMN migrate.migrations.script IS 'the up script as applied (or as realigned by migrate.repair)';
+COMMENT ON COLUMN migrate.migrations.down_script IS 'script run by migrate.revert';
+COMMENT ON COLUMN migrate.migrations.verify_script IS 'checks run after the apply and by migrate.verify';
+COMMENT ON COLUMN migrate.migrations.requires IS 'versions that had to be applied first';
+COMMENT ON COLUMN migrate.migrations.session_user_name IS 'session user who applied the migration';
+COMMENT ON COLUMN migrate.migrations.current_user_name IS 'current user (role in effect) who applied the migration';
+COMMENT ON COLUMN migrate.migrations.application_name IS 'application_name of the applying session';
+COMMENT ON COLUMN migrate.migrations.client_addr IS 'client address of the applying session (NULL for a Unix socket)';
+COMMENT ON COLUMN migrate.migrations.backend_pid IS 'backend process id of the applying session';
+COMMENT ON COLUMN migrate.migrations.txid IS 'top-level transaction id the migration committed in';
+COMMENT ON COLUMN migrate.migrations.started_at IS 'when the migration statements started (after the migration lock was taken)';
+COMMENT ON COLUMN migrate.migrations.applied_at IS 'when the apply finished';
+COMMENT ON COLUMN migrate.migrations.lock_wait_ms IS 'time spent waiting for the migration lock';
+COMMENT ON COLUMN migrate.migrations.execution_ms IS 'time spent running the script and its verify checks';
+COMMENT ON COLUMN migrate.migrations.statement_count IS 'number of statements in the script';
+COMMENT ON COLUMN migrate.migrations.rows_affected IS 'rows inserted, updated or deleted by the script''s statements';
+COMMENT ON COLUMN migrate.migrations.wal_lsn_before IS 'WAL insert position before the script ran';
+COMMENT ON COLUMN migrate.migrations.wal_lsn_after IS 'WAL insert position after the script ran';
+COMMENT ON COLUMN migrate.migrations.out_of_order IS 'applied while a higher version was already applied (migrate.allow_out_of_order)';
+COMMENT ON COLUMN migrate.migrations.reverted_at IS 'when migrate.revert last reverted this version';
+COMMENT ON COLUMN migrate.migrations.reverted_by IS 'session user who last reverted this version';
+
+CREATE TABLE migrate.history (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	action text NOT NULL CHECK (action IN ('apply', 'revert', 'baseline', 'repair')),
+	version text NOT NULL,
+	name text,
+	checksum text,
+	previous_checksum text,
+	session_user_name text NOT NULL,
+	current_user_name text NOT NULL,
+	application_name text,
+	client_addr inet,
+	backend_pid integer NOT NULL,
+	txid xid8,
+	details jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX history_version_idx ON migrate.history (version);
+COMMENT ON TABLE migrate.history IS
+'append-only log of every apply, revert, baseline and repair; written only by the extension''s functions';
+COMMENT ON COLUMN migrate.history.id IS 'sequence number of the entry';
+COMMENT ON COLUMN migrate.history.logged_at IS 'when the entry was written';
+COMMENT ON COLUMN migrate.history.action IS 'apply, revert, baseline or repair';
+COMMENT ON COLUMN migrate.history.version IS 'migration version acted on';
+COMMENT ON COLUMN migrate.history.name IS 'migration name';
+COMMENT ON COLUMN migrate.history.checksum IS 'checksum after the action';
+COMMENT ON COLUMN migrate.history.previous_checksum IS 'checksum before a repair';
+COMMENT ON COLUMN migrate.history.session_user_name IS 'session user who acted';
+COMMENT ON COLUMN migrate.history.current_user_name IS 'current user (role in effect) who acted';
+COMMENT ON COLUMN migrate.history.application_name IS 'application_name of the acting session';
+COMMENT ON COLUMN migrate.history.client_addr IS 'client address of the acting session';
+COMMENT ON COLUMN migrate.history.backend_pid IS 'backend process id of the acting session';
+COMMENT ON COLUMN migrate.history.txid IS 'top-level transaction id of the action';
+COMMENT ON COLUMN migrate.history.details IS 'action details: timings, statement and row counts, WAL positions, repair reason';
+
+REVOKE ALL ON migrate.migrations, migrate.history FROM PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('migrate.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.history', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.history_id_seq', '');
+
+-- Refuse UPDATE, DELETE and TRUNCATE that do not come from the extension's functions
+CREATE FUNCTION migrate.guard_bookkeeping()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'migrate_guard_bookkeeping'
+LANGUAGE C;
+COMMENT ON FUNCTION migrate.guard_bookkeeping() IS
+'trigger function refusing direct UPDATE, DELETE and TRUNCATE of migrate.migrations and migrate.history';
+REVOKE ALL ON FUNCTION migrate.guard_bookkeeping() FROM PUBLIC;
+
+CREATE TRIGGER migrations_guard BEFORE UPDATE OR DELETE ON migrate.migrations
+	FOR EACH ROW EXECUTE FUNCTION migrate.guard_bookkeeping();
+CREATE TRIGGER migrations_guard_truncate BEFORE TRUNCATE ON migrate.migrations
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_bookkeeping();
+CREATE TRIGGER history_guard BEFORE UPDATE OR DELETE ON migrate.history
+	FOR EACH ROW EXECUTE FUNCTION migrate.guard_bookkeeping();
+CREATE TRIGGER history_guard_truncate BEFORE TRUNCATE ON migrate.history
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_bookkeeping();
+
+--
+-- Applying and managing migrations
+--
+CREATE FUNCTION migrate.apply(
+	version text,
+	name text,
+	script text,
+	down_script text DEFAULT NULL,
+	requires text[] DEFAULT '{}',
+	verify_script text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_apply'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.apply(text, text, text, text, text[], text) IS
+'applies a migration script in the caller''s transaction and records it; returns applied or already_applied';
+
+CREATE FUNCTION migrate.revert(version text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_revert'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.revert(text) IS
+'runs the stored down script of an applied migration in the caller''s transaction and marks it reverted';
+
+CREATE FUNCTION migrate.baseline(version text, name text DEFAULT 'baseline')
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_baseline'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.baseline(text, text) IS
+'marks an existing database as being at a version; refused once anything is recorded';
+
+CREATE FUNCTION migrate.repair(version text, script text, reason text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_repair'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.repair(text, text, text) IS
+'realigns the recorded checksum and script of an applied migration with an edited script; logs old and new checksum and the reason';
+
+CREATE FUNCTION migrate.verify(version text)
+RETURNS TABLE(check_no integer, check_sql text, passed boolean, message text)
+AS 'MODULE_PATHNAME', 'migrate_verify'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.verify(text) IS
+'re-runs the verify checks of a migration now and reports each check as passed or failed';
+
+CREATE FUNCTION migrate.current_migration()
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_current_migration'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION migrate.current_migration() IS
+'version of the migration being applied or reverted in this transaction, NULL outside one';
+
+CREATE FUNCTION migrate.status()
+RETURNS TABLE(
+	version text,
+	name text,
+	state text,
+	checksum text,
+	applied_at timestamptz,
+	applied_by text,
+	execution_ms double precision,
+	out_of_order boolean)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT m.version, m.name, m.state, m.checksum, m.applied_at,
+		   m.session_user_name, m.execution_ms, m.out_of_order
+	  FROM migrate.migrations m
+	 ORDER BY m.version_key
+$$;
+COMMENT ON FUNCTION migrate.status() IS
+'one row per known migration version in natural version order: state, checksum, when, by whom, how long';
+
+-- state-changing and history-reading functions are not for PUBLIC
+REVOKE ALL ON FUNCTION migrate.apply(text, text, text, text, text[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.revert(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.baseline(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.repair(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.verify(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.status() FROM PUBLIC;

@@ -1,0 +1,16 @@
+/*-------------------------------------------------------------------------
+ * lockwatch.h
+ *	  Who blocked a migration statement's lock request.
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_LOCKWATCH_H
+#define MIGRATE_LOCKWATCH_H
+
+extern void lockwatch_init(void);
+extern void lockwatch_setup_gucs(int lock_timeout_ms);
+extern void lockwatch_begin(void);
+extern void lockwatch_end(void);
+extern const char *lockwatch_blockers(void);
+extern const char *lockwatch_waited_for(void);
+
+#endif							/* MIGRATE_LOCKWATCH_H */

@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ * migrate_ext.h
+ *	  GUC variables and the few declarations every room of migrate_ext shares.
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_EXT_H
+#define MIGRATE_EXT_H
+
+#include "postgres.h"
+
+/* GUCs, defined in migrate_ext.c */
+extern int	migrate_lock_timeout;		/* ms, per migration statement */
+extern int	migrate_statement_timeout;	/* ms, per migration statement */
+extern int	migrate_lock_wait_timeout;	/* ms, wait for the migration lock */
+extern bool migrate_allow_out_of_order;
+
+/* schema holding the extension's objects (fixed: not relocatable) */
+#define MIGRATE_SCHEMA "migrate"
+
+#endif							/* MIGRATE_EXT_H */

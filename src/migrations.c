@@ -1,0 +1,1346 @@
+/*-------------------------------------------------------------------------
+ * migrations.c
+ *	  Versioned migrations: apply, revert, verify, baseline, repair, the
+ *	  migration lock, per-statement timeouts, and the bookkeeping tables
+ *	  migrate.migrations and migrate.history (written only from here, as
+ *	  their owner, through kept SPI plans).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/dest.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/pg_lsn.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
+
+#include "context.h"
+#include "errors.h"
+#include "lockwatch.h"
+#include "migrate_ext.h"
+#include "script.h"
+#include "util.h"
+
+/* advisory lock key of the migration lock: ('migr', 1) in this database */
+#define MIGRATE_LOCK_KEY1 0x6D696772
+#define MIGRATE_LOCK_KEY2 1
+
+/* true only while this file writes the bookkeeping tables */
+static bool bookkeeping_write = false;
+
+/* ---------------------------------------------------------------------
+ * Kept SPI plans for the bookkeeping tables
+ * ---------------------------------------------------------------------
+ */
+typedef enum BkPlan
+{
+	BK_GET,
+	BK_BASELINE_COVERS,
+	BK_HIGHER,
+	BK_MISSING_REQS,
+	BK_UPSERT,
+	BK_HISTORY,
+	BK_MARK_REVERTED,
+	BK_DEPENDENTS,
+	BK_COUNT,
+	BK_BASELINE,
+	BK_REPAIR,
+	BK_LOCK_HOLDER,
+	BK_NPLANS
+} BkPlan;
+
+typedef struct BkPlanDef
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[20];
+} BkPlanDef;
+
+#define EQ " OPERATOR(pg_catalog.=) "
+
+static const BkPlanDef bk_defs[BK_NPLANS] = {
+	[BK_GET] = {
+		"SELECT state, checksum, name, down_script, verify_script"
+		"  FROM migrate.migrations WHERE version" EQ "$1",
+		1, {TEXTOID}
+	},
+	[BK_BASELINE_COVERS] = {
+		"SELECT version FROM migrate.migrations"
+		" WHERE state" EQ "'baselined'"
+		"   AND version_key OPERATOR(pg_catalog.>=) migrate.version_key($1)",
+		1, {TEXTOID}
+	},
+	[BK_HIGHER] = {
+		"SELECT version FROM migrate.migrations"
+		" WHERE state OPERATOR(pg_catalog.<>) 'reverted'"
+		"   AND version_key OPERATOR(pg_catalog.>) migrate.version_key($1)"
+		" ORDER BY version_key DESC LIMIT 1",
+		1, {TEXTOID}
+	},
+	[BK_MISSING_REQS] = {
+		"SELECT pg_catalog.string_agg(r.v, ', ' ORDER BY r.n)"
+		"  FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS r(v, n)"
+		" WHERE NOT EXISTS (SELECT 1 FROM migrate.migrations m"
+		"                    WHERE m.version" EQ "r.v"
+		"                      AND m.state OPERATOR(pg_catalog.<>) 'reverted')"
+		"   AND NOT EXISTS (SELECT 1 FROM migrate.migrations b"
+		"                    WHERE b.state" EQ "'baselined'"
+		"                      AND b.version_key OPERATOR(pg_catalog.>=) migrate.version_key(r.v))",
+		1, {TEXTARRAYOID}
+	},
+	[BK_UPSERT] = {
+		"INSERT INTO migrate.migrations AS m (version, name, state, checksum, script,"
+		"  down_script, verify_script, requires, session_user_name, current_user_name,"
+		"  application_name, client_addr, backend_pid, txid, started_at, applied_at,"
+		"  lock_wait_ms, execution_ms, statement_count, rows_affected, wal_lsn_before,"
+		"  wal_lsn_after, out_of_order, reverted_at, reverted_by)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+		"  pg_catalog.inet_client_addr(), pg_catalog.pg_backend_pid(),"
+		"  pg_catalog.pg_current_xact_id(), $12, pg_catalog.clock_timestamp(),"
+		"  $13, $14, $15, $16, $17, $18, $19, NULL, NULL)"
+		" ON CONFLICT (version) DO UPDATE SET"
+		"  name = excluded.name, state = excluded.state, checksum = excluded.checksum,"
+		"  script = excluded.script, down_script = excluded.down_script,"
+		"  verify_script = excluded.verify_script, requires = excluded.requires,"
+		"  session_user_name = excluded.session_user_name,"
+		"  current_user_name = excluded.current_user_name,"
+		"  application_name = excluded.application_name, client_addr = excluded.client_addr,"
+		"  backend_pid = excluded.backend_pid, txid = excluded.txid,"
+		"  started_at = excluded.started_at, applied_at = excluded.applied_at,"
+		"  lock_wait_ms = excluded.lock_wait_ms, execution_ms = excluded.execution_ms,"
+		"  statement_count = excluded.statement_count, rows_affected = excluded.rows_affected,"
+		"  wal_lsn_before = excluded.wal_lsn_before, wal_lsn_after = excluded.wal_lsn_after,"
+		"  out_of_order = excluded.out_of_order, reverted_at = NULL, reverted_by = NULL"
+		" WHERE m.state" EQ "'reverted'",
+		19, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+			TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID, INT4OID,
+		INT8OID, PG_LSNOID, PG_LSNOID, BOOLOID}
+	},
+	[BK_HISTORY] = {
+		"INSERT INTO migrate.history (action, version, name, checksum, previous_checksum,"
+		"  session_user_name, current_user_name, application_name, client_addr,"
+		"  backend_pid, txid, details)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.inet_client_addr(),"
+		"  pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), $9::pg_catalog.jsonb)",
+		9, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+	[BK_MARK_REVERTED] = {
+		"UPDATE migrate.migrations SET state = 'reverted',"
+		"  reverted_at = pg_catalog.clock_timestamp(), reverted_by = $2"
+		" WHERE version" EQ "$1",
+		2, {TEXTOID, TEXTOID}
+	},
+	[BK_DEPENDENTS] = {
+		"SELECT pg_catalog.string_agg(version, ', ' ORDER BY version_key)"
+		"  FROM migrate.migrations"
+		" WHERE state" EQ "'applied' AND $1" EQ "ANY (requires)",
+		1, {TEXTOID}
+	},
+	[BK_COUNT] = {
+		"SELECT pg_catalog.count(*) FROM migrate.migrations",
+		0, {InvalidOid}
+	},
+	[BK_BASELINE] = {
+		"INSERT INTO migrate.migrations (version, name, state, session_user_name,"
+		"  current_user_name, application_name, client_addr, backend_pid, txid,"
+		"  started_at, applied_at)"
+		" VALUES ($1, $2, 'baselined', $3, $4, $5, pg_catalog.inet_client_addr(),"
+		"  pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(),"
+		"  pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp())",
+		5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+	[BK_REPAIR] = {
+		"UPDATE migrate.migrations SET checksum = $2, script = $3"
+		" WHERE version" EQ "$1",
+		3, {TEXTOID, TEXTOID, TEXTOID}
+	},
+	[BK_LOCK_HOLDER] = {
+		"SELECT pid FROM pg_catalog.pg_locks"
+		" WHERE locktype" EQ "'advisory' AND database" EQ "$1"
+		"   AND classid" EQ "$2 AND objid" EQ "$3"
+		"   AND objsubid OPERATOR(pg_catalog.=) 2 AND granted"
+		"   AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()"
+		" LIMIT 1",
+		3, {OIDOID, OIDOID, OIDOID}
+	},
+};
+
+static SPIPlanPtr bk_plans[BK_NPLANS];
+
+/* The owner of migrate.migrations: bookkeeping runs as this role. */
+static Oid
+bookkeeping_owner(void)
+{
+	Oid			nsp = get_namespace_oid(MIGRATE_SCHEMA, false);
+	Oid			relid = get_relname_relid("migrations", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table migrate.migrations does not exist"),
+				 errhint("Reinstall the extension: DROP EXTENSION migrate_ext; CREATE EXTENSION migrate_ext;")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Run a bookkeeping plan as the tables' owner (the caller needs no
+ * privilege on them), with direct-write protection lifted.
+ */
+static int
+bk_exec(BkPlan id, Datum *values, const char *nulls, long tcount)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			owner = bookkeeping_owner();
+	volatile int rc = 0;
+
+	if (bk_plans[id] == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(bk_defs[id].sql, bk_defs[id].nargs,
+									   (Oid *) bk_defs[id].argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare bookkeeping query: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep bookkeeping plan");
+		bk_plans[id] = plan;
+	}
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	bookkeeping_write = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(bk_plans[id], values, nulls, false, tcount);
+	}
+	PG_FINALLY();
+	{
+		bookkeeping_write = false;
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+
+	if (rc < 0)
+		elog(ERROR, "bookkeeping query failed: %s", SPI_result_code_string(rc));
+	return rc;
+}
+
+/* Text of column "col" of the first result row, or NULL. */
+static char *
+bk_text(int col)
+{
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+}
+
+/* A migrations row as far as the functions need it. */
+typedef struct MigrationRow
+{
+	bool		found;
+	char	   *state;
+	char	   *checksum;
+	char	   *name;
+	char	   *down_script;
+	char	   *verify_script;
+} MigrationRow;
+
+/* Look up a version in migrate.migrations. */
+static MigrationRow
+get_migration(const char *version)
+{
+	MigrationRow row = {0};
+	Datum		values[1] = {CStringGetTextDatum(version)};
+
+	bk_exec(BK_GET, values, NULL, 1);
+	if (SPI_processed > 0)
+	{
+		row.found = true;
+		row.state = bk_text(1);
+		row.checksum = bk_text(2);
+		row.name = bk_text(3);
+		row.down_script = bk_text(4);
+		row.verify_script = bk_text(5);
+	}
+	return row;
+}
+
+/* Append "key": value pairs to a JSON object under construction. */
+static void
+json_add_str(StringInfo buf, const char *key, const char *val)
+{
+	appendStringInfoString(buf, buf->len > 1 ? ", " : "");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+	if (val)
+		escape_json(buf, val);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/* Append a numeric "key": value pair. */
+static void
+json_add_num(StringInfo buf, const char *key, const char *fmt_val)
+{
+	appendStringInfoString(buf, buf->len > 1 ? ", " : "");
+	escape_json(buf, key);
+	appendStringInfo(buf, ": %s", fmt_val);
+}
+
+/* Who is acting: recorded with every bookkeeping row. */
+typedef struct Actor
+{
+	char	   *session_user;
+	char	   *current_user;
+	char	   *application_name;
+} Actor;
+
+/* Capture the acting session's identity. */
+static Actor
+current_actor(void)
+{
+	Actor		a;
+
+	a.session_user = migrate_session_user_name();
+	a.current_user = migrate_current_user_name();
+	a.application_name = pstrdup(application_name ? application_name : "");
+	return a;
+}
+
+/* Append a row to migrate.history. */
+static void
+write_history(const char *action, const char *version, const char *name,
+			  const char *checksum, const char *previous_checksum,
+			  const Actor *actor, const char *details_json)
+{
+	Datum		values[9];
+	char		nulls[9];
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(action);
+	values[1] = CStringGetTextDatum(version);
+	values[2] = name ? CStringGetTextDatum(name) : (Datum) 0;
+	nulls[2] = name ? ' ' : 'n';
+	values[3] = checksum ? CStringGetTextDatum(checksum) : (Datum) 0;
+	nulls[3] = checksum ? ' ' : 'n';
+	values[4] = previous_checksum ? CStringGetTextDatum(previous_checksum) : (Datum) 0;
+	nulls[4] = previous_checksum ? ' ' : 'n';
+	values[5] = CStringGetTextDatum(actor->session_user);
+	values[6] = CStringGetTextDatum(actor->current_user);
+	values[7] = CStringGetTextDatum(actor->application_name);
+	values[8] = CStringGetTextDatum(details_json ? details_json : "{}");
+	bk_exec(BK_HISTORY, values, nulls, 0);
+}
+
+/* ---------------------------------------------------------------------
+ * The migration lock
+ * ---------------------------------------------------------------------
+ */
+
+/* Describe the session holding the migration lock, if any. */
+static char *
+describe_lock_holder(void)
+{
+	Datum		values[3] = {
+		ObjectIdGetDatum(MyDatabaseId),
+		ObjectIdGetDatum((Oid) MIGRATE_LOCK_KEY1),
+		ObjectIdGetDatum((Oid) MIGRATE_LOCK_KEY2)
+	};
+	bool		isnull;
+	int			pid;
+
+	bk_exec(BK_LOCK_HOLDER, values, NULL, 1);
+	if (SPI_processed == 0)
+		return pstrdup("a session that has since finished");
+	pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return migrate_describe_backend(pid, false);
+}
+
+/*
+ * Take the transaction-level migration lock, waiting up to
+ * migrate.lock_wait_timeout; on timeout fail naming the holder.
+ * Returns the time waited in ms.
+ */
+static double
+acquire_migration_lock(void)
+{
+	LOCKTAG		tag;
+	char	   *holder;
+	int			nest;
+	char		buf[32];
+	TimestampTz start;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGRATE_LOCK_KEY1, MIGRATE_LOCK_KEY2, 2);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return 0;
+
+	/* contended: note who holds it, then queue for it */
+	holder = describe_lock_holder();
+	start = GetCurrentTimestamp();
+	nest = NewGUCNestLevel();
+	snprintf(buf, sizeof(buf), "%d", migrate_lock_wait_timeout);
+	(void) set_config_option("lock_timeout", buf, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	PG_TRY();
+	{
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(CurTransactionContext);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_LOCK_TIMEOUT),
+				 errmsg("another migration is in progress: could not take the migration lock within migrate.lock_wait_timeout (%d ms)",
+						migrate_lock_wait_timeout),
+				 errdetail("The migration lock is held by %s.", holder),
+				 errhint("Wait for that migration to finish and try again, or raise migrate.lock_wait_timeout.")));
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, nest);
+
+	/* with a transaction snapshot we cannot see what the holder committed */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize migration with a concurrent one"),
+				 errdetail("Another migration committed while this REPEATABLE READ or SERIALIZABLE transaction waited for the migration lock."),
+				 errhint("Retry the transaction.")));
+	return migrate_elapsed_ms(start, GetCurrentTimestamp());
+}
+
+/* ---------------------------------------------------------------------
+ * Running script statements
+ * ---------------------------------------------------------------------
+ */
+typedef struct RunState
+{
+	const char *version;
+	const char *what;			/* "script", "down script", "verify check" */
+	ScriptStmt *st;
+} RunState;
+
+/* Error context: which statement of which migration. */
+static void
+run_error_callback(void *arg)
+{
+	RunState   *rs = (RunState *) arg;
+
+	if (rs->st)
+		errcontext("%s statement %d (line %d) of migration %s",
+				   rs->what, rs->st->no, rs->st->line, rs->version);
+}
+
+/* Saved state of the statement timer around one migration statement. */
+typedef struct StmtTimer
+{
+	bool		armed;
+	bool		outer_active;
+	TimestampTz outer_fin;
+} StmtTimer;
+
+/*
+ * statement_timeout is armed once per top-level statement, so setting the
+ * GUC inside a function does nothing by itself: arm the timer for each
+ * migration statement with the statement_timeout in effect now, unless the
+ * outer statement's own timer would fire first.
+ */
+static void
+stmt_timer_arm(StmtTimer *t)
+{
+	TimestampTz fin;
+
+	t->armed = false;
+	if (StatementTimeout <= 0)
+		return;
+	t->outer_active = get_timeout_active(STATEMENT_TIMEOUT);
+	t->outer_fin = t->outer_active ? get_timeout_finish_time(STATEMENT_TIMEOUT) : 0;
+	fin = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), StatementTimeout);
+	if (t->outer_active && t->outer_fin <= fin)
+		return;
+	enable_timeout_at(STATEMENT_TIMEOUT, fin);
+	t->armed = true;
+}
+
+/* Put the outer statement's timer back. */
+static void
+stmt_timer_disarm(StmtTimer *t)
+{
+	if (!t->armed)
+		return;
+	if (t->outer_active)
+		enable_timeout_at(STATEMENT_TIMEOUT, t->outer_fin);
+	else
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	t->armed = false;
+}
+
+/* Execute one statement through SPI, discarding any rows it returns. */
+static int
+spi_run(const char *sql)
+{
+#if PG_VERSION_NUM >= 140000
+	SPIExecuteOptions opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.read_only = false;
+	opts.dest = None_Receiver;
+	return SPI_execute_extended(sql, &opts);
+#else
+	return SPI_execute(sql, false, 0);
+#endif
+}
+
+/*
+ * Run a script's statements in order.  A lock timeout's error names the
+ * sessions that blocked the statement.  Returns rows affected by
+ * non-SELECT statements.
+ */
+static uint64
+run_statements(const char *version, List *stmts, const char *what)
+{
+	RunState	rs = {version, what, NULL};
+	ErrorContextCallback cb;
+	ListCell   *lc;
+	volatile uint64 rows = 0;
+
+	cb.callback = run_error_callback;
+	cb.arg = &rs;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+
+	foreach(lc, stmts)
+	{
+		ScriptStmt *st = (ScriptStmt *) lfirst(lc);
+		StmtTimer	timer;
+		MemoryContext oldcxt = CurrentMemoryContext;
+		volatile int rc = 0;
+
+		rs.st = st;
+		stmt_timer_arm(&timer);
+		lockwatch_begin();
+		PG_TRY();
+		{
+			rc = spi_run(st->sql);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+			const char *blockers = lockwatch_blockers();
+
+			lockwatch_end();
+			stmt_timer_disarm(&timer);
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
+				strstr(edata->message, "lock timeout") == NULL)
+				PG_RE_THROW();
+			FlushErrorState();
+			if (blockers)
+				edata->detail = psprintf("%s%s%s. Blocked by: %s.",
+										 edata->detail ? edata->detail : "",
+										 edata->detail ? " " : "",
+										 lockwatch_waited_for() ? lockwatch_waited_for() : "Lock wait",
+										 blockers);
+			else
+				edata->detail = psprintf("The blocking sessions finished before they could be identified.");
+			edata->hint = pstrdup("Nothing was applied. Retry when the blocking sessions have finished, end them, or raise migrate.lock_timeout.");
+			ReThrowError(edata);
+		}
+		PG_END_TRY();
+		lockwatch_end();
+		stmt_timer_disarm(&timer);
+
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGRATE_UNSUPPORTED_STATEMENT),
+					 errmsg("statement %d of the %s of migration %s cannot run inside a migration: %s",
+							st->no, what, version, SPI_result_code_string(rc))));
+		if (!st->is_select)
+			rows += SPI_processed;
+		if (SPI_tuptable)
+			SPI_freetuptable(SPI_tuptable);
+	}
+
+	error_context_stack = cb.previous;
+	return rows;
+}
+
+/*
+ * Set the migration's lock_timeout and statement_timeout (unless the script
+ * sets its own) in a new GUC nest level; returns the level to pop.
+ */
+static int
+push_migration_gucs(List *stmts)
+{
+	int			nest = NewGUCNestLevel();
+	char		buf[32];
+
+	if (!script_sets_lock_timeout(stmts))
+	{
+		snprintf(buf, sizeof(buf), "%d", migrate_lock_timeout);
+		(void) set_config_option("lock_timeout", buf, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	if (!script_sets_statement_timeout(stmts) && migrate_statement_timeout > 0)
+	{
+		snprintf(buf, sizeof(buf), "%d", migrate_statement_timeout);
+		(void) set_config_option("statement_timeout", buf, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	lockwatch_setup_gucs(LockTimeout);
+	return nest;
+}
+
+/*
+ * Evaluate one verify check: NULL when it returned exactly one row whose
+ * first column is boolean true, else why it failed.
+ */
+static char *
+eval_check(ScriptStmt *st)
+{
+	int			rc = SPI_execute(st->sql, false, 2);
+	Oid			typid;
+	bool		isnull;
+	Datum		val;
+
+	if (rc != SPI_OK_SELECT || SPI_tuptable == NULL)
+		return pstrdup("it returned no result set");
+	if (SPI_processed == 0)
+		return pstrdup("it returned no row");
+	if (SPI_processed > 1)
+		return pstrdup("it returned more than one row");
+	typid = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+	if (typid != BOOLOID)
+		return psprintf("its first column is of type %s, not boolean", format_type_be(typid));
+	val = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return pstrdup("it returned NULL");
+	if (!DatumGetBool(val))
+		return pstrdup("it returned false");
+	return NULL;
+}
+
+/* Run verify checks after an apply: the first failing one fails the apply. */
+static void
+run_verify_strict(const char *version, List *checks)
+{
+	RunState	rs = {version, "verify check", NULL};
+	ErrorContextCallback cb;
+	ListCell   *lc;
+
+	cb.callback = run_error_callback;
+	cb.arg = &rs;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+
+	foreach(lc, checks)
+	{
+		ScriptStmt *st = (ScriptStmt *) lfirst(lc);
+		char	   *failure;
+
+		rs.st = st;
+		failure = eval_check(st);
+		if (failure)
+		{
+			error_context_stack = cb.previous;
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGRATE_VERIFY_FAILED),
+					 errmsg("verify check %d of migration %s failed: %s", st->no, version, failure),
+					 errdetail("Check (line %d of the verify script): %s", st->line, st->sql),
+					 errhint("Nothing was applied. Fix the migration or its verify script and apply it again.")));
+		}
+	}
+	error_context_stack = cb.previous;
+}
+
+/* Parse a verify script: every statement must be a SELECT. */
+static List *
+parse_verify_script(const char *verify)
+{
+	List	   *checks = script_parse(verify, "verify script");
+	ListCell   *lc;
+
+	foreach(lc, checks)
+	{
+		ScriptStmt *st = (ScriptStmt *) lfirst(lc);
+
+		if (!st->is_select)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("verify script statement %d (line %d) is %s, not a SELECT",
+							st->no, st->line, st->command),
+					 errhint("Each verify check is a query returning one row whose first column is true, e.g. SELECT count(*) = 3 FROM pg_policies WHERE tablename = 'profiles'.")));
+	}
+	return checks;
+}
+
+/* Refuse calling apply/revert/... from inside a migration script. */
+static void
+check_not_nested(const char *fn)
+{
+	if (migrate_context_current() != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NESTED),
+				 errmsg("%s cannot be called while migration %s is running", fn,
+						migrate_context_current()),
+				 errhint("Apply migrations one after the other, not from inside a migration script.")));
+}
+
+/* The requires array as a list of C strings, validated. */
+static List *
+requires_list(FunctionCallInfo fcinfo, int argno, const char *version)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("requires must not be NULL"),
+				 errhint("Pass '{}' for a migration without requirements.")));
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("requires must be a one-dimensional array")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *v;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("requires must not contain NULL")));
+		v = TextDatumGetCString(elems[i]);
+		if (v[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("requires must not contain an empty version")));
+		migrate_check_version(v);
+		if (strcmp(v, version) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("migration %s cannot require itself", version)));
+		result = lappend(result, v);
+	}
+	return result;
+}
+
+/* A C string list as a text[] datum. */
+static Datum
+list_to_text_array(List *l)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (list_length(l) + 1));
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, l)
+		d[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(d, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Format a double for JSON. */
+static char *
+fmt_ms(double ms)
+{
+	return psprintf("%.3f", ms);
+}
+
+/* Format an LSN for JSON. */
+static char *
+fmt_lsn(XLogRecPtr lsn)
+{
+	return psprintf("\"%X/%X\"", LSN_FORMAT_ARGS(lsn));
+}
+
+/* ---------------------------------------------------------------------
+ * SQL functions
+ * ---------------------------------------------------------------------
+ */
+
+/* Everything an apply or revert needs once the checks have passed. */
+typedef struct MigrationJob
+{
+	const char *version;
+	const char *name;
+	const char *script;
+	const char *down;
+	const char *verify;
+	const char *checksum;
+	const char *previous_checksum;
+	List	   *requires;
+	List	   *stmts;
+	List	   *checks;
+	double		lock_wait_ms;
+	bool		out_of_order;
+	Actor		actor;
+} MigrationJob;
+
+/* Run fn(job) with current_migration() set to the job's version. */
+static void
+run_as_current_migration(void (*fn) (MigrationJob *), MigrationJob *job)
+{
+	migrate_context_begin(job->version);
+	PG_TRY();
+	{
+		fn(job);
+	}
+	PG_FINALLY();
+	{
+		migrate_context_end();
+	}
+	PG_END_TRY();
+}
+
+/* Apply: run the script and verify checks, then record row and history. */
+static void
+apply_job(MigrationJob *job)
+{
+	int			nest = push_migration_gucs(job->stmts);
+	XLogRecPtr	wal_before = GetXLogInsertRecPtr();
+	TimestampTz started = GetCurrentTimestamp();
+	TimestampTz finished;
+	XLogRecPtr	wal_after;
+	uint64		rows;
+	double		ms;
+	Datum		values[19];
+	char		nulls[19];
+	StringInfoData details;
+
+	rows = run_statements(job->version, job->stmts, "script");
+	if (job->checks != NIL)
+		run_verify_strict(job->version, job->checks);
+	finished = GetCurrentTimestamp();
+	wal_after = GetXLogInsertRecPtr();
+	AtEOXact_GUC(true, nest);
+	ms = migrate_elapsed_ms(started, finished);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(job->version);
+	values[1] = CStringGetTextDatum(job->name);
+	values[2] = CStringGetTextDatum("applied");
+	values[3] = CStringGetTextDatum(job->checksum);
+	values[4] = CStringGetTextDatum(job->script);
+	values[5] = job->down ? CStringGetTextDatum(job->down) : (Datum) 0;
+	nulls[5] = job->down ? ' ' : 'n';
+	values[6] = job->verify ? CStringGetTextDatum(job->verify) : (Datum) 0;
+	nulls[6] = job->verify ? ' ' : 'n';
+	values[7] = list_to_text_array(job->requires);
+	values[8] = CStringGetTextDatum(job->actor.session_user);
+	values[9] = CStringGetTextDatum(job->actor.current_user);
+	values[10] = CStringGetTextDatum(job->actor.application_name);
+	values[11] = TimestampTzGetDatum(started);
+	values[12] = Float8GetDatum(job->lock_wait_ms);
+	values[13] = Float8GetDatum(ms);
+	values[14] = Int32GetDatum(list_length(job->stmts));
+	values[15] = Int64GetDatum((int64) rows);
+	values[16] = LSNGetDatum(wal_before);
+	values[17] = LSNGetDatum(wal_after);
+	values[18] = BoolGetDatum(job->out_of_order);
+	bk_exec(BK_UPSERT, values, nulls, 0);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("migration %s was recorded concurrently", job->version),
+				 errhint("Retry the transaction.")));
+
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	json_add_num(&details, "execution_ms", fmt_ms(ms));
+	json_add_num(&details, "lock_wait_ms", fmt_ms(job->lock_wait_ms));
+	json_add_num(&details, "statement_count", psprintf("%d", list_length(job->stmts)));
+	json_add_num(&details, "rows_affected", psprintf(UINT64_FORMAT, rows));
+	json_add_num(&details, "wal_lsn_before", fmt_lsn(wal_before));
+	json_add_num(&details, "wal_lsn_after", fmt_lsn(wal_after));
+	json_add_num(&details, "out_of_order", job->out_of_order ? "true" : "false");
+	json_add_num(&details, "verify_checks", psprintf("%d", list_length(job->checks)));
+	appendStringInfoChar(&details, '}');
+	write_history("apply", job->version, job->name, job->checksum, NULL,
+				  &job->actor, details.data);
+}
+
+/* Revert: run the down script, then mark the row reverted and log it. */
+static void
+revert_job(MigrationJob *job)
+{
+	int			nest = push_migration_gucs(job->stmts);
+	TimestampTz started = GetCurrentTimestamp();
+	uint64		rows;
+	double		ms;
+	Datum		v[2];
+	StringInfoData details;
+
+	rows = run_statements(job->version, job->stmts, "down script");
+	ms = migrate_elapsed_ms(started, GetCurrentTimestamp());
+	AtEOXact_GUC(true, nest);
+
+	v[0] = CStringGetTextDatum(job->version);
+	v[1] = CStringGetTextDatum(job->actor.session_user);
+	bk_exec(BK_MARK_REVERTED, v, NULL, 0);
+
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	json_add_num(&details, "execution_ms", fmt_ms(ms));
+	json_add_num(&details, "statement_count", psprintf("%d", list_length(job->stmts)));
+	json_add_num(&details, "rows_affected", psprintf(UINT64_FORMAT, rows));
+	appendStringInfoChar(&details, '}');
+	write_history("revert", job->version, job->name, job->checksum, NULL,
+				  &job->actor, details.data);
+}
+
+/* Return a text result after closing SPI. */
+#define RETURN_RESULT(str) \
+	do { SPI_finish(); PG_RETURN_TEXT_P(cstring_to_text(str)); } while (0)
+
+PG_FUNCTION_INFO_V1(migrate_apply);
+/* SQL: migrate.apply(version, name, script, down_script, requires, verify_script) */
+Datum
+migrate_apply(PG_FUNCTION_ARGS)
+{
+	MigrationJob job = {0};
+	MigrationRow row;
+
+	job.version = migrate_text_arg(fcinfo, 0, "version", false, false);
+	job.name = migrate_text_arg(fcinfo, 1, "name", false, false);
+	job.script = migrate_text_arg(fcinfo, 2, "script", false, false);
+	job.down = migrate_text_arg(fcinfo, 3, "down_script", true, false);
+	job.verify = migrate_text_arg(fcinfo, 5, "verify_script", true, false);
+	migrate_check_version(job.version);
+	job.requires = requires_list(fcinfo, 4, job.version);
+	migrate_check_writable("migrate.apply");
+	check_not_nested("migrate.apply");
+
+	/* parse and classify everything before anything runs */
+	job.checksum = migrate_checksum_cstring(job.script, strlen(job.script));
+	job.stmts = script_parse(job.script, "script");
+	if (job.stmts == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("script of migration %s contains no SQL statement", job.version)));
+	script_check_transactional(job.stmts, "script");
+	if (job.down)
+	{
+		List	   *down_stmts = script_parse(job.down, "down script");
+
+		if (down_stmts == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("down script of migration %s contains no SQL statement", job.version)));
+		script_check_transactional(down_stmts, "down script");
+	}
+	if (job.verify)
+		job.checks = parse_verify_script(job.verify);
+	job.actor = current_actor();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	job.lock_wait_ms = acquire_migration_lock();
+
+	row = get_migration(job.version);
+	if (row.found && strcmp(row.state, "applied") == 0)
+	{
+		if (strcmp(row.checksum, job.checksum) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGRATE_CHECKSUM_MISMATCH),
+					 errmsg("migration %s was already applied with a different checksum", job.version),
+					 errdetail("Recorded checksum: %s. Checksum of the script given: %s.",
+							   row.checksum, job.checksum),
+					 errhint("The applied migration was edited afterwards. Restore the original file, or if the edit is intended and harmless, realign the record with migrate.repair('%s', <script>, <reason>).",
+							 job.version)));
+		ereport(NOTICE,
+				(errmsg("migration %s is already applied, skipping", job.version)));
+		RETURN_RESULT("already_applied");
+	}
+	if (row.found && strcmp(row.state, "baselined") == 0)
+	{
+		ereport(NOTICE,
+				(errmsg("migration %s is the baseline, skipping", job.version)));
+		RETURN_RESULT("already_applied");
+	}
+	if (!row.found)
+	{
+		Datum		v[1] = {CStringGetTextDatum(job.version)};
+
+		bk_exec(BK_BASELINE_COVERS, v, NULL, 1);
+		if (SPI_processed > 0)
+		{
+			ereport(NOTICE,
+					(errmsg("migration %s is at or below the baseline %s, skipping",
+							job.version, bk_text(1))));
+			RETURN_RESULT("already_applied");
+		}
+	}
+
+	if (job.requires != NIL)
+	{
+		Datum		v[1] = {list_to_text_array(job.requires)};
+		char	   *missing;
+
+		bk_exec(BK_MISSING_REQS, v, NULL, 1);
+		missing = bk_text(1);
+		if (missing)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGRATE_MISSING_REQUIREMENT),
+					 errmsg("migration %s requires migrations that are not applied: %s",
+							job.version, missing),
+					 errhint("Apply the required migrations first.")));
+	}
+
+	{
+		Datum		v[1] = {CStringGetTextDatum(job.version)};
+		char	   *higher;
+
+		bk_exec(BK_HIGHER, v, NULL, 1);
+		higher = bk_text(1);
+		if (higher)
+		{
+			if (!migrate_allow_out_of_order)
+				ereport(ERROR,
+						(errcode(ERRCODE_MIGRATE_OUT_OF_ORDER),
+						 errmsg("migration %s is lower than the highest applied version %s",
+								job.version, higher),
+						 errdetail("Versions are applied in natural order (digit runs compare as numbers)."),
+						 errhint("To apply it anyway, SET migrate.allow_out_of_order = on; it will be flagged out_of_order.")));
+			job.out_of_order = true;
+		}
+	}
+
+	run_as_current_migration(apply_job, &job);
+	RETURN_RESULT("applied");
+}
+
+PG_FUNCTION_INFO_V1(migrate_revert);
+/* SQL: migrate.revert(version) */
+Datum
+migrate_revert(PG_FUNCTION_ARGS)
+{
+	MigrationJob job = {0};
+	MigrationRow row;
+	char	   *dependents;
+	Datum		v[1];
+
+	job.version = migrate_text_arg(fcinfo, 0, "version", false, false);
+	migrate_check_writable("migrate.revert");
+	check_not_nested("migrate.revert");
+	job.actor = current_actor();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	job.lock_wait_ms = acquire_migration_lock();
+
+	row = get_migration(job.version);
+	if (!row.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
+				 errmsg("migration %s is not recorded", job.version),
+				 errhint("migrate.status() lists the recorded migrations.")));
+	if (strcmp(row.state, "applied") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
+				 errmsg("migration %s is not applied (its state is %s)", job.version, row.state),
+				 errhint("Only applied migrations can be reverted.")));
+	if (row.down_script == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NO_DOWN_SCRIPT),
+				 errmsg("migration %s has no down script", job.version),
+				 errhint("Write and apply a new migration that undoes it.")));
+	v[0] = CStringGetTextDatum(job.version);
+	bk_exec(BK_DEPENDENTS, v, NULL, 1);
+	dependents = bk_text(1);
+	if (dependents)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_HAS_DEPENDENTS),
+				 errmsg("migration %s is required by applied migrations: %s", job.version, dependents),
+				 errhint("Revert those migrations first.")));
+
+	job.name = row.name;
+	job.checksum = row.checksum;
+	job.stmts = script_parse(row.down_script, "down script");
+	script_check_transactional(job.stmts, "down script");
+
+	run_as_current_migration(revert_job, &job);
+	RETURN_RESULT("reverted");
+}
+
+PG_FUNCTION_INFO_V1(migrate_baseline);
+/* SQL: migrate.baseline(version, name) */
+Datum
+migrate_baseline(PG_FUNCTION_ARGS)
+{
+	char	   *version = migrate_text_arg(fcinfo, 0, "version", false, false);
+	char	   *name = migrate_text_arg(fcinfo, 1, "name", false, false);
+	Actor		actor;
+	int64		n;
+	bool		isnull;
+
+	migrate_check_version(version);
+	migrate_check_writable("migrate.baseline");
+	check_not_nested("migrate.baseline");
+	actor = current_actor();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) acquire_migration_lock();
+
+	bk_exec(BK_COUNT, NULL, NULL, 1);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (n > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_BASELINE_REFUSED),
+				 errmsg("cannot baseline: %lld migrations are already recorded", (long long) n),
+				 errdetail("A baseline marks an existing database that has no recorded migrations."),
+				 errhint("Use migrate.status() to see what is recorded.")));
+	{
+		Datum		v[5] = {
+			CStringGetTextDatum(version), CStringGetTextDatum(name),
+			CStringGetTextDatum(actor.session_user), CStringGetTextDatum(actor.current_user),
+			CStringGetTextDatum(actor.application_name)
+		};
+
+		bk_exec(BK_BASELINE, v, NULL, 0);
+	}
+	write_history("baseline", version, name, NULL, NULL, &actor, "{}");
+	RETURN_RESULT("baselined");
+}
+
+PG_FUNCTION_INFO_V1(migrate_repair);
+/* SQL: migrate.repair(version, script, reason) */
+Datum
+migrate_repair(PG_FUNCTION_ARGS)
+{
+	char	   *version = migrate_text_arg(fcinfo, 0, "version", false, false);
+	char	   *script = migrate_text_arg(fcinfo, 1, "script", false, false);
+	char	   *reason = migrate_text_arg(fcinfo, 2, "reason", false, false);
+	char	   *checksum;
+	MigrationRow row;
+	Actor		actor;
+	StringInfoData details;
+
+	migrate_check_writable("migrate.repair");
+	check_not_nested("migrate.repair");
+	actor = current_actor();
+
+	/* the realigned script must at least be a valid, transactional script */
+	if (script_parse(script, "script") == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("script contains no SQL statement")));
+	checksum = migrate_checksum_cstring(script, strlen(script));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) acquire_migration_lock();
+
+	row = get_migration(version);
+	if (!row.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
+				 errmsg("migration %s is not recorded", version),
+				 errhint("migrate.status() lists the recorded migrations.")));
+	if (strcmp(row.state, "applied") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
+				 errmsg("migration %s is not applied (its state is %s)", version, row.state),
+				 errhint("Only the checksum of an applied migration can be repaired.")));
+	if (strcmp(row.checksum, checksum) == 0)
+	{
+		ereport(NOTICE,
+				(errmsg("checksum of migration %s already matches, nothing to repair", version)));
+		RETURN_RESULT("unchanged");
+	}
+	{
+		Datum		v[3] = {CStringGetTextDatum(version), CStringGetTextDatum(checksum),
+		CStringGetTextDatum(script)};
+
+		bk_exec(BK_REPAIR, v, NULL, 0);
+	}
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	json_add_str(&details, "reason", reason);
+	appendStringInfoChar(&details, '}');
+	write_history("repair", version, row.name, checksum, row.checksum, &actor, details.data);
+	RETURN_RESULT("repaired");
+}
+
+PG_FUNCTION_INFO_V1(migrate_verify);
+/* SQL: migrate.verify(version) — each check in a subtransaction, reported */
+Datum
+migrate_verify(PG_FUNCTION_ARGS)
+{
+	char	   *version = migrate_text_arg(fcinfo, 0, "version", false, false);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrationRow row;
+	List	   *checks;
+	ListCell   *lc;
+
+	migrate_materialize_srf(fcinfo);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	row = get_migration(version);
+	if (!row.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
+				 errmsg("migration %s is not recorded", version),
+				 errhint("migrate.status() lists the recorded migrations.")));
+	if (row.verify_script == NULL)
+	{
+		ereport(NOTICE,
+				(errmsg("migration %s has no verify checks", version)));
+		SPI_finish();
+		return (Datum) 0;
+	}
+	checks = parse_verify_script(row.verify_script);
+
+	foreach(lc, checks)
+	{
+		ScriptStmt *st = (ScriptStmt *) lfirst(lc);
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+		char	   *failure = NULL;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+		PG_TRY();
+		{
+			failure = eval_check(st);
+			if (failure)
+				failure = MemoryContextStrdup(oldcxt, failure);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			failure = psprintf("error %s: %s", unpack_sql_state(edata->sqlerrcode),
+							   edata->message);
+		}
+		PG_END_TRY();
+
+		values[0] = Int32GetDatum(st->no);
+		values[1] = CStringGetTextDatum(st->sql);
+		values[2] = BoolGetDatum(failure == NULL);
+		values[3] = CStringGetTextDatum(failure ? failure : "ok");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_guard_bookkeeping);
+/* Trigger: refuse UPDATE, DELETE, TRUNCATE not made by this file. */
+Datum
+migrate_guard_bookkeeping(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *op;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate.guard_bookkeeping() must be called as a trigger")));
+
+	if (bookkeeping_write)
+	{
+		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_newtuple);
+		if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_trigtuple);
+		return PointerGetDatum(NULL);
+	}
+
+	op = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" :
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ? "TRUNCATE" : "change";
+	ereport(ERROR,
+			(errcode(ERRCODE_MIGRATE_HISTORY_READ_ONLY),
+			 errmsg("%s of migrate.%s is not allowed", op,
+					RelationGetRelationName(trigdata->tg_relation)),
+			 errdetail("The migration history is written only by migrate_ext's functions, so it can be trusted."),
+			 errhint("Use migrate.apply, migrate.revert, migrate.baseline or migrate.repair.")));
+	PG_RETURN_NULL();
+}
+
+PG_FUNCTION_INFO_V1(migrate_checksum);
+/* SQL: migrate.checksum(script) */
+Datum
+migrate_checksum(PG_FUNCTION_ARGS)
+{
+	text	   *script = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_TEXT_P(cstring_to_text(migrate_checksum_cstring(VARDATA_ANY(script),
+															  VARSIZE_ANY_EXHDR(script))));
+}
+
+PG_FUNCTION_INFO_V1(migrate_version_key);
+/* SQL: migrate.version_key(version) */
+Datum
+migrate_version_key(PG_FUNCTION_ARGS)
+{
+	text	   *v = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_BYTEA_P(migrate_version_key_bytes(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)));
+}
+
+PG_FUNCTION_INFO_V1(migrate_version_compare);
+/* SQL: migrate.version_compare(a, b) */
+Datum
+migrate_version_compare(PG_FUNCTION_ARGS)
+{
+	text	   *a = PG_GETARG_TEXT_PP(0);
+	text	   *b = PG_GETARG_TEXT_PP(1);
+
+	PG_RETURN_INT32(migrate_version_cmp(VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a),
+										VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b)));
+}

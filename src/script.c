@@ -1,0 +1,479 @@
+/*-------------------------------------------------------------------------
+ * script.c
+ *	  Split a migration script into statements with PostgreSQL's own parser
+ *	  (raw_parser), with each statement's position and line, and classify
+ *	  them: transaction control, statements that cannot run inside a
+ *	  transaction block, statements SPI cannot run.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/defrem.h"
+#include "common/keywords.h"
+#include "mb/pg_wchar.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "parser/scanner.h"
+#include "parser/scansup.h"
+#include "tcop/utility.h"
+#include "utils/memutils.h"
+
+#include "errors.h"
+#include "script.h"
+#include "util.h"
+
+/* Byte offset of a 1-based character position (as in ErrorData.cursorpos). */
+static int
+char_pos_to_byte(const char *str, int charpos)
+{
+	int			off = 0;
+	int			len = strlen(str);
+
+	for (int i = 1; i < charpos && off < len; i++)
+		off += pg_mblen(str + off);
+	return Min(off, len);
+}
+
+/* Keyword token code of a keyword, or -1. */
+static int
+keyword_token(const char *kw)
+{
+	int			idx = ScanKeywordLookup(kw, &ScanKeywords);
+
+	return idx < 0 ? -1 : ScanKeywordTokens[idx];
+}
+
+typedef struct StmtLocation
+{
+	int			count;			/* complete statements before the error */
+	int			cur_start;		/* start of the statement being scanned */
+	int			stmt_end;		/* ';' ending the failing statement */
+	int			errpos;			/* byte offset of the error */
+} StmtLocation;
+
+/*
+ * Scan tokens with the core scanner up to the ';' after "errpos", counting
+ * the ';' that end non-empty statements (not those inside BEGIN ATOMIC ...
+ * END bodies).  May raise a scanner error (e.g. unterminated literal).
+ */
+static void
+scan_statements(const char *script, StmtLocation *loc)
+{
+	int			errpos = loc->errpos;
+	core_yy_extra_type yyext;
+	core_yyscan_t scanner;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	int			tok_begin = keyword_token("begin");
+	int			tok_atomic = keyword_token("atomic");
+	int			tok_case = keyword_token("case");
+	int			tok_end = keyword_token("end");
+	int			prev = 0;
+	int			atomic_depth = 0;
+	int			tok;
+
+	scanner = scanner_init(script, &yyext, &ScanKeywords, ScanKeywordTokens);
+	while ((tok = core_yylex(&yylval, &yylloc, scanner)) != 0)
+	{
+		if (yylloc >= errpos && tok == ';' && atomic_depth == 0)
+		{
+			loc->stmt_end = yylloc;
+			break;
+		}
+		if (loc->cur_start < 0 && tok != ';')
+			loc->cur_start = yylloc;
+		if (tok == tok_atomic && prev == tok_begin)
+			atomic_depth++;
+		else if (atomic_depth > 0 && tok == tok_case)
+			atomic_depth++;
+		else if (atomic_depth > 0 && tok == tok_end)
+			atomic_depth--;
+		else if (tok == ';' && atomic_depth == 0)
+		{
+			if (loc->cur_start >= 0)
+				loc->count++;
+			loc->cur_start = -1;
+		}
+		prev = tok;
+	}
+	scanner_finish(scanner);
+}
+
+/*
+ * Fill in loc (errpos set by the caller): the number of the statement
+ * containing the error and its byte range.  A scanner error ends the scan
+ * where it occurred.
+ */
+static void
+locate_statement(const char *script, StmtLocation *loc)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		scan_statements(script, loc);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+	}
+	PG_END_TRY();
+
+	if (loc->cur_start < 0 || loc->cur_start > loc->errpos)
+		loc->cur_start = loc->errpos;
+	if (loc->stmt_end < 0)
+		loc->stmt_end = strlen(script);
+}
+
+/*
+ * Run raw_parser; on a syntax error, re-raise it pointing into the failing
+ * statement (its text as the internal query, the position within it) and
+ * naming the statement number and line of the script.
+ */
+static List *
+parse_or_report(const char *script, const char *what)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	List	   *volatile result = NIL;
+
+	PG_TRY();
+	{
+#if PG_VERSION_NUM >= 140000
+		result = raw_parser(script, RAW_PARSE_DEFAULT);
+#else
+		result = raw_parser(script);
+#endif
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		StmtLocation loc = {0, -1, -1, 0};
+		int			line;
+		char	   *ctx;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+
+		if (edata->cursorpos <= 0)
+			ReThrowError(edata);
+
+		loc.errpos = char_pos_to_byte(script, edata->cursorpos);
+		locate_statement(script, &loc);
+		line = migrate_line_of(script, loc.errpos);
+
+		edata->internalquery = pnstrdup(script + loc.cur_start, loc.stmt_end - loc.cur_start);
+		edata->internalpos = pg_mbstrlen_with_len(script + loc.cur_start,
+												  loc.errpos - loc.cur_start) + 1;
+		edata->cursorpos = 0;
+		ctx = psprintf("statement %d (line %d) of the %s", loc.count + 1, line, what);
+		if (edata->context)
+			edata->context = psprintf("%s\n%s", ctx, edata->context);
+		else
+			edata->context = ctx;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	return result;
+}
+
+/* Is a DefElem list option "name" set to true (or given without a value)? */
+static bool
+option_true(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *opt = (DefElem *) lfirst(lc);
+
+		if (strcmp(opt->defname, name) == 0)
+			return defGetBoolean(opt);
+	}
+	return false;
+}
+
+/* Is a DefElem list option "name" given and false? */
+static bool
+option_false(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *opt = (DefElem *) lfirst(lc);
+
+		if (strcmp(opt->defname, name) == 0)
+			return !defGetBoolean(opt);
+	}
+	return false;
+}
+
+/* Classify one parsed statement. */
+static void
+classify(ScriptStmt *st)
+{
+	Node	   *n = st->parsetree;
+
+	st->stmt_class = SCRIPT_STMT_NORMAL;
+	st->why = NULL;
+
+	switch (nodeTag(n))
+	{
+		case T_TransactionStmt:
+			st->stmt_class = SCRIPT_STMT_TXN_CONTROL;
+			st->why = st->command;
+			break;
+		case T_IndexStmt:
+			if (((IndexStmt *) n)->concurrent)
+			{
+				st->stmt_class = SCRIPT_STMT_NON_TXN;
+				st->why = "CREATE INDEX CONCURRENTLY";
+			}
+			break;
+		case T_DropStmt:
+			if (((DropStmt *) n)->concurrent)
+			{
+				st->stmt_class = SCRIPT_STMT_NON_TXN;
+				st->why = "DROP INDEX CONCURRENTLY";
+			}
+			break;
+		case T_ReindexStmt:
+			{
+				ReindexStmt *r = (ReindexStmt *) n;
+
+#if PG_VERSION_NUM >= 140000
+				if (option_true(r->params, "concurrently"))
+#else
+				if (r->concurrent)
+#endif
+				{
+					st->stmt_class = SCRIPT_STMT_NON_TXN;
+					st->why = "REINDEX CONCURRENTLY";
+				}
+				else if (r->kind == REINDEX_OBJECT_SYSTEM ||
+						 r->kind == REINDEX_OBJECT_DATABASE)
+				{
+					st->stmt_class = SCRIPT_STMT_NON_TXN;
+					st->why = "REINDEX SYSTEM/DATABASE";
+				}
+				break;
+			}
+		case T_VacuumStmt:
+			if (((VacuumStmt *) n)->is_vacuumcmd)
+			{
+				st->stmt_class = SCRIPT_STMT_NON_TXN;
+				st->why = "VACUUM";
+			}
+			break;
+		case T_ClusterStmt:
+			if (((ClusterStmt *) n)->relation == NULL)
+			{
+				st->stmt_class = SCRIPT_STMT_NON_TXN;
+				st->why = "CLUSTER without a table";
+			}
+			break;
+		case T_AlterSystemStmt:
+			st->stmt_class = SCRIPT_STMT_NON_TXN;
+			st->why = "ALTER SYSTEM";
+			break;
+		case T_CreatedbStmt:
+			st->stmt_class = SCRIPT_STMT_NON_TXN;
+			st->why = "CREATE DATABASE";
+			break;
+		case T_DropdbStmt:
+			st->stmt_class = SCRIPT_STMT_NON_TXN;
+			st->why = "DROP DATABASE";
+			break;
+		case T_AlterDatabaseStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((AlterDatabaseStmt *) n)->options)
+					if (strcmp(((DefElem *) lfirst(lc))->defname, "tablespace") == 0)
+					{
+						st->stmt_class = SCRIPT_STMT_NON_TXN;
+						st->why = "ALTER DATABASE SET TABLESPACE";
+					}
+				break;
+			}
+		case T_CreateTableSpaceStmt:
+			st->stmt_class = SCRIPT_STMT_NON_TXN;
+			st->why = "CREATE TABLESPACE";
+			break;
+		case T_DropTableSpaceStmt:
+			st->stmt_class = SCRIPT_STMT_NON_TXN;
+			st->why = "DROP TABLESPACE";
+			break;
+		case T_CreateSubscriptionStmt:
+			{
+				List	   *opts = ((CreateSubscriptionStmt *) n)->options;
+
+				if (!option_false(opts, "create_slot") && !option_false(opts, "connect"))
+				{
+					st->stmt_class = SCRIPT_STMT_NON_TXN;
+					st->why = "CREATE SUBSCRIPTION that creates a slot";
+				}
+				break;
+			}
+		case T_DiscardStmt:
+			if (((DiscardStmt *) n)->target == DISCARD_ALL)
+			{
+				st->stmt_class = SCRIPT_STMT_NON_TXN;
+				st->why = "DISCARD ALL";
+			}
+			break;
+#if PG_VERSION_NUM >= 140000
+		case T_AlterTableStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((AlterTableStmt *) n)->cmds)
+				{
+					AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+					if (cmd->subtype == AT_DetachPartition &&
+						cmd->def && IsA(cmd->def, PartitionCmd) &&
+						((PartitionCmd *) cmd->def)->concurrent)
+					{
+						st->stmt_class = SCRIPT_STMT_NON_TXN;
+						st->why = "ALTER TABLE ... DETACH PARTITION CONCURRENTLY";
+					}
+				}
+				break;
+			}
+#endif
+		case T_CopyStmt:
+			if (((CopyStmt *) n)->filename == NULL)
+			{
+				st->stmt_class = SCRIPT_STMT_UNSUPPORTED;
+				st->why = ((CopyStmt *) n)->is_from ? "COPY ... FROM STDIN" : "COPY ... TO STDOUT";
+			}
+			break;
+		case T_VariableSetStmt:
+			{
+				VariableSetStmt *v = (VariableSetStmt *) n;
+
+				if (v->name && strcmp(v->name, "lock_timeout") == 0)
+					st->sets_lock_timeout = true;
+				if (v->name && strcmp(v->name, "statement_timeout") == 0)
+					st->sets_statement_timeout = true;
+				break;
+			}
+		case T_SelectStmt:
+			st->is_select = (((SelectStmt *) n)->intoClause == NULL);
+			break;
+		default:
+			break;
+	}
+}
+
+/* Parse a script into a list of ScriptStmt. */
+List *
+script_parse(const char *script, const char *what)
+{
+	List	   *raw = parse_or_report(script, what);
+	List	   *result = NIL;
+	ListCell   *lc;
+	int			no = 0;
+	int			scriptlen = strlen(script);
+
+	foreach(lc, raw)
+	{
+		RawStmt    *rs = lfirst_node(RawStmt, lc);
+		ScriptStmt *st = palloc0(sizeof(ScriptStmt));
+		int			loc = rs->stmt_location;
+		int			len = rs->stmt_len > 0 ? rs->stmt_len : scriptlen - loc;
+
+		/* skip leading blanks the location may include */
+		while (len > 0 && scanner_isspace(script[loc]))
+		{
+			loc++;
+			len--;
+		}
+		while (len > 0 && scanner_isspace(script[loc + len - 1]))
+			len--;
+
+		st->no = ++no;
+		st->location = loc;
+		st->len = len;
+		st->line = migrate_line_of(script, loc);
+		st->sql = pnstrdup(script + loc, len);
+		st->parsetree = rs->stmt;
+		st->command = CreateCommandName(rs->stmt);
+		classify(st);
+		result = lappend(result, st);
+	}
+	return result;
+}
+
+/*
+ * Refuse scripts with transaction control, statements that cannot run in a
+ * transaction block, or statements SPI cannot run, before anything runs.
+ */
+void
+script_check_transactional(List *stmts, const char *what)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+	{
+		ScriptStmt *st = (ScriptStmt *) lfirst(lc);
+
+		switch (st->stmt_class)
+		{
+			case SCRIPT_STMT_NORMAL:
+				break;
+			case SCRIPT_STMT_TXN_CONTROL:
+				ereport(ERROR,
+						(errcode(ERRCODE_MIGRATE_TRANSACTION_CONTROL),
+						 errmsg("%s contains transaction control statement %s at statement %d (line %d)",
+								what, st->why, st->no, st->line),
+						 errdetail("A migration runs inside the caller's transaction; nothing was run."),
+						 errhint("Remove BEGIN, COMMIT, ROLLBACK and SAVEPOINT statements from the script.")));
+				break;
+			case SCRIPT_STMT_NON_TXN:
+				ereport(ERROR,
+						(errcode(ERRCODE_MIGRATE_NON_TRANSACTIONAL),
+						 errmsg("%s contains %s at statement %d (line %d), which cannot run inside a transaction block",
+								what, st->why, st->no, st->line),
+						 errdetail("Nothing was run."),
+						 errhint("Put this statement in a non-transactional migration step run outside a transaction (for example by the pg_migrate client).")));
+				break;
+			case SCRIPT_STMT_UNSUPPORTED:
+				ereport(ERROR,
+						(errcode(ERRCODE_MIGRATE_UNSUPPORTED_STATEMENT),
+						 errmsg("%s contains %s at statement %d (line %d), which cannot run inside a migration",
+								what, st->why, st->no, st->line),
+						 errdetail("Nothing was run."),
+						 errhint("Load data with INSERT ... SELECT or COPY from a server-side file instead.")));
+				break;
+		}
+	}
+}
+
+/* Does any statement set or reset lock_timeout itself? */
+bool
+script_sets_lock_timeout(List *stmts)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+		if (((ScriptStmt *) lfirst(lc))->sets_lock_timeout)
+			return true;
+	return false;
+}
+
+/* Does any statement set or reset statement_timeout itself? */
+bool
+script_sets_statement_timeout(List *stmts)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+		if (((ScriptStmt *) lfirst(lc))->sets_statement_timeout)
+			return true;
+	return false;
+}

@@ -1,0 +1,465 @@
+/*-------------------------------------------------------------------------
+ * util.c
+ *	  Helpers shared by every room of migrate_ext: script checksums, the
+ *	  natural order of versions, argument checks, who is calling, who is
+ *	  blocking us, and set-returning-function setup.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+#include <netdb.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "common/ip.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#if PG_VERSION_NUM >= 140000
+#include "common/cryptohash.h"
+#endif
+#include "common/sha2.h"
+
+#include "errors.h"
+#include "util.h"
+
+/* Hex sha256 of a buffer. */
+static char *
+sha256_hex(const char *data, size_t len)
+{
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char	   *out = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
+	static const char hexdigits[] = "0123456789abcdef";
+#if PG_VERSION_NUM >= 140000
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
+#if PG_VERSION_NUM >= 150000
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0
+#else
+		pg_cryptohash_final(ctx, digest) < 0
+#endif
+		)
+		elog(ERROR, "could not compute sha256 checksum");
+	pg_cryptohash_free(ctx);
+#else
+	pg_sha256_ctx ctx;
+
+	pg_sha256_init(&ctx);
+	pg_sha256_update(&ctx, (const uint8 *) data, len);
+	pg_sha256_final(&ctx, digest);
+#endif
+
+	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+	{
+		out[i * 2] = hexdigits[digest[i] >> 4];
+		out[i * 2 + 1] = hexdigits[digest[i] & 0x0F];
+	}
+	out[PG_SHA256_DIGEST_LENGTH * 2] = '\0';
+	return out;
+}
+
+/* Checksum of a migration script: sha256 hex with CRLF normalised to LF. */
+char *
+migrate_checksum_cstring(const char *script, size_t len)
+{
+	char	   *norm;
+	size_t		n = 0;
+	char	   *result;
+
+	if (memchr(script, '\r', len) == NULL)
+		return sha256_hex(script, len);
+
+	norm = palloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+	{
+		if (script[i] == '\r' && i + 1 < len && script[i + 1] == '\n')
+			continue;
+		norm[n++] = script[i];
+	}
+	result = sha256_hex(norm, n);
+	pfree(norm);
+	return result;
+}
+
+/*
+ * Natural-order sort key of a version.
+ *
+ * Each run of digits becomes 0x01, the count of its significant digits and
+ * the digits (so 2 < 10 and leading zeros do not matter); every other
+ * character becomes 0x02 followed by its bytes.  A 0x00 and the raw version
+ * follow, so distinct versions never share a key ("01" sorts just before
+ * "1") and a version sorts before its own extensions ("1" < "1.0").
+ */
+bytea *
+migrate_version_key_bytes(const char *version, int len)
+{
+	StringInfoData buf;
+	int			i = 0;
+	bytea	   *result;
+
+	initStringInfo(&buf);
+	while (i < len)
+	{
+		if (version[i] >= '0' && version[i] <= '9')
+		{
+			int			start = i;
+			int			ndigits;
+
+			while (i < len && version[i] >= '0' && version[i] <= '9')
+				i++;
+			while (start < i - 1 && version[start] == '0')
+				start++;
+			ndigits = i - start;
+			if (ndigits > 255)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("version has a run of more than 255 digits")));
+			appendStringInfoChar(&buf, 0x01);
+			appendStringInfoChar(&buf, (char) ndigits);
+			appendBinaryStringInfo(&buf, version + start, ndigits);
+		}
+		else
+		{
+			int			clen = pg_mblen(version + i);
+
+			if (clen > len - i)
+				clen = len - i;
+			appendStringInfoChar(&buf, 0x02);
+			appendBinaryStringInfo(&buf, version + i, clen);
+			i += clen;
+		}
+	}
+	appendStringInfoChar(&buf, 0x00);
+	appendBinaryStringInfo(&buf, version, len);
+
+	result = (bytea *) palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(result, VARHDRSZ + buf.len);
+	memcpy(VARDATA(result), buf.data, buf.len);
+	pfree(buf.data);
+	return result;
+}
+
+/* Compare two versions in natural order: -1, 0 or 1. */
+int
+migrate_version_cmp(const char *a, int alen, const char *b, int blen)
+{
+	bytea	   *ka = migrate_version_key_bytes(a, alen);
+	bytea	   *kb = migrate_version_key_bytes(b, blen);
+	int			la = VARSIZE(ka) - VARHDRSZ;
+	int			lb = VARSIZE(kb) - VARHDRSZ;
+	int			cmp = memcmp(VARDATA(ka), VARDATA(kb), Min(la, lb));
+
+	if (cmp == 0)
+		cmp = (la > lb) - (la < lb);
+	pfree(ka);
+	pfree(kb);
+	return (cmp > 0) - (cmp < 0);
+}
+
+/*
+ * Fetch a text argument as a C string, refusing NULL (22004) and, unless
+ * allowed, an empty or all-blank value (22023).  Returns NULL for an allowed
+ * NULL.
+ */
+char *
+migrate_text_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
+				 bool allow_null, bool allow_empty)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(argno))
+	{
+		if (allow_null)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", argname)));
+	}
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (!allow_empty && s[strspn(s, " \t\r\n\f\v")] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", argname)));
+	return s;
+}
+
+/* A version is non-empty, at most 200 bytes, without blanks or control characters. */
+void
+migrate_check_version(const char *version)
+{
+	size_t		len = strlen(version);
+
+	if (len > MIGRATE_MAX_VERSION_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version is too long (%zu bytes)", len),
+				 errdetail("Versions are at most %d bytes.", MIGRATE_MAX_VERSION_LEN)));
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) version[i];
+
+		if (c <= ' ' || c == 0x7F)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("version \"%s\" contains a blank or control character", version),
+					 errhint("Use versions such as 1, 1.2.10, V3 or 20251014220000.")));
+	}
+}
+
+/* Refuse to change state on a standby or in a read-only transaction. */
+void
+migrate_check_writable(const char *what)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot run %s on a server in recovery", what),
+				 errdetail("The server is a read-only hot standby."),
+				 errhint("Run %s on the primary.", what)));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot run %s in a read-only transaction", what),
+				 errhint("Run it in a read-write transaction.")));
+}
+
+/* Name of the current (effective) user. */
+char *
+migrate_current_user_name(void)
+{
+	return GetUserNameFromId(GetUserId(), false);
+}
+
+/* Name of the session user. */
+char *
+migrate_session_user_name(void)
+{
+	return GetUserNameFromId(GetSessionUserId(), false);
+}
+
+/* Milliseconds between two timestamps. */
+double
+migrate_elapsed_ms(TimestampTz start, TimestampTz end)
+{
+	return (double) (end - start) / 1000.0;
+}
+
+/* 1-based line number of a byte offset in a string. */
+int
+migrate_line_of(const char *str, int byte_offset)
+{
+	int			line = 1;
+
+	for (int i = 0; i < byte_offset && str[i] != '\0'; i++)
+		if (str[i] == '\n')
+			line++;
+	return line;
+}
+
+/* Human-readable backend state. */
+static const char *
+backend_state_name(BackendState state)
+{
+	switch (state)
+	{
+		case STATE_IDLE:
+			return "idle";
+		case STATE_RUNNING:
+			return "active";
+		case STATE_IDLEINTRANSACTION:
+			return "idle in transaction";
+		case STATE_FASTPATH:
+			return "fastpath function call";
+		case STATE_IDLEINTRANSACTION_ABORTED:
+			return "idle in transaction (aborted)";
+		case STATE_DISABLED:
+			return "disabled";
+		default:
+			return "unknown";
+	}
+}
+
+/*
+ * Describe another backend from its shared status entry: pid,
+ * application_name, client address, state, transaction start and age, and
+ * (when the caller may see it) its current query.  Uses no catalog access
+ * beyond the superuser check, so it is safe on an error path.
+ */
+char *
+migrate_describe_backend(int pid, bool with_query)
+{
+	StringInfoData buf;
+	int			n;
+	TimestampTz now = GetCurrentTimestamp();
+
+	initStringInfo(&buf);
+#if PG_VERSION_NUM >= 150000
+	pgstat_clear_backend_activity_snapshot();
+#else
+	pgstat_clear_snapshot();
+#endif
+	n = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		char		host[NI_MAXHOST];
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		if (be->st_procpid != pid)
+			continue;
+
+		appendStringInfo(&buf, "pid %d, application_name \"%s\"", pid,
+						 be->st_appname ? be->st_appname : "");
+		host[0] = '\0';
+		if (be->st_clientaddr.addr.ss_family == AF_INET ||
+			be->st_clientaddr.addr.ss_family == AF_INET6)
+		{
+			if (pg_getnameinfo_all(&be->st_clientaddr.addr, be->st_clientaddr.salen,
+								   host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+				host[0] = '\0';
+		}
+		appendStringInfo(&buf, ", client %s", host[0] ? host : "local");
+		appendStringInfo(&buf, ", state %s", backend_state_name(be->st_state));
+		if (be->st_xact_start_timestamp != 0)
+			appendStringInfo(&buf, ", in transaction since %s (%.1f s)",
+							 timestamptz_to_str(be->st_xact_start_timestamp),
+							 migrate_elapsed_ms(be->st_xact_start_timestamp, now) / 1000.0);
+		if (with_query)
+		{
+			if (be->st_userid == GetUserId() || superuser())
+			{
+				char	   *q = pnstrdup(be->st_activity_raw,
+										 pg_mbcliplen(be->st_activity_raw,
+													  strlen(be->st_activity_raw), 200));
+
+				appendStringInfo(&buf, ", query: %s", q);
+			}
+			else
+				appendStringInfoString(&buf, ", query: <insufficient privilege>");
+		}
+		return buf.data;
+	}
+	appendStringInfo(&buf, "pid %d (no longer running)", pid);
+	return buf.data;
+}
+
+/* Add a pid to an array unless it is there already. */
+static void
+add_pid(int *pids, int *npids, int pid)
+{
+	for (int i = 0; i < *npids; i++)
+		if (pids[i] == pid)
+			return;
+	pids[(*npids)++] = pid;
+}
+
+/*
+ * While this backend is still queued for a lock (on the error path of a
+ * lock timeout, before the transaction is aborted), list the sessions that
+ * block it, the way pg_blocking_pids() does, each described by
+ * migrate_describe_backend().  NULL when we are not waiting for a lock.
+ */
+char *
+migrate_describe_my_lock_blockers(void)
+{
+	BlockedProcsData *data;
+	int		   *pids;
+	int			npids = 0;
+	StringInfoData buf;
+
+	if (MyProc == NULL || MyProc->waitLock == NULL)
+		return NULL;
+
+	data = GetBlockerStatusData(MyProcPid);
+	pids = palloc(sizeof(int) * (data->nlocks + 1));
+	for (int i = 0; i < data->nprocs; i++)
+	{
+		BlockedProcData *bproc = &data->procs[i];
+		LockInstanceData *instances = &data->locks[bproc->first_lock];
+		int		   *preceding = &data->waiter_pids[bproc->first_waiter];
+		LockInstanceData *blocked = NULL;
+		LockMethod	method;
+		LOCKMASK	conflicts;
+
+		for (int j = 0; j < bproc->num_locks; j++)
+			if (instances[j].pid == bproc->pid)
+			{
+				blocked = &instances[j];
+				break;
+			}
+		if (blocked == NULL || blocked->waitLockMode == NoLock)
+			continue;
+		method = GetLockTagsMethodTable(&blocked->locktag);
+		conflicts = method->conflictTab[blocked->waitLockMode];
+
+		for (int j = 0; j < bproc->num_locks; j++)
+		{
+			LockInstanceData *inst = &instances[j];
+
+			if (inst->leaderPid == blocked->leaderPid)
+				continue;
+			if (conflicts & inst->holdMask)
+				add_pid(pids, &npids, inst->pid);
+			else
+			{
+				for (int k = 0; k < bproc->num_waiters; k++)
+					if (preceding[k] == inst->pid)
+					{
+						if (conflicts & LOCKBIT_ON(inst->waitLockMode))
+							add_pid(pids, &npids, inst->pid);
+						break;
+					}
+			}
+		}
+	}
+
+	if (npids == 0)
+		return NULL;
+	initStringInfo(&buf);
+	for (int i = 0; i < npids; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, "; ");
+		appendStringInfoString(&buf, migrate_describe_backend(pids[i], true));
+	}
+	return buf.data;
+}
+
+/* Set up a set-returning function in materialize mode. */
+void
+migrate_materialize_srf(FunctionCallInfo fcinfo)
+{
+#if PG_VERSION_NUM >= 150000
+	InitMaterializedSRF(fcinfo, 0);
+#else
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	tupdesc;
+	MemoryContext oldcxt;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
+	MemoryContextSwitchTo(oldcxt);
+#endif
+}

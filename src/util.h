@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ * util.h
+ *	  Shared helpers: checksums, natural version order, argument checks,
+ *	  session identity, lock-blocker descriptions, SRF setup.
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_UTIL_H
+#define MIGRATE_UTIL_H
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/timestamp.h"
+
+/* longest version string accepted, in bytes */
+#define MIGRATE_MAX_VERSION_LEN 200
+
+extern char *migrate_checksum_cstring(const char *script, size_t len);
+extern bytea *migrate_version_key_bytes(const char *version, int len);
+extern int	migrate_version_cmp(const char *a, int alen, const char *b, int blen);
+
+extern char *migrate_text_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
+							  bool allow_null, bool allow_empty);
+extern void migrate_check_version(const char *version);
+extern void migrate_check_writable(const char *what);
+
+extern char *migrate_current_user_name(void);
+extern char *migrate_session_user_name(void);
+
+extern char *migrate_describe_backend(int pid, bool with_query);
+extern char *migrate_describe_my_lock_blockers(void);
+
+extern double migrate_elapsed_ms(TimestampTz start, TimestampTz end);
+extern int	migrate_line_of(const char *str, int byte_offset);
+
+extern void migrate_materialize_srf(FunctionCallInfo fcinfo);
+
+#endif							/* MIGRATE_UTIL_H */
