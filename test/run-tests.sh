@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every migrate_ext test suite on a throwaway cluster (pg_virtualenv -t):
+# pg_regress and isolation specs (make installcheck), pgTAP (pg_prove).
+# Installs missing Debian packages; needs no running server.
+# Exits non-zero on any failure, printing the failing diffs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+test/scripts/ensure-deps.sh
+make clean >/dev/null
+make
+make install >/dev/null
+exec pg_virtualenv -t test/scripts/run-suites.sh

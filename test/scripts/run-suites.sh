@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Inside a throwaway cluster (PGHOST/PGPORT/PGUSER set by pg_virtualenv):
+# runs each suite, prints failures, and ends with "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+passed=0
+failed=0
+status=0
+
+# pg_regress + isolation
+rm -f regression.diffs test/isolation/output/regression.diffs
+make installcheck 2>&1 | tee /tmp/migrate_ext_installcheck.$$
+rc=${PIPESTATUS[0]}
+while read -r line; do
+	case "$line" in
+	*"tests passed"*) n=$(echo "$line" | grep -oE '[0-9]+' | head -1); passed=$((passed + n)) ;;
+	*"tests failed"*)
+		f=$(echo "$line" | grep -oE '[0-9]+' | head -1)
+		t=$(echo "$line" | grep -oE '[0-9]+' | sed -n 2p)
+		failed=$((failed + f)); passed=$((passed + t - f)) ;;
+	esac
+done < <(grep -E "All [0-9]+ tests passed|[0-9]+ of [0-9]+ tests failed" /tmp/migrate_ext_installcheck.$$)
+rm -f /tmp/migrate_ext_installcheck.$$
+if [ "$rc" -ne 0 ]; then
+	status=1
+	for d in regression.diffs test/isolation/output/regression.diffs; do
+		[ -f "$d" ] && { echo "===== $d"; cat "$d"; }
+	done
+	[ "$failed" -eq 0 ] && failed=1
+fi
+
+# pgTAP
+out=$(test/scripts/run-pgtap.sh 2>&1)
+rc=$?
+echo "$out"
+t=$(echo "$out" | sed -n 's/.*Tests=\([0-9]*\).*/\1/p' | tail -1)
+f=$(echo "$out" | grep -oE 'Failed [0-9]+/[0-9]+ subtests' | grep -oE '^Failed [0-9]+' | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+t=${t:-0}; f=${f:-0}
+if [ "$rc" -ne 0 ]; then
+	status=1
+	[ "$f" -eq 0 ] && f=1
+fi
+passed=$((passed + t - f))
+failed=$((failed + f))
+
+echo
+echo "tests: $passed passed, $failed failed"
+exit $status
