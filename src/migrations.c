@@ -186,6 +186,8 @@ static const BkPlanDef bk_defs[BK_NPLANS] = {
 
 static SPIPlanPtr bk_plans[BK_NPLANS];
 
+static void save_guc(const char *name, const char *value);
+
 /* The owner of migrate.migrations: bookkeeping runs as this role. */
 static Oid
 bookkeeping_owner(void)
@@ -408,8 +410,7 @@ acquire_migration_lock(void)
 	start = GetCurrentTimestamp();
 	nest = NewGUCNestLevel();
 	snprintf(buf, sizeof(buf), "%d", migrate_lock_wait_timeout);
-	(void) set_config_option("lock_timeout", buf, PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	save_guc("lock_timeout", buf);
 	PG_TRY();
 	{
 		(void) LockAcquire(&tag, ExclusiveLock, false, false);
@@ -461,7 +462,7 @@ run_error_callback(void *arg)
 	RunState   *rs = (RunState *) arg;
 
 	if (rs->st)
-		errcontext("%s statement %d (line %d) of migration %s",
+		errcontext("%s %d (line %d) of migration %s",
 				   rs->what, rs->st->no, rs->st->line, rs->version);
 }
 
@@ -555,7 +556,20 @@ run_statements(const char *version, List *stmts, const char *what)
 		lockwatch_begin();
 		PG_TRY();
 		{
-			rc = spi_run(st->sql);
+			if (st->sets_lock_timeout || st->sets_statement_timeout)
+			{
+				/*
+				 * The migration's own timeouts: run as SET LOCAL inside the
+				 * migration's GUC level, so they end with the migration.
+				 */
+				VariableSetStmt *v = copyObject(castNode(VariableSetStmt, st->parsetree));
+
+				v->is_local = true;
+				ExecSetVariableStmt(v, false);
+				rc = SPI_OK_UTILITY;
+			}
+			else
+				rc = spi_run(st->sql);
 		}
 		PG_CATCH();
 		{
@@ -588,9 +602,9 @@ run_statements(const char *version, List *stmts, const char *what)
 		if (rc < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_MIGRATE_UNSUPPORTED_STATEMENT),
-					 errmsg("statement %d of the %s of migration %s cannot run inside a migration: %s",
-							st->no, what, version, SPI_result_code_string(rc))));
-		if (!st->is_select)
+					 errmsg("%s %d of migration %s cannot run inside a migration: %s",
+							what, st->no, version, SPI_result_code_string(rc))));
+		if (!st->is_select && !IsA(st->parsetree, VariableSetStmt))
 			rows += SPI_processed;
 		if (SPI_tuptable)
 			SPI_freetuptable(SPI_tuptable);
@@ -600,9 +614,20 @@ run_statements(const char *version, List *stmts, const char *what)
 	return rows;
 }
 
+/* Set a GUC in the current nest level, to be restored when it is popped. */
+static void
+save_guc(const char *name, const char *value)
+{
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
 /*
- * Set the migration's lock_timeout and statement_timeout (unless the script
- * sets its own) in a new GUC nest level; returns the level to pop.
+ * Open a GUC nest level for a migration: lock_timeout = migrate.lock_timeout
+ * and statement_timeout = migrate.statement_timeout (if set), unless the
+ * script sets its own; either way a script's own SET of these two is
+ * confined to the migration, like a function's SET clause.  Returns the
+ * level to pop with AtEOXact_GUC.
  */
 static int
 push_migration_gucs(List *stmts)
@@ -610,17 +635,19 @@ push_migration_gucs(List *stmts)
 	int			nest = NewGUCNestLevel();
 	char		buf[32];
 
-	if (!script_sets_lock_timeout(stmts))
+	if (script_sets_lock_timeout(stmts))
+		save_guc("lock_timeout", GetConfigOption("lock_timeout", false, false));
+	else
 	{
 		snprintf(buf, sizeof(buf), "%d", migrate_lock_timeout);
-		(void) set_config_option("lock_timeout", buf, PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		save_guc("lock_timeout", buf);
 	}
-	if (!script_sets_statement_timeout(stmts) && migrate_statement_timeout > 0)
+	if (script_sets_statement_timeout(stmts))
+		save_guc("statement_timeout", GetConfigOption("statement_timeout", false, false));
+	else if (migrate_statement_timeout > 0)
 	{
 		snprintf(buf, sizeof(buf), "%d", migrate_statement_timeout);
-		(void) set_config_option("statement_timeout", buf, PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		save_guc("statement_timeout", buf);
 	}
 	lockwatch_setup_gucs(LockTimeout);
 	return nest;
@@ -846,7 +873,7 @@ apply_job(MigrationJob *job)
 	char		nulls[19];
 	StringInfoData details;
 
-	rows = run_statements(job->version, job->stmts, "script");
+	rows = run_statements(job->version, job->stmts, "script statement");
 	if (job->checks != NIL)
 		run_verify_strict(job->version, job->checks);
 	finished = GetCurrentTimestamp();
@@ -909,7 +936,7 @@ revert_job(MigrationJob *job)
 	Datum		v[2];
 	StringInfoData details;
 
-	rows = run_statements(job->version, job->stmts, "down script");
+	rows = run_statements(job->version, job->stmts, "down script statement");
 	ms = migrate_elapsed_ms(started, GetCurrentTimestamp());
 	AtEOXact_GUC(true, nest);
 
@@ -1127,7 +1154,9 @@ migrate_baseline(PG_FUNCTION_ARGS)
 	if (n > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_MIGRATE_BASELINE_REFUSED),
-				 errmsg("cannot baseline: %lld migrations are already recorded", (long long) n),
+				 errmsg_plural("cannot baseline: %lld migration is already recorded",
+							   "cannot baseline: %lld migrations are already recorded",
+							   n, (long long) n),
 				 errdetail("A baseline marks an existing database that has no recorded migrations."),
 				 errhint("Use migrate.status() to see what is recorded.")));
 	{

@@ -183,13 +183,15 @@ migrate_text_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 			return NULL;
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", argname)));
+				 errmsg("%s must not be NULL", argname),
+				 errhint("Pass a non-empty value for %s.", argname)));
 	}
 	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	if (!allow_empty && s[strspn(s, " \t\r\n\f\v")] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", argname)));
+				 errmsg("%s must not be empty", argname),
+				 errhint("Pass a non-empty value for %s.", argname)));
 	return s;
 }
 
