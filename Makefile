@@ -20,7 +20,7 @@ REGRESS_OPTS = --inputdir=.
 
 # isolation specs for concurrency
 ISOLATION = concurrent_apply concurrent_lock_timeout
-ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output --load-extension=migrate_ext
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
 
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 EXTRA_CLEAN = test/isolation/output test/bench/out
