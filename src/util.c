@@ -313,7 +313,11 @@ migrate_describe_backend(int pid, bool with_query)
 	n = pgstat_fetch_stat_numbackends();
 	for (int i = 1; i <= n; i++)
 	{
+#if PG_VERSION_NUM >= 160000
+		LocalPgBackendStatus *local = pgstat_get_local_beentry_by_index(i);
+#else
 		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+#endif
 		PgBackendStatus *be;
 		char		host[NI_MAXHOST];
 
