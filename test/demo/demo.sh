@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# migrate_ext demo, modelled on scenario S1: a Supabase-style app database
+# whose dev and prod histories diverged is reconciled with additive "bridge"
+# migrations. Reads the migration files in test/demo/migrations/
+# (<version>__<name>.sql, with optional .down.sql and .verify.sql companions
+# and "-- requires: <version>" header lines) and walks through apply, status,
+# idempotent re-run, checksum protection, verify, revert, re-apply and history
+# with psql.
+# Runs against the server in PGHOST/PGPORT/PGUSER as a superuser (meant for a
+# throwaway cluster: run-demo.sh uses pg_virtualenv -t); creates the database
+# migrate_demo_app and the role "authenticated".
+# Exits 0 when every step behaved as expected, non-zero otherwise.
+set -euo pipefail
+export LC_ALL=C
+
+here=$(cd "$(dirname "$0")" && pwd)
+MIGRATIONS="$here/migrations"
+DB=migrate_demo_app
+step_no=0
+SOFT_DELETE=20251014220200
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+trap 'echo "demo: FAILED in step $step_no (unexpected error above)" >&2' ERR
+
+# psql on the demo database: stop on the first error, no pager, no row counts
+psql_app() { psql -X -q -v ON_ERROR_STOP=1 -P pager=off -P footer=off -d "$DB" "$@"; }
+
+step() {
+	step_no=$((step_no + 1))
+	printf '\n== Step %d: %s ==\n' "$step_no" "$1"
+	printf '%s\n\n' "$2"
+}
+
+# show the query, then its result
+show() {
+	printf 'sql> %s\n' "$1"
+	psql_app -c "$1"
+}
+
+# the up scripts of a folder, in version order
+up_files() {
+	local f
+	for f in "$1"/*__*.sql; do
+		case "$f" in *.down.sql | *.verify.sql) continue ;; esac
+		printf '%s\n' "$f"
+	done
+}
+
+# apply_file FILE: migrate.apply() with the file's version and name, its
+# script, its .down.sql and .verify.sql companions (when present) and the
+# versions listed on "-- requires:" lines. Prints "version name -> result".
+apply_file() {
+	local f=$1 dir base ver name requires result
+	local down_arg=NULL verify_arg=NULL
+	dir=$(dirname "$f")
+	base=$(basename "$f" .sql)
+	ver=${base%%__*}
+	name=${base#*__}
+	requires=$(sed -n 's/^-- requires:[[:space:]]*//p' "$f" | tr -d ' ' | paste -sd, -)
+	local -a vars=(-v "ver=$ver" -v "mname=$name" -v "script=$(cat "$f")" -v "requires={$requires}")
+	if [ -f "$dir/$base.down.sql" ]; then
+		vars+=(-v "down=$(cat "$dir/$base.down.sql")")
+		down_arg=":'down'"
+	fi
+	if [ -f "$dir/$base.verify.sql" ]; then
+		vars+=(-v "verify=$(cat "$dir/$base.verify.sql")")
+		verify_arg=":'verify'"
+	fi
+	# the script travels as a psql variable quoted by :'script', never spliced
+	result=$(psql_app -At "${vars[@]}" <<-SQL
+		SET client_min_messages = warning;
+		SELECT migrate.apply(:'ver', :'mname', :'script', $down_arg, :'requires', $verify_arg);
+	SQL
+	) || return $?
+	printf '  %-15s %-28s -> %s\n' "$ver" "$name" "$result"
+}
+
+echo "migrate_ext demo: reconciling a Supabase-style app database with bridge migrations"
+echo "server: $(psql -X -At -d postgres -c 'SHOW server_version')"
+echo "migration folder: test/demo/migrations/ ($(up_files "$MIGRATIONS" | wc -l) migrations)"
+
+# -----------------------------------------------------------------------------
+step "create the app database and the extension" \
+	"A fresh database with stand-ins for what Supabase provides (role \"authenticated\", auth.uid()), then CREATE EXTENSION migrate_ext."
+psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS $DB;
+CREATE DATABASE $DB;
+DO \$\$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+		CREATE ROLE authenticated NOLOGIN;
+	END IF;
+END \$\$;
+SQL
+psql_app <<'SQL'
+CREATE SCHEMA auth;
+-- Supabase's auth.uid(): the user id from the request's JWT claims
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE
+AS $$ SELECT nullif(current_setting('request.jwt.claims', true)::jsonb ->> 'sub', '')::uuid $$;
+GRANT USAGE ON SCHEMA auth TO authenticated;
+CREATE EXTENSION migrate_ext;
+SQL
+show "SELECT extname, extversion FROM pg_extension WHERE extname = 'migrate_ext'"
+
+# -----------------------------------------------------------------------------
+step "apply the app's existing migration" \
+	"profiles (RLS on, two policies) is what dev and prod already share; its verify checks run inside the same transaction."
+apply_file "$MIGRATIONS/20251001090000__create_profiles.sql"
+
+# -----------------------------------------------------------------------------
+step "apply the bridge migrations" \
+	"Additive bridge_* migrations, each requiring the profiles migration, each with a down script and verify checks."
+for f in "$MIGRATIONS"/*__bridge_*.sql; do
+	case "$f" in *.down.sql | *.verify.sql) continue ;; esac
+	apply_file "$f"
+done
+show "SELECT version, name, requires FROM migrate.migrations ORDER BY version_key"
+echo "A quick look at the bridges at work: a new profile is written to the audit trail."
+show "INSERT INTO public.profiles (email, display_name) VALUES ('ada@example.com', 'Ada')"
+show "SELECT table_name, action, new_data->>'email' AS email FROM public.user_audits ORDER BY id"
+
+# -----------------------------------------------------------------------------
+step "status" \
+	"migrate.status(): one row per migration in version order (timestamps and timings left out, checksums shortened)."
+show "SELECT version, name, state, left(checksum, 12) AS checksum, applied_by, out_of_order FROM migrate.status()"
+
+# -----------------------------------------------------------------------------
+step "re-run the whole folder" \
+	"Deploy tooling can simply apply every file again: applied migrations with an unchanged checksum are skipped."
+while read -r f; do
+	apply_file "$f"
+done < <(up_files "$MIGRATIONS")
+
+# -----------------------------------------------------------------------------
+step "an applied migration was edited: it is refused" \
+	"Someone reworded a column comment in the soft-delete file after it was applied; its checksum no longer matches the record."
+for f in "$MIGRATIONS/${SOFT_DELETE}__"*.sql; do cp "$f" "$work/"; done
+edited="$work/${SOFT_DELETE}__bridge_add_soft_delete.sql"
+sed -i "s/why the profile was soft-deleted/free-text reason given for the soft delete/" "$edited"
+echo "The edit:"
+diff -u --label "migrations/$(basename "$edited") (as applied)" --label "migrations/$(basename "$edited") (edited)" \
+	"$MIGRATIONS/$(basename "$edited")" "$edited" || true
+echo
+if out=$(apply_file "$edited" 2>&1); then
+	echo "$out"
+	echo "UNEXPECTED: the edited migration was accepted" >&2
+	exit 1
+fi
+echo "$out"
+if ! grep -q "was already applied with a different checksum" <<<"$out"; then
+	echo "UNEXPECTED: the edited migration failed for another reason" >&2
+	exit 1
+fi
+echo
+echo "Expected: refused. Nothing ran, the column comment is still the original:"
+show "SELECT col_description('public.profiles'::regclass, attnum) AS deletion_reason_comment FROM pg_attribute WHERE attrelid = 'public.profiles'::regclass AND attname = 'deletion_reason'"
+
+# -----------------------------------------------------------------------------
+step "verify the soft-delete migration now" \
+	"migrate.verify() re-runs the stored verify checks against the current schema and reports each one."
+show "SELECT check_no, passed, message, check_sql FROM migrate.verify('$SOFT_DELETE')"
+
+# -----------------------------------------------------------------------------
+step "revert the soft-delete migration" \
+	"migrate.revert() runs the stored down script in one transaction and marks the migration reverted."
+show "SELECT migrate.revert('$SOFT_DELETE') AS result"
+show "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'profiles' ORDER BY ordinal_position"
+show "SELECT version, name, state FROM migrate.status() WHERE version = '$SOFT_DELETE'"
+n=$(psql_app -At -c "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'profiles' AND column_name IN ('deleted_by', 'deletion_reason')")
+[ "$n" -eq 0 ] || { echo "UNEXPECTED: the soft-delete columns are still there" >&2; exit 1; }
+
+# -----------------------------------------------------------------------------
+step "re-apply the soft-delete migration" \
+	"A reverted migration can be applied again from its (unchanged) file; its verify checks run again."
+apply_file "$MIGRATIONS/${SOFT_DELETE}__bridge_add_soft_delete.sql"
+show "SELECT version, name, state FROM migrate.status() WHERE version = '$SOFT_DELETE'"
+
+# -----------------------------------------------------------------------------
+step "history" \
+	"migrate.history is append-only: every apply and revert, by whom and how long the script took (ms). Skips and refusals change nothing, so they leave no entry."
+show "SELECT id, action, version, name, session_user_name, details->>'execution_ms' AS execution_ms FROM migrate.history ORDER BY id"
+
+# -----------------------------------------------------------------------------
+printf '\n== Summary ==\n'
+psql_app -At <<'SQL'
+SELECT format('- migrate.migrations: %s migrations, %s', sum(n),
+              string_agg(format('%s %s', n, state), ', ' ORDER BY state))
+  FROM (SELECT state, count(*) AS n FROM migrate.migrations GROUP BY state) s;
+SELECT format('- migrate.history: %s entries, %s', sum(n),
+              string_agg(format('%s %s', n, action), ', ' ORDER BY action))
+  FROM (SELECT action, count(*) AS n FROM migrate.history GROUP BY action) h;
+SQL
+cat <<'TEXT'
+- profiles, then three bridge migrations (audit trail, upload error log, soft-delete
+  columns) were applied once each, every one checked by its verify queries before
+  it committed.
+- Re-running the whole folder changed nothing: every migration returned already_applied.
+- The edited soft-delete file was refused (checksum mismatch) and nothing of it ran.
+- migrate.verify confirmed the soft-delete columns; migrate.revert removed them with the
+  stored down script; applying the unchanged file again restored them.
+- migrate.history records every apply and revert, who ran it and how long it took.
+TEXT
+echo
+echo "demo: OK"

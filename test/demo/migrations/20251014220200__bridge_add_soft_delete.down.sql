@@ -1,0 +1,3 @@
+ALTER TABLE public.profiles
+    DROP COLUMN deletion_reason,
+    DROP COLUMN deleted_by;
