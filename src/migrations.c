@@ -722,6 +722,12 @@ parse_verify_script(const char *verify)
 	List	   *checks = script_parse(verify, "verify script");
 	ListCell   *lc;
 
+	if (checks == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("verify script contains no SQL statement"),
+				 errhint("Pass NULL for a migration without verify checks.")));
+
 	foreach(lc, checks)
 	{
 		ScriptStmt *st = (ScriptStmt *) lfirst(lc);
@@ -1181,6 +1187,7 @@ migrate_repair(PG_FUNCTION_ARGS)
 	char	   *script = migrate_text_arg(fcinfo, 1, "script", false, false);
 	char	   *reason = migrate_text_arg(fcinfo, 2, "reason", false, false);
 	char	   *checksum;
+	List	   *stmts;
 	MigrationRow row;
 	Actor		actor;
 	StringInfoData details;
@@ -1189,11 +1196,13 @@ migrate_repair(PG_FUNCTION_ARGS)
 	check_not_nested("migrate.repair");
 	actor = current_actor();
 
-	/* the realigned script must at least be a valid, transactional script */
-	if (script_parse(script, "script") == NIL)
+	/* the realigned script must be one migrate.apply would accept */
+	stmts = script_parse(script, "script");
+	if (stmts == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("script contains no SQL statement")));
+	script_check_transactional(stmts, "script");
 	checksum = migrate_checksum_cstring(script, strlen(script));
 
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -126,6 +126,19 @@ locate_statement(const char *script, StmtLocation *loc)
 		loc->stmt_end = strlen(script);
 }
 
+/* Error context callback: keep a syntax error's position for ourselves. */
+static void
+parse_error_callback(void *arg)
+{
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		*(int *) arg = pos;
+		errposition(0);
+	}
+}
+
 /*
  * Run raw_parser; on a syntax error, re-raise it pointing into the failing
  * statement (its text as the internal query, the position within it) and
@@ -136,6 +149,18 @@ parse_or_report(const char *script, const char *what)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	List	   *volatile result = NIL;
+	int			syntax_pos = 0;
+	ErrorContextCallback cb;
+
+	/*
+	 * When we are called through SPI (e.g. from PL/pgSQL), SPI's own error
+	 * callback would move the cursor position into the calling query; take
+	 * it first.
+	 */
+	cb.callback = parse_error_callback;
+	cb.arg = &syntax_pos;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
 
 	PG_TRY();
 	{
@@ -156,10 +181,10 @@ parse_or_report(const char *script, const char *what)
 		edata = CopyErrorData();
 		FlushErrorState();
 
-		if (edata->cursorpos <= 0)
+		if (syntax_pos <= 0)
 			ReThrowError(edata);
 
-		loc.errpos = char_pos_to_byte(script, edata->cursorpos);
+		loc.errpos = char_pos_to_byte(script, syntax_pos);
 		locate_statement(script, &loc);
 		line = migrate_line_of(script, loc.errpos);
 
@@ -175,6 +200,7 @@ parse_or_report(const char *script, const char *what)
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	error_context_stack = cb.previous;
 
 	return result;
 }
@@ -370,6 +396,50 @@ classify(ScriptStmt *st)
 	}
 }
 
+/*
+ * Number of leading bytes of str (of length len) that are blanks, "--"
+ * comments or (nested) block comments.
+ */
+static int
+skip_blanks_and_comments(const char *str, int len)
+{
+	int			i = 0;
+
+	for (;;)
+	{
+		while (i < len && scanner_isspace(str[i]))
+			i++;
+		if (i + 1 < len && str[i] == '-' && str[i + 1] == '-')
+		{
+			while (i < len && str[i] != '\n')
+				i++;
+		}
+		else if (i + 1 < len && str[i] == '/' && str[i + 1] == '*')
+		{
+			int			depth = 1;
+
+			i += 2;
+			while (i < len && depth > 0)
+			{
+				if (i + 1 < len && str[i] == '/' && str[i + 1] == '*')
+				{
+					depth++;
+					i += 2;
+				}
+				else if (i + 1 < len && str[i] == '*' && str[i + 1] == '/')
+				{
+					depth--;
+					i += 2;
+				}
+				else
+					i++;
+			}
+		}
+		else
+			return i;
+	}
+}
+
 /* Parse a script into a list of ScriptStmt. */
 List *
 script_parse(const char *script, const char *what)
@@ -387,11 +457,12 @@ script_parse(const char *script, const char *what)
 		int			loc = rs->stmt_location;
 		int			len = rs->stmt_len > 0 ? rs->stmt_len : scriptlen - loc;
 
-		/* skip leading blanks the location may include */
-		while (len > 0 && scanner_isspace(script[loc]))
+		/* skip the blanks and comments the location may include */
 		{
-			loc++;
-			len--;
+			int			skip = skip_blanks_and_comments(script + loc, len);
+
+			loc += skip;
+			len -= skip;
 		}
 		while (len > 0 && scanner_isspace(script[loc + len - 1]))
 			len--;

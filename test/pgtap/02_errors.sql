@@ -68,13 +68,9 @@ EXCEPTION WHEN OTHERS THEN
 END
 $do$;
 SELECT is((SELECT state FROM caught WHERE label = 'simple'), '42601', 'a syntax error raises 42601');
--- BUG: called through SPI (a DO block, any PL/pgSQL function, pgTAP), the
--- syntax error reaches parse_or_report() (script.c) with cursorpos already
--- turned into internalpos by SPI's error context callback
--- (_SPI_error_callback), so it is re-thrown unchanged: no "statement N
--- (line L)" context, and the error position (an offset into the script)
--- points into the calling SQL statement instead.  At top level (see the
--- dblink checks below) the context is there.
+-- Regression: called through SPI (a DO block, any PL/pgSQL function, pgTAP),
+-- SPI's error callback used to move the syntax error's position into the
+-- calling statement before script.c saw it, losing "statement N (line L)".
 SELECT matches((SELECT ctx FROM caught WHERE label = 'simple'),
     '(^|\n)statement 3 \(line 4\) of the script(\n|$)',
     'caught in a DO block, the CONTEXT names statement 3 (line 4) of the script');
@@ -230,14 +226,13 @@ SELECT matches(
 SELECT ok(to_regclass('rt_t') IS NULL AND NOT EXISTS (SELECT FROM migrate.migrations WHERE version = '11'),
     'nothing of the failed migration remains');
 
--- BUG: a statement's line is taken from the end of the previous statement
--- (RawStmt.stmt_location), so comments before a statement are counted as
--- part of it and the reported line is that of the first comment line.
+-- Regression: RawStmt.stmt_location starts right after the previous ';', so
+-- comments before a statement used to be counted as part of it.
 SELECT matches(
     (pg_temp.error_of($t$SELECT migrate.apply('11', 'runtime', E'-- migration 11: header comment\n-- second comment line\nSELECT 1/0;')$t$)).ctx,
     '(^|\n)script statement 1 \(line 3\) of migration 11(\n|$)',
     'a runtime error after header comments names the line of the statement (3)');
--- BUG: same cause, in the MG005/MG006/MG014 messages.
+-- Regression: same cause, in the MG005/MG006/MG014 messages.
 SELECT matches(
     (pg_temp.error_of($t$SELECT migrate.apply('11', 'txn', E'CREATE TABLE t11 (i int);\n-- now commit\nCOMMIT;')$t$)).msg,
     'statement 2 \(line 3\)',

@@ -113,10 +113,8 @@ SELECT throws_ok($$SELECT migrate.repair('20', 'SELECT 2', NULL)$$, '22004', NUL
 SELECT throws_ok($$SELECT migrate.repair('20', 'SELECT 2', '')$$, '22023', NULL, 'repair with an empty reason: 22023');
 SELECT throws_ok($$SELECT migrate.repair('20', 'CREATE TABL rp_t (i int)', 'r')$$, '42601', NULL,
     'repair with a syntactically invalid script: 42601');
--- BUG: migrate_repair() (migrations.c) says "the realigned script must at
--- least be a valid, transactional script" but only parses it: a script
--- with COMMIT is accepted and recorded, although migrate.apply refuses it
--- with MG005, so the repaired record can never match an apply again.
+-- Regression: repair used to only parse the script, accepting a COMMIT that
+-- migrate.apply refuses (MG005), so the repaired record could never match.
 SELECT throws_ok($$SELECT migrate.repair('20', 'CREATE TABLE rp_t (i int); COMMIT;', 'r')$$, 'MG005', NULL,
     'repair with a script containing COMMIT: MG005, like apply');
 
