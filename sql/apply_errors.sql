@@ -44,3 +44,15 @@ SELECT to_regclass('t10') IS NULL AS nothing_ran,
 BEGIN READ ONLY;
 SELECT migrate.apply('10', 'ro', 'SELECT 1');
 ROLLBACK;
+-- review regressions: a check without columns, a comment-only verify script,
+-- REINDEX SCHEMA and subscription refreshes are refused before anything runs
+SELECT migrate.apply('10', 'x', 'CREATE TABLE t10 (a int)', verify_script => 'SELECT');
+SELECT migrate.apply('10', 'x', 'CREATE TABLE t10 (a int)', verify_script => '-- nothing to check');
+SELECT migrate.apply('10', 'x', 'CREATE TABLE t10 (a int); REINDEX SCHEMA public;');
+SELECT migrate.apply('10', 'x', 'ALTER SUBSCRIPTION s REFRESH PUBLICATION;');
+SELECT migrate.apply('10', 'x', 'ALTER SUBSCRIPTION s SET PUBLICATION p WITH (refresh = false);', down_script => 'DROP SUBSCRIPTION s;');
+-- lines are those of the statements, not of the comments before them
+SELECT migrate.apply('10', 'x', E'-- header\n/* block /* nested */ comment */\n-- more\nSELECT 1/0;');
+SELECT to_regclass('t10') IS NULL AS nothing_ran;
+-- a syntax error inside a script applied from PL/pgSQL still names statement and line
+DO $$ BEGIN PERFORM migrate.apply('10', 'x', E'SELECT 1;\n\nSELEC 2;'); END $$;

@@ -43,6 +43,7 @@ CREATE TABLE migrate.migrations (
 	down_script text,
 	verify_script text,
 	requires text[] NOT NULL DEFAULT '{}',
+	search_path text,
 	session_user_name text NOT NULL,
 	current_user_name text NOT NULL,
 	application_name text,
@@ -60,7 +61,8 @@ CREATE TABLE migrate.migrations (
 	out_of_order boolean NOT NULL DEFAULT false,
 	reverted_at timestamptz,
 	reverted_by text,
-	CONSTRAINT migrations_version_check CHECK (version <> '')
+	CONSTRAINT migrations_version_check CHECK (version <> ''),
+	CONSTRAINT migrations_checksum_check CHECK (state = 'baselined' OR checksum IS NOT NULL)
 );
 CREATE UNIQUE INDEX migrations_version_key_idx ON migrate.migrations (version_key);
 COMMENT ON TABLE migrate.migrations IS
@@ -74,8 +76,9 @@ COMMENT ON COLUMN migrate.migrations.script IS 'the up script as applied (or as 
 COMMENT ON COLUMN migrate.migrations.down_script IS 'script run by migrate.revert';
 COMMENT ON COLUMN migrate.migrations.verify_script IS 'checks run after the apply and by migrate.verify';
 COMMENT ON COLUMN migrate.migrations.requires IS 'versions that had to be applied first';
+COMMENT ON COLUMN migrate.migrations.search_path IS 'search_path in effect when the migration was applied; its down and verify scripts run with it';
 COMMENT ON COLUMN migrate.migrations.session_user_name IS 'session user who applied the migration';
-COMMENT ON COLUMN migrate.migrations.current_user_name IS 'current user (role in effect) who applied the migration';
+COMMENT ON COLUMN migrate.migrations.current_user_name IS 'current user (role in effect) who applied the migration; its down and verify scripts run as this role';
 COMMENT ON COLUMN migrate.migrations.application_name IS 'application_name of the applying session';
 COMMENT ON COLUMN migrate.migrations.client_addr IS 'client address of the applying session (NULL for a Unix socket)';
 COMMENT ON COLUMN migrate.migrations.backend_pid IS 'backend process id of the applying session';

@@ -26,3 +26,14 @@ SET statement_timeout = '200ms';
 SELECT migrate.apply('54', 'outer timeout', 'SELECT pg_sleep(2)');
 RESET statement_timeout;
 SHOW statement_timeout;
+-- verify checks obey the caller's statement_timeout and a cancel ends migrate.verify
+SELECT migrate.apply('55', 'slow checks', 'CREATE TABLE t55 (a int)',
+  verify_script => E'SELECT pg_sleep(0.3) IS NOT NULL;\nSELECT pg_sleep(0.3) IS NOT NULL;');
+SET statement_timeout = '150ms';
+SELECT * FROM migrate.verify('55');
+RESET statement_timeout;
+-- and migrate.statement_timeout bounds the checks run at apply time
+SET migrate.statement_timeout = '100ms';
+SELECT migrate.apply('56', 'slow check at apply', 'CREATE TABLE t56 (a int)', verify_script => 'SELECT pg_sleep(1) IS NOT NULL');
+RESET migrate.statement_timeout;
+SELECT to_regclass('t56') IS NULL AS nothing_applied;

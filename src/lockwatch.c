@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -26,6 +27,7 @@
 static emit_log_hook_type prev_emit_log_hook = NULL;
 static bool watching = false;
 static bool forced_log = false;
+static bool see_all = false;	/* may show other roles' activity */
 static char *blockers = NULL;
 static char *waited_for = NULL;
 
@@ -50,15 +52,26 @@ lockwatch_emit_log_hook(ErrorData *edata)
 	{
 		if (MyProc != NULL && MyProc->waitLock != NULL)
 		{
-			MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-			char	   *b = migrate_describe_my_lock_blockers();
+			/*
+			 * We are queued for a lock: no catalog access, no interrupts,
+			 * and everything built in a scratch context but the result.
+			 */
+			MemoryContext scratch = AllocSetContextCreate(TopMemoryContext,
+														  "migrate_ext lockwatch",
+														  ALLOCSET_SMALL_SIZES);
+			MemoryContext oldcxt = MemoryContextSwitchTo(scratch);
+			char	   *b;
 
+			HOLD_INTERRUPTS();
+			b = migrate_describe_my_lock_blockers(see_all);
 			lockwatch_clear();
 			if (b)
-				blockers = b;
+				blockers = MemoryContextStrdup(TopMemoryContext, b);
 			if (edata->message)
-				waited_for = pstrdup(edata->message);
+				waited_for = MemoryContextStrdup(TopMemoryContext, edata->message);
+			RESUME_INTERRUPTS();
 			MemoryContextSwitchTo(oldcxt);
+			MemoryContextDelete(scratch);
 		}
 		if (forced_log)
 			edata->output_to_server = false;
@@ -78,11 +91,15 @@ lockwatch_init(void)
 /*
  * Within the caller's GUC nest level: make lock waits reported before
  * lock_timeout fires (log_lock_waits on, deadlock_timeout below it).
+ * "first" at the start of a migration, false after its script changed
+ * lock_timeout.
  */
 void
-lockwatch_setup_gucs(int lock_timeout_ms)
+lockwatch_setup_gucs(int lock_timeout_ms, bool first)
 {
-	forced_log = !log_lock_waits;
+	see_all = migrate_may_see_all_activity();
+	/* a later call (after the script's own SET) keeps what we forced */
+	forced_log = (first ? false : forced_log) || !log_lock_waits;
 	if (lock_timeout_ms <= 0)
 		return;
 	if (!log_lock_waits)

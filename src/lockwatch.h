@@ -7,7 +7,7 @@
 #define MIGRATE_LOCKWATCH_H
 
 extern void lockwatch_init(void);
-extern void lockwatch_setup_gucs(int lock_timeout_ms);
+extern void lockwatch_setup_gucs(int lock_timeout_ms, bool first);
 extern void lockwatch_begin(void);
 extern void lockwatch_end(void);
 extern const char *lockwatch_blockers(void);

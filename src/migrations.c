@@ -22,6 +22,7 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/dest.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -65,6 +66,7 @@ typedef enum BkPlan
 	BK_BASELINE,
 	BK_REPAIR,
 	BK_LOCK_HOLDER,
+	BK_HISTORY_MAX,
 	BK_NPLANS
 } BkPlan;
 
@@ -79,7 +81,8 @@ typedef struct BkPlanDef
 
 static const BkPlanDef bk_defs[BK_NPLANS] = {
 	[BK_GET] = {
-		"SELECT state, checksum, name, down_script, verify_script"
+		"SELECT state, checksum, name, down_script, verify_script,"
+		"       current_user_name, search_path"
 		"  FROM migrate.migrations WHERE version" EQ "$1",
 		1, {TEXTOID}
 	},
@@ -112,11 +115,11 @@ static const BkPlanDef bk_defs[BK_NPLANS] = {
 		"  down_script, verify_script, requires, session_user_name, current_user_name,"
 		"  application_name, client_addr, backend_pid, txid, started_at, applied_at,"
 		"  lock_wait_ms, execution_ms, statement_count, rows_affected, wal_lsn_before,"
-		"  wal_lsn_after, out_of_order, reverted_at, reverted_by)"
+		"  wal_lsn_after, out_of_order, search_path, reverted_at, reverted_by)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 		"  pg_catalog.inet_client_addr(), pg_catalog.pg_backend_pid(),"
 		"  pg_catalog.pg_current_xact_id(), $12, pg_catalog.clock_timestamp(),"
-		"  $13, $14, $15, $16, $17, $18, $19, NULL, NULL)"
+		"  $13, $14, $15, $16, $17, $18, $19, $20, NULL, NULL)"
 		" ON CONFLICT (version) DO UPDATE SET"
 		"  name = excluded.name, state = excluded.state, checksum = excluded.checksum,"
 		"  script = excluded.script, down_script = excluded.down_script,"
@@ -129,11 +132,12 @@ static const BkPlanDef bk_defs[BK_NPLANS] = {
 		"  lock_wait_ms = excluded.lock_wait_ms, execution_ms = excluded.execution_ms,"
 		"  statement_count = excluded.statement_count, rows_affected = excluded.rows_affected,"
 		"  wal_lsn_before = excluded.wal_lsn_before, wal_lsn_after = excluded.wal_lsn_after,"
-		"  out_of_order = excluded.out_of_order, reverted_at = NULL, reverted_by = NULL"
+		"  out_of_order = excluded.out_of_order, search_path = excluded.search_path,"
+		"  reverted_at = NULL, reverted_by = NULL"
 		" WHERE m.state" EQ "'reverted'",
-		19, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+		20, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
 			TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID, INT4OID,
-		INT8OID, PG_LSNOID, PG_LSNOID, BOOLOID}
+		INT8OID, PG_LSNOID, PG_LSNOID, BOOLOID, TEXTOID}
 	},
 	[BK_HISTORY] = {
 		"INSERT INTO migrate.history (action, version, name, checksum, previous_checksum,"
@@ -182,6 +186,10 @@ static const BkPlanDef bk_defs[BK_NPLANS] = {
 		" LIMIT 1",
 		3, {OIDOID, OIDOID, OIDOID}
 	},
+	[BK_HISTORY_MAX] = {
+		"SELECT COALESCE(pg_catalog.max(id), 0) FROM migrate.history",
+		0, {InvalidOid}
+	},
 };
 
 static SPIPlanPtr bk_plans[BK_NPLANS];
@@ -215,7 +223,8 @@ bookkeeping_owner(void)
  * privilege on them), with direct-write protection lifted.
  */
 static int
-bk_exec(BkPlan id, Datum *values, const char *nulls, long tcount)
+bk_exec_snapshot(BkPlan id, Datum *values, const char *nulls, long tcount,
+				 Snapshot snapshot)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -242,7 +251,11 @@ bk_exec(BkPlan id, Datum *values, const char *nulls, long tcount)
 	bookkeeping_write = true;
 	PG_TRY();
 	{
-		rc = SPI_execute_plan(bk_plans[id], values, nulls, false, tcount);
+		if (snapshot != InvalidSnapshot)
+			rc = SPI_execute_snapshot(bk_plans[id], values, nulls, snapshot,
+									  InvalidSnapshot, true, false, tcount);
+		else
+			rc = SPI_execute_plan(bk_plans[id], values, nulls, false, tcount);
 	}
 	PG_FINALLY();
 	{
@@ -254,6 +267,13 @@ bk_exec(BkPlan id, Datum *values, const char *nulls, long tcount)
 	if (rc < 0)
 		elog(ERROR, "bookkeeping query failed: %s", SPI_result_code_string(rc));
 	return rc;
+}
+
+/* Run a bookkeeping plan as the tables' owner with the current snapshot. */
+static int
+bk_exec(BkPlan id, Datum *values, const char *nulls, long tcount)
+{
+	return bk_exec_snapshot(id, values, nulls, tcount, InvalidSnapshot);
 }
 
 /* Text of column "col" of the first result row, or NULL. */
@@ -274,6 +294,8 @@ typedef struct MigrationRow
 	char	   *name;
 	char	   *down_script;
 	char	   *verify_script;
+	char	   *applier;		/* current_user_name at apply time */
+	char	   *search_path;	/* search_path at apply time */
 } MigrationRow;
 
 /* Look up a version in migrate.migrations. */
@@ -292,8 +314,31 @@ get_migration(const char *version)
 		row.name = bk_text(3);
 		row.down_script = bk_text(4);
 		row.verify_script = bk_text(5);
+		row.applier = bk_text(6);
+		row.search_path = bk_text(7);
 	}
 	return row;
+}
+
+/*
+ * The role stored scripts of a migration run as: the role that applied it,
+ * so a down or verify script never runs with more privileges than its
+ * author had (e.g. when a superuser reverts a migration another role
+ * applied).
+ */
+static Oid
+applier_role(const MigrationRow *row, const char *version)
+{
+	Oid			role = row->applier ? get_role_oid(row->applier, true) : InvalidOid;
+
+	if (!OidIsValid(role))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"%s\" that applied migration %s no longer exists",
+						row->applier ? row->applier : "", version),
+				 errdetail("Down and verify scripts run as the role that applied the migration."),
+				 errhint("Recreate the role, or undo the migration with a new migration.")));
+	return role;
 }
 
 /* Append "key": value pairs to a JSON object under construction. */
@@ -384,7 +429,7 @@ describe_lock_holder(void)
 	if (SPI_processed == 0)
 		return pstrdup("a session that has since finished");
 	pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return migrate_describe_backend(pid, false);
+	return migrate_describe_backend(pid, false, migrate_may_see_all_activity());
 }
 
 /*
@@ -433,15 +478,44 @@ acquire_migration_lock(void)
 	}
 	PG_END_TRY();
 	AtEOXact_GUC(true, nest);
+	return migrate_elapsed_ms(start, GetCurrentTimestamp());
+}
 
-	/* with a transaction snapshot we cannot see what the holder committed */
-	if (IsolationUsesXactSnapshot())
+/*
+ * Under REPEATABLE READ or SERIALIZABLE the transaction snapshot may predate
+ * a migration another session committed: the recorded state we would check
+ * against is stale.  Compare the history as our snapshot sees it with the
+ * latest committed history (nobody can be writing it: we hold the lock).
+ */
+static void
+check_snapshot_current(void)
+{
+	bool		isnull;
+	int64		mine;
+	int64		latest;
+
+	if (!IsolationUsesXactSnapshot())
+		return;
+	bk_exec(BK_HISTORY_MAX, NULL, NULL, 1);
+	mine = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	bk_exec_snapshot(BK_HISTORY_MAX, NULL, NULL, 1, GetLatestSnapshot());
+	latest = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (mine != latest)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize migration with a concurrent one"),
-				 errdetail("Another migration committed while this REPEATABLE READ or SERIALIZABLE transaction waited for the migration lock."),
+				 errdetail("Another session changed the migration history after this REPEATABLE READ or SERIALIZABLE transaction took its snapshot."),
 				 errhint("Retry the transaction.")));
-	return migrate_elapsed_ms(start, GetCurrentTimestamp());
+}
+
+/* Take the migration lock and make sure we see the latest history. */
+static double
+lock_migrations(void)
+{
+	double		waited = acquire_migration_lock();
+
+	check_snapshot_current();
+	return waited;
 }
 
 /* ---------------------------------------------------------------------
@@ -532,12 +606,19 @@ spi_run(const char *sql)
  * non-SELECT statements.
  */
 static uint64
-run_statements(const char *version, List *stmts, const char *what)
+run_statements(const char *version, List *stmts, const char *what, Oid run_as)
 {
+	Oid			save_userid;
+	int			save_sec_context;
 	RunState	rs = {version, what, NULL};
 	ErrorContextCallback cb;
 	ListCell   *lc;
 	volatile uint64 rows = 0;
+
+	/* an error aborts the (sub)transaction, which restores the user id */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	if (OidIsValid(run_as))
+		SetUserIdAndSecContext(run_as, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 
 	cb.callback = run_error_callback;
 	cb.arg = &rs;
@@ -566,6 +647,7 @@ run_statements(const char *version, List *stmts, const char *what)
 
 				v->is_local = true;
 				ExecSetVariableStmt(v, false);
+				lockwatch_setup_gucs(LockTimeout, false);
 				rc = SPI_OK_UTILITY;
 			}
 			else
@@ -580,8 +662,10 @@ run_statements(const char *version, List *stmts, const char *what)
 			stmt_timer_disarm(&timer);
 			MemoryContextSwitchTo(oldcxt);
 			edata = CopyErrorData();
+			/* only lock_timeout (raised by ProcessInterrupts), not NOWAIT */
 			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
-				strstr(edata->message, "lock timeout") == NULL)
+				edata->funcname == NULL ||
+				strcmp(edata->funcname, "ProcessInterrupts") != 0)
 				PG_RE_THROW();
 			FlushErrorState();
 			if (blockers)
@@ -591,7 +675,7 @@ run_statements(const char *version, List *stmts, const char *what)
 										 lockwatch_waited_for() ? lockwatch_waited_for() : "Lock wait",
 										 blockers);
 			else
-				edata->detail = psprintf("The blocking sessions finished before they could be identified.");
+				edata->detail = psprintf("The blocking sessions could not be identified.");
 			edata->hint = pstrdup("Nothing was applied. Retry when the blocking sessions have finished, end them, or raise migrate.lock_timeout.");
 			ReThrowError(edata);
 		}
@@ -611,6 +695,7 @@ run_statements(const char *version, List *stmts, const char *what)
 	}
 
 	error_context_stack = cb.previous;
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return rows;
 }
 
@@ -626,14 +711,18 @@ save_guc(const char *name, const char *value)
  * Open a GUC nest level for a migration: lock_timeout = migrate.lock_timeout
  * and statement_timeout = migrate.statement_timeout (if set), unless the
  * script sets its own; either way a script's own SET of these two is
- * confined to the migration, like a function's SET clause.  Returns the
+ * confined to the migration.  Stored scripts also get the search_path
+ * recorded at apply time.  Returns the
  * level to pop with AtEOXact_GUC.
  */
 static int
-push_migration_gucs(List *stmts)
+push_migration_gucs(List *stmts, const char *search_path)
 {
 	int			nest = NewGUCNestLevel();
 	char		buf[32];
+
+	if (search_path)
+		save_guc("search_path", search_path);
 
 	if (script_sets_lock_timeout(stmts))
 		save_guc("lock_timeout", GetConfigOption("lock_timeout", false, false));
@@ -649,7 +738,7 @@ push_migration_gucs(List *stmts)
 		snprintf(buf, sizeof(buf), "%d", migrate_statement_timeout);
 		save_guc("statement_timeout", buf);
 	}
-	lockwatch_setup_gucs(LockTimeout);
+	lockwatch_setup_gucs(LockTimeout, true);
 	return nest;
 }
 
@@ -660,10 +749,24 @@ push_migration_gucs(List *stmts)
 static char *
 eval_check(ScriptStmt *st)
 {
-	int			rc = SPI_execute(st->sql, false, 2);
+	StmtTimer	timer;
+	volatile int rc = 0;
 	Oid			typid;
 	bool		isnull;
 	Datum		val;
+
+	stmt_timer_arm(&timer);
+	PG_TRY();
+	{
+		rc = SPI_execute(st->sql, false, 2);
+	}
+	PG_CATCH();
+	{
+		stmt_timer_disarm(&timer);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	stmt_timer_disarm(&timer);
 
 	if (rc != SPI_OK_SELECT || SPI_tuptable == NULL)
 		return pstrdup("it returned no result set");
@@ -671,6 +774,8 @@ eval_check(ScriptStmt *st)
 		return pstrdup("it returned no row");
 	if (SPI_processed > 1)
 		return pstrdup("it returned more than one row");
+	if (SPI_tuptable->tupdesc->natts < 1)
+		return pstrdup("it returned no column");
 	typid = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
 	if (typid != BOOLOID)
 		return psprintf("its first column is of type %s, not boolean", format_type_be(typid));
@@ -822,7 +927,7 @@ fmt_ms(double ms)
 static char *
 fmt_lsn(XLogRecPtr lsn)
 {
-	return psprintf("\"%X/%X\"", LSN_FORMAT_ARGS(lsn));
+	return psprintf("\"%X/%X\"", (uint32) (lsn >> 32), (uint32) lsn);
 }
 
 /* ---------------------------------------------------------------------
@@ -846,6 +951,8 @@ typedef struct MigrationJob
 	double		lock_wait_ms;
 	bool		out_of_order;
 	Actor		actor;
+	Oid			run_as;			/* revert: role the down script runs as */
+	const char *search_path;	/* revert: search_path recorded at apply */
 } MigrationJob;
 
 /* Run fn(job) with current_migration() set to the job's version. */
@@ -868,18 +975,18 @@ run_as_current_migration(void (*fn) (MigrationJob *), MigrationJob *job)
 static void
 apply_job(MigrationJob *job)
 {
-	int			nest = push_migration_gucs(job->stmts);
+	int			nest = push_migration_gucs(job->stmts, NULL);
 	XLogRecPtr	wal_before = GetXLogInsertRecPtr();
 	TimestampTz started = GetCurrentTimestamp();
 	TimestampTz finished;
 	XLogRecPtr	wal_after;
 	uint64		rows;
 	double		ms;
-	Datum		values[19];
-	char		nulls[19];
+	Datum		values[20];
+	char		nulls[20];
 	StringInfoData details;
 
-	rows = run_statements(job->version, job->stmts, "script statement");
+	rows = run_statements(job->version, job->stmts, "script statement", InvalidOid);
 	if (job->checks != NIL)
 		run_verify_strict(job->version, job->checks);
 	finished = GetCurrentTimestamp();
@@ -909,6 +1016,7 @@ apply_job(MigrationJob *job)
 	values[16] = LSNGetDatum(wal_before);
 	values[17] = LSNGetDatum(wal_after);
 	values[18] = BoolGetDatum(job->out_of_order);
+	values[19] = CStringGetTextDatum(GetConfigOption("search_path", false, false));
 	bk_exec(BK_UPSERT, values, nulls, 0);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -935,14 +1043,14 @@ apply_job(MigrationJob *job)
 static void
 revert_job(MigrationJob *job)
 {
-	int			nest = push_migration_gucs(job->stmts);
+	int			nest = push_migration_gucs(job->stmts, job->search_path);
 	TimestampTz started = GetCurrentTimestamp();
 	uint64		rows;
 	double		ms;
 	Datum		v[2];
 	StringInfoData details;
 
-	rows = run_statements(job->version, job->stmts, "down script statement");
+	rows = run_statements(job->version, job->stmts, "down script statement", job->run_as);
 	ms = migrate_elapsed_ms(started, GetCurrentTimestamp());
 	AtEOXact_GUC(true, nest);
 
@@ -1007,17 +1115,17 @@ migrate_apply(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	job.lock_wait_ms = acquire_migration_lock();
+	job.lock_wait_ms = lock_migrations();
 
 	row = get_migration(job.version);
 	if (row.found && strcmp(row.state, "applied") == 0)
 	{
-		if (strcmp(row.checksum, job.checksum) != 0)
+		if (row.checksum == NULL || strcmp(row.checksum, job.checksum) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_MIGRATE_CHECKSUM_MISMATCH),
 					 errmsg("migration %s was already applied with a different checksum", job.version),
 					 errdetail("Recorded checksum: %s. Checksum of the script given: %s.",
-							   row.checksum, job.checksum),
+							   row.checksum ? row.checksum : "(none)", job.checksum),
 					 errhint("The applied migration was edited afterwards. Restore the original file, or if the edit is intended and harmless, realign the record with migrate.repair('%s', <script>, <reason>).",
 							 job.version)));
 		ereport(NOTICE,
@@ -1099,7 +1207,7 @@ migrate_revert(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	job.lock_wait_ms = acquire_migration_lock();
+	job.lock_wait_ms = lock_migrations();
 
 	row = get_migration(job.version);
 	if (!row.found)
@@ -1128,6 +1236,8 @@ migrate_revert(PG_FUNCTION_ARGS)
 
 	job.name = row.name;
 	job.checksum = row.checksum;
+	job.run_as = applier_role(&row, job.version);
+	job.search_path = row.search_path;
 	job.stmts = script_parse(row.down_script, "down script");
 	script_check_transactional(job.stmts, "down script");
 
@@ -1153,7 +1263,7 @@ migrate_baseline(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	(void) acquire_migration_lock();
+	(void) lock_migrations();
 
 	bk_exec(BK_COUNT, NULL, NULL, 1);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -1207,7 +1317,7 @@ migrate_repair(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	(void) acquire_migration_lock();
+	(void) lock_migrations();
 
 	row = get_migration(version);
 	if (!row.found)
@@ -1220,7 +1330,7 @@ migrate_repair(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
 				 errmsg("migration %s is not applied (its state is %s)", version, row.state),
 				 errhint("Only the checksum of an applied migration can be repaired.")));
-	if (strcmp(row.checksum, checksum) == 0)
+	if (row.checksum != NULL && strcmp(row.checksum, checksum) == 0)
 	{
 		ereport(NOTICE,
 				(errmsg("checksum of migration %s already matches, nothing to repair", version)));
@@ -1241,7 +1351,7 @@ migrate_repair(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(migrate_verify);
-/* SQL: migrate.verify(version) — each check in a subtransaction, reported */
+/* SQL: migrate.verify(version): each check in a subtransaction, reported */
 Datum
 migrate_verify(PG_FUNCTION_ARGS)
 {
@@ -1250,6 +1360,10 @@ migrate_verify(PG_FUNCTION_ARGS)
 	MigrationRow row;
 	List	   *checks;
 	ListCell   *lc;
+	Oid			run_as;
+	int			nest;
+	Oid			save_userid;
+	int			save_sec_context;
 
 	migrate_materialize_srf(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1269,6 +1383,14 @@ migrate_verify(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 	checks = parse_verify_script(row.verify_script);
+
+	/* like the down script: as the applier, with the recorded search_path */
+	run_as = applier_role(&row, version);
+	nest = NewGUCNestLevel();
+	if (row.search_path)
+		save_guc("search_path", row.search_path);
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(run_as, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 
 	foreach(lc, checks)
 	{
@@ -1300,6 +1422,9 @@ migrate_verify(PG_FUNCTION_ARGS)
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcxt);
 			CurrentResourceOwner = oldowner;
+			/* a cancel or timeout ends the whole call, as in PL/pgSQL */
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+				ReThrowError(edata);
 			failure = psprintf("error %s: %s", unpack_sql_state(edata->sqlerrcode),
 							   edata->message);
 		}
@@ -1312,6 +1437,8 @@ migrate_verify(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	AtEOXact_GUC(true, nest);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -11,6 +11,7 @@
 #include "commands/defrem.h"
 #include "common/keywords.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "parser/scanner.h"
@@ -132,9 +133,10 @@ parse_error_callback(void *arg)
 {
 	int			pos = geterrposition();
 
-	if (pos > 0)
+	/* only syntax errors: leave e.g. escape-string warnings alone */
+	if (pos > 0 && geterrcode() == ERRCODE_SYNTAX_ERROR)
 	{
-		*(int *) arg = pos;
+		*(volatile int *) arg = pos;
 		errposition(0);
 	}
 }
@@ -149,7 +151,7 @@ parse_or_report(const char *script, const char *what)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	List	   *volatile result = NIL;
-	int			syntax_pos = 0;
+	volatile int syntax_pos = 0;
 	ErrorContextCallback cb;
 
 	/*
@@ -158,7 +160,7 @@ parse_or_report(const char *script, const char *what)
 	 * it first.
 	 */
 	cb.callback = parse_error_callback;
-	cb.arg = &syntax_pos;
+	cb.arg = (void *) &syntax_pos;
 	cb.previous = error_context_stack;
 	error_context_stack = &cb;
 
@@ -280,10 +282,11 @@ classify(ScriptStmt *st)
 					st->why = "REINDEX CONCURRENTLY";
 				}
 				else if (r->kind == REINDEX_OBJECT_SYSTEM ||
-						 r->kind == REINDEX_OBJECT_DATABASE)
+						 r->kind == REINDEX_OBJECT_DATABASE ||
+						 r->kind == REINDEX_OBJECT_SCHEMA)
 				{
 					st->stmt_class = SCRIPT_STMT_NON_TXN;
-					st->why = "REINDEX SYSTEM/DATABASE";
+					st->why = "REINDEX SCHEMA/SYSTEM/DATABASE";
 				}
 				break;
 			}
@@ -341,6 +344,28 @@ classify(ScriptStmt *st)
 				{
 					st->stmt_class = SCRIPT_STMT_NON_TXN;
 					st->why = "CREATE SUBSCRIPTION that creates a slot";
+				}
+				break;
+			}
+		case T_DropSubscriptionStmt:
+			/* drops its replication slot unless slot_name was set to NONE */
+			st->stmt_class = SCRIPT_STMT_NON_TXN;
+			st->why = "DROP SUBSCRIPTION";
+			break;
+		case T_AlterSubscriptionStmt:
+			{
+				AlterSubscriptionStmt *a = (AlterSubscriptionStmt *) n;
+
+				if (a->kind == ALTER_SUBSCRIPTION_REFRESH ||
+					((a->kind == ALTER_SUBSCRIPTION_SET_PUBLICATION
+#if PG_VERSION_NUM >= 140000
+					  || a->kind == ALTER_SUBSCRIPTION_ADD_PUBLICATION
+					  || a->kind == ALTER_SUBSCRIPTION_DROP_PUBLICATION
+#endif
+					  ) && !option_false(a->options, "refresh")))
+				{
+					st->stmt_class = SCRIPT_STMT_NON_TXN;
+					st->why = "ALTER SUBSCRIPTION with refresh";
 				}
 				break;
 			}
@@ -449,6 +474,8 @@ script_parse(const char *script, const char *what)
 	ListCell   *lc;
 	int			no = 0;
 	int			scriptlen = strlen(script);
+	int			line = 1;
+	int			line_pos = 0;
 
 	foreach(lc, raw)
 	{
@@ -467,10 +494,16 @@ script_parse(const char *script, const char *what)
 		while (len > 0 && scanner_isspace(script[loc + len - 1]))
 			len--;
 
+		CHECK_FOR_INTERRUPTS();
+		/* count lines from the previous statement on, not from the start */
+		for (; line_pos < loc; line_pos++)
+			if (script[line_pos] == '\n')
+				line++;
+
 		st->no = ++no;
 		st->location = loc;
 		st->len = len;
-		st->line = migrate_line_of(script, loc);
+		st->line = line;
 		st->sql = pnstrdup(script + loc, len);
 		st->parsetree = rs->stmt;
 		st->command = CreateCommandName(rs->stmt);

@@ -19,7 +19,12 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+#if PG_VERSION_NUM >= 140000
 #include "utils/backend_status.h"
+#else
+#include "pgstat.h"
+#endif
+#include "catalog/pg_authid.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
@@ -292,20 +297,35 @@ backend_state_name(BackendState state)
 }
 
 /*
+ * May the current user see other roles' activity (client, state, query),
+ * as pg_stat_activity decides?  Needs the catalog: call it before waiting.
+ */
+bool
+migrate_may_see_all_activity(void)
+{
+#if PG_VERSION_NUM >= 140000
+	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+#else
+	return has_privs_of_role(GetUserId(), DEFAULT_ROLE_READ_ALL_STATS);
+#endif
+}
+
+/*
  * Describe another backend from its shared status entry: pid,
- * application_name, client address, state, transaction start and age, and
- * (when the caller may see it) its current query.  Uses no catalog access
- * beyond the superuser check, so it is safe on an error path.
+ * application_name and, if it runs as the current user or see_all (see
+ * migrate_may_see_all_activity), client address, state, transaction start
+ * and age and (with_query) its current query.  No catalog access, so it is
+ * safe while this backend waits for a lock.
  */
 char *
-migrate_describe_backend(int pid, bool with_query)
+migrate_describe_backend(int pid, bool with_query, bool see_all)
 {
 	StringInfoData buf;
 	int			n;
 	TimestampTz now = GetCurrentTimestamp();
 
 	initStringInfo(&buf);
-#if PG_VERSION_NUM >= 150000
+#if PG_VERSION_NUM >= 140000
 	pgstat_clear_backend_activity_snapshot();
 #else
 	pgstat_clear_snapshot();
@@ -329,6 +349,11 @@ migrate_describe_backend(int pid, bool with_query)
 
 		appendStringInfo(&buf, "pid %d, application_name \"%s\"", pid,
 						 be->st_appname ? be->st_appname : "");
+		if (be->st_userid != GetUserId() && !see_all)
+		{
+			appendStringInfoString(&buf, ", <insufficient privilege to see more>");
+			return buf.data;
+		}
 		host[0] = '\0';
 		if (be->st_clientaddr.addr.ss_family == AF_INET ||
 			be->st_clientaddr.addr.ss_family == AF_INET6)
@@ -345,16 +370,11 @@ migrate_describe_backend(int pid, bool with_query)
 							 migrate_elapsed_ms(be->st_xact_start_timestamp, now) / 1000.0);
 		if (with_query)
 		{
-			if (be->st_userid == GetUserId() || superuser())
-			{
-				char	   *q = pnstrdup(be->st_activity_raw,
-										 pg_mbcliplen(be->st_activity_raw,
-													  strlen(be->st_activity_raw), 200));
+			char	   *q = pnstrdup(be->st_activity_raw,
+									 pg_mbcliplen(be->st_activity_raw,
+												  strlen(be->st_activity_raw), 200));
 
-				appendStringInfo(&buf, ", query: %s", q);
-			}
-			else
-				appendStringInfoString(&buf, ", query: <insufficient privilege>");
+			appendStringInfo(&buf, ", query: %s", q);
 		}
 		return buf.data;
 	}
@@ -379,7 +399,7 @@ add_pid(int *pids, int *npids, int pid)
  * migrate_describe_backend().  NULL when we are not waiting for a lock.
  */
 char *
-migrate_describe_my_lock_blockers(void)
+migrate_describe_my_lock_blockers(bool see_all)
 {
 	BlockedProcsData *data;
 	int		   *pids;
@@ -439,7 +459,7 @@ migrate_describe_my_lock_blockers(void)
 	{
 		if (i > 0)
 			appendStringInfoString(&buf, "; ");
-		appendStringInfoString(&buf, migrate_describe_backend(pids[i], true));
+		appendStringInfoString(&buf, migrate_describe_backend(pids[i], true, see_all));
 	}
 	return buf.data;
 }

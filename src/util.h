@@ -26,8 +26,9 @@ extern void migrate_check_writable(const char *what);
 extern char *migrate_current_user_name(void);
 extern char *migrate_session_user_name(void);
 
-extern char *migrate_describe_backend(int pid, bool with_query);
-extern char *migrate_describe_my_lock_blockers(void);
+extern bool migrate_may_see_all_activity(void);
+extern char *migrate_describe_backend(int pid, bool with_query, bool see_all);
+extern char *migrate_describe_my_lock_blockers(bool see_all);
 
 extern double migrate_elapsed_ms(TimestampTz start, TimestampTz end);
 extern int	migrate_line_of(const char *str, int byte_offset);
