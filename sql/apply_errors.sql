@@ -34,6 +34,10 @@ SELECT migrate.apply('10', 'x', 'SELECT 1', requires => '{10}');
 SELECT migrate.apply('10 2', 'x', 'SELECT 1');
 SELECT migrate.apply(repeat('9', 201), 'x', 'SELECT 1');
 SELECT migrate.apply('10', 'x', 'SELECT 1', verify_script => 'INSERT INTO profiles (email) VALUES (''v'')');
+-- wrong types
+SELECT migrate.apply(1, 'x', 'SELECT 1');
+SELECT migrate.apply('10', 'x', 'SELECT 1', requires => 'not an array');
+SELECT migrate.revert(10);
 -- nested apply from inside a migration
 SELECT migrate.apply('10', 'nested', 'SELECT migrate.apply(''11'', ''inner'', ''SELECT 1'')');
 -- a runtime error names the statement and its line; nothing is recorded

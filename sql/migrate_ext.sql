@@ -65,6 +65,7 @@ CREATE TABLE migrate.migrations (
 	CONSTRAINT migrations_checksum_check CHECK (state = 'baselined' OR checksum IS NOT NULL)
 );
 CREATE UNIQUE INDEX migrations_version_key_idx ON migrate.migrations (version_key);
+COMMENT ON INDEX migrate.migrations_version_key_idx IS 'natural version order of migrations';
 COMMENT ON TABLE migrate.migrations IS
 'one row per known migration version with its current state; written only by migrate.apply, revert, baseline and repair';
 COMMENT ON COLUMN migrate.migrations.version IS 'migration version (natural order, see migrate.version_key)';
@@ -112,6 +113,7 @@ CREATE TABLE migrate.history (
 	details jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX history_version_idx ON migrate.history (version);
+COMMENT ON INDEX migrate.history_version_idx IS 'history entries of one version';
 COMMENT ON TABLE migrate.history IS
 'append-only log of every apply, revert, baseline and repair; written only by the extension''s functions';
 COMMENT ON COLUMN migrate.history.id IS 'sequence number of the entry';
@@ -128,6 +130,10 @@ COMMENT ON COLUMN migrate.history.client_addr IS 'client address of the acting s
 COMMENT ON COLUMN migrate.history.backend_pid IS 'backend process id of the acting session';
 COMMENT ON COLUMN migrate.history.txid IS 'top-level transaction id of the action';
 COMMENT ON COLUMN migrate.history.details IS 'action details: timings, statement and row counts, WAL positions, repair reason';
+
+COMMENT ON SEQUENCE migrate.history_id_seq IS 'sequence numbers of migrate.history entries';
+COMMENT ON INDEX migrate.migrations_pkey IS 'one row per version';
+COMMENT ON INDEX migrate.history_pkey IS 'history entries by sequence number';
 
 REVOKE ALL ON migrate.migrations, migrate.history FROM PUBLIC;
 
@@ -152,6 +158,14 @@ CREATE TRIGGER history_guard BEFORE UPDATE OR DELETE ON migrate.history
 	FOR EACH ROW EXECUTE FUNCTION migrate.guard_bookkeeping();
 CREATE TRIGGER history_guard_truncate BEFORE TRUNCATE ON migrate.history
 	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_bookkeeping();
+COMMENT ON TRIGGER migrations_guard ON migrate.migrations IS
+'refuses UPDATE and DELETE of migrate.migrations outside the extension''s functions';
+COMMENT ON TRIGGER migrations_guard_truncate ON migrate.migrations IS
+'refuses TRUNCATE of migrate.migrations';
+COMMENT ON TRIGGER history_guard ON migrate.history IS
+'keeps migrate.history append-only: refuses UPDATE and DELETE';
+COMMENT ON TRIGGER history_guard_truncate ON migrate.history IS
+'refuses TRUNCATE of migrate.history';
 
 --
 -- Applying and managing migrations
