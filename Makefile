@@ -9,6 +9,8 @@ OBJS = \
 	src/context.o \
 	src/script.o \
 	src/lockwatch.o \
+	src/lint.o \
+	src/dryrun.o \
 	src/migrations.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql

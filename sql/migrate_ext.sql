@@ -59,6 +59,7 @@ CREATE TABLE migrate.migrations (
 	wal_lsn_before pg_lsn,
 	wal_lsn_after pg_lsn,
 	out_of_order boolean NOT NULL DEFAULT false,
+	lint_findings jsonb NOT NULL DEFAULT '[]',
 	reverted_at timestamptz,
 	reverted_by text,
 	CONSTRAINT migrations_version_check CHECK (version <> ''),
@@ -93,6 +94,7 @@ COMMENT ON COLUMN migrate.migrations.rows_affected IS 'rows inserted, updated or
 COMMENT ON COLUMN migrate.migrations.wal_lsn_before IS 'WAL insert position before the script ran';
 COMMENT ON COLUMN migrate.migrations.wal_lsn_after IS 'WAL insert position after the script ran';
 COMMENT ON COLUMN migrate.migrations.out_of_order IS 'applied while a higher version was already applied (migrate.allow_out_of_order)';
+COMMENT ON COLUMN migrate.migrations.lint_findings IS 'findings of migrate.lint for the script when it was applied (also in its history row)';
 COMMENT ON COLUMN migrate.migrations.reverted_at IS 'when migrate.revert last reverted this version';
 COMMENT ON COLUMN migrate.migrations.reverted_by IS 'session user who last reverted this version';
 
@@ -135,7 +137,36 @@ COMMENT ON SEQUENCE migrate.history_id_seq IS 'sequence numbers of migrate.histo
 COMMENT ON INDEX migrate.migrations_pkey IS 'one row per version';
 COMMENT ON INDEX migrate.history_pkey IS 'history entries by sequence number';
 
-REVOKE ALL ON migrate.migrations, migrate.history FROM PUBLIC;
+CREATE TABLE migrate.lock_waits (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	version text NOT NULL,
+	statement_no integer NOT NULL,
+	attempt integer NOT NULL,
+	relation text,
+	wanted_mode text,
+	blockers text,
+	waited_ms double precision NOT NULL,
+	outcome text NOT NULL CHECK (outcome IN ('retried', 'gave_up'))
+);
+COMMENT ON TABLE migrate.lock_waits IS
+'every lock_timeout a migration statement hit under migrate.lock_retries: what it waited for, who blocked it, for how long';
+COMMENT ON COLUMN migrate.lock_waits.id IS 'sequence number of the wait';
+COMMENT ON COLUMN migrate.lock_waits.logged_at IS 'when the wait ended';
+COMMENT ON COLUMN migrate.lock_waits.version IS 'migration being applied';
+COMMENT ON COLUMN migrate.lock_waits.statement_no IS 'statement of the script that waited';
+COMMENT ON COLUMN migrate.lock_waits.attempt IS '1 for the first try, 2 for the first retry, ...';
+COMMENT ON COLUMN migrate.lock_waits.relation IS 'relation whose lock was awaited (schema-qualified), if it was a relation lock';
+COMMENT ON COLUMN migrate.lock_waits.wanted_mode IS 'lock mode the statement asked for, e.g. AccessExclusiveLock';
+COMMENT ON COLUMN migrate.lock_waits.blockers IS 'blocking sessions: pid, application_name, state, transaction age, query';
+COMMENT ON COLUMN migrate.lock_waits.waited_ms IS 'how long the statement waited before lock_timeout fired';
+COMMENT ON COLUMN migrate.lock_waits.outcome IS 'retried (another attempt followed) or gave_up (migrate.lock_retries exhausted)';
+COMMENT ON SEQUENCE migrate.lock_waits_id_seq IS 'sequence numbers of migrate.lock_waits entries';
+COMMENT ON INDEX migrate.lock_waits_pkey IS 'lock waits by sequence number';
+SELECT pg_catalog.pg_extension_config_dump('migrate.lock_waits', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.lock_waits_id_seq', '');
+
+REVOKE ALL ON migrate.migrations, migrate.history, migrate.lock_waits FROM PUBLIC;
 
 SELECT pg_catalog.pg_extension_config_dump('migrate.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.history', '');
@@ -158,6 +189,14 @@ CREATE TRIGGER history_guard BEFORE UPDATE OR DELETE ON migrate.history
 	FOR EACH ROW EXECUTE FUNCTION migrate.guard_bookkeeping();
 CREATE TRIGGER history_guard_truncate BEFORE TRUNCATE ON migrate.history
 	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_bookkeeping();
+CREATE TRIGGER lock_waits_guard BEFORE UPDATE OR DELETE ON migrate.lock_waits
+	FOR EACH ROW EXECUTE FUNCTION migrate.guard_bookkeeping();
+CREATE TRIGGER lock_waits_guard_truncate BEFORE TRUNCATE ON migrate.lock_waits
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_bookkeeping();
+COMMENT ON TRIGGER lock_waits_guard ON migrate.lock_waits IS
+'keeps migrate.lock_waits append-only: refuses UPDATE and DELETE';
+COMMENT ON TRIGGER lock_waits_guard_truncate ON migrate.lock_waits IS
+'refuses TRUNCATE of migrate.lock_waits';
 COMMENT ON TRIGGER migrations_guard ON migrate.migrations IS
 'refuses UPDATE and DELETE of migrate.migrations outside the extension''s functions';
 COMMENT ON TRIGGER migrations_guard_truncate ON migrate.migrations IS
@@ -239,6 +278,25 @@ $$;
 COMMENT ON FUNCTION migrate.status() IS
 'one row per known migration version in natural version order: state, checksum, when, by whom, how long';
 
+--
+-- Migration safety: lint and dry run
+--
+CREATE FUNCTION migrate.lint(script text)
+RETURNS TABLE(statement_no integer, line integer, rule text, severity text,
+			  lock_mode text, relation text, message text, hint text)
+AS 'MODULE_PATHNAME', 'migrate_lint'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.lint(text) IS
+'lints a migration script with PostgreSQL''s parser and the live catalog: one row per finding, with the lock each statement takes';
+
+CREATE FUNCTION migrate.dry_run(script text)
+RETURNS TABLE(statement_no integer, command text, duration_ms numeric, rows bigint,
+			  locks text[], error text)
+AS 'MODULE_PATHNAME', 'migrate_dry_run'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.dry_run(text) IS
+'runs a migration script in a subtransaction with the migration timeouts, reports each statement''s time, rows and locks, then rolls everything back';
+
 -- state-changing and history-reading functions are not for PUBLIC
 REVOKE ALL ON FUNCTION migrate.apply(text, text, text, text, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.revert(text) FROM PUBLIC;
@@ -246,3 +304,4 @@ REVOKE ALL ON FUNCTION migrate.baseline(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.repair(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.verify(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.dry_run(text) FROM PUBLIC;

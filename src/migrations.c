@@ -38,6 +38,7 @@
 #include "errors.h"
 #include "lockwatch.h"
 #include "migrate_ext.h"
+#include "migrations.h"
 #include "script.h"
 #include "util.h"
 
@@ -541,12 +542,6 @@ run_error_callback(void *arg)
 }
 
 /* Saved state of the statement timer around one migration statement. */
-typedef struct StmtTimer
-{
-	bool		armed;
-	bool		outer_active;
-	TimestampTz outer_fin;
-} StmtTimer;
 
 /*
  * statement_timeout is armed once per top-level statement, so setting the
@@ -554,7 +549,7 @@ typedef struct StmtTimer
  * migration statement with the statement_timeout in effect now, unless the
  * outer statement's own timer would fire first.
  */
-static void
+void
 stmt_timer_arm(StmtTimer *t)
 {
 	TimestampTz fin;
@@ -572,7 +567,7 @@ stmt_timer_arm(StmtTimer *t)
 }
 
 /* Put the outer statement's timer back. */
-static void
+void
 stmt_timer_disarm(StmtTimer *t)
 {
 	if (!t->armed)
@@ -598,6 +593,40 @@ spi_run(const char *sql)
 #else
 	return SPI_execute(sql, false, 0);
 #endif
+}
+
+/*
+ * Execute one migration statement through SPI (the caller arms the statement
+ * timer).  A script's own SET lock_timeout / statement_timeout runs as SET
+ * LOCAL inside the migration's GUC level, so it ends with the migration.
+ * Returns the SPI result code.
+ */
+int
+migration_exec_statement(ScriptStmt *st)
+{
+	if (st->sets_lock_timeout || st->sets_statement_timeout)
+	{
+		VariableSetStmt *v = copyObject(castNode(VariableSetStmt, st->parsetree));
+
+		v->is_local = true;
+		ExecSetVariableStmt(v, false);
+		lockwatch_setup_gucs(LockTimeout, false);
+		return SPI_OK_UTILITY;
+	}
+	return spi_run(st->sql);
+}
+
+/* Rows the statement just executed affected (0 for SELECT and SET). */
+uint64
+migration_rows_affected(ScriptStmt *st)
+{
+	uint64		rows = 0;
+
+	if (!st->is_select && !IsA(st->parsetree, VariableSetStmt))
+		rows = SPI_processed;
+	if (SPI_tuptable)
+		SPI_freetuptable(SPI_tuptable);
+	return rows;
 }
 
 /*
@@ -637,21 +666,7 @@ run_statements(const char *version, List *stmts, const char *what, Oid run_as)
 		lockwatch_begin();
 		PG_TRY();
 		{
-			if (st->sets_lock_timeout || st->sets_statement_timeout)
-			{
-				/*
-				 * The migration's own timeouts: run as SET LOCAL inside the
-				 * migration's GUC level, so they end with the migration.
-				 */
-				VariableSetStmt *v = copyObject(castNode(VariableSetStmt, st->parsetree));
-
-				v->is_local = true;
-				ExecSetVariableStmt(v, false);
-				lockwatch_setup_gucs(LockTimeout, false);
-				rc = SPI_OK_UTILITY;
-			}
-			else
-				rc = spi_run(st->sql);
+			rc = migration_exec_statement(st);
 		}
 		PG_CATCH();
 		{
@@ -688,10 +703,7 @@ run_statements(const char *version, List *stmts, const char *what, Oid run_as)
 					(errcode(ERRCODE_MIGRATE_UNSUPPORTED_STATEMENT),
 					 errmsg("%s %d of migration %s cannot run inside a migration: %s",
 							what, st->no, version, SPI_result_code_string(rc))));
-		if (!st->is_select && !IsA(st->parsetree, VariableSetStmt))
-			rows += SPI_processed;
-		if (SPI_tuptable)
-			SPI_freetuptable(SPI_tuptable);
+		rows += migration_rows_affected(st);
 	}
 
 	error_context_stack = cb.previous;
@@ -715,7 +727,7 @@ save_guc(const char *name, const char *value)
  * recorded at apply time.  Returns the
  * level to pop with AtEOXact_GUC.
  */
-static int
+int
 push_migration_gucs(List *stmts, const char *search_path)
 {
 	int			nest = NewGUCNestLevel();
