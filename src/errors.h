@@ -40,5 +40,9 @@
 #define ERRCODE_MIGRATE_HISTORY_READ_ONLY		MAKE_SQLSTATE('M','G','0','1','3')
 /* statement that migrate.apply cannot run through SPI (COPY FROM STDIN...) */
 #define ERRCODE_MIGRATE_UNSUPPORTED_STATEMENT	MAKE_SQLSTATE('M','G','0','1','4')
+/* migrate.lint_level = error and the script has error-severity findings */
+#define ERRCODE_MIGRATE_LINT_FAILED				MAKE_SQLSTATE('M','G','0','1','5')
+/* lint finding reported as a WARNING (migrate.lint_level = warn) */
+#define ERRCODE_MIGRATE_LINT_WARNING			MAKE_SQLSTATE('0','1','M','G','1')
 
 #endif							/* MIGRATE_ERRORS_H */

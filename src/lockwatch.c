@@ -30,6 +30,8 @@ static bool forced_log = false;
 static bool see_all = false;	/* may show other roles' activity */
 static char *blockers = NULL;
 static char *waited_for = NULL;
+static Oid	waited_relid = InvalidOid;	/* relation of the last watched wait */
+static int	waited_mode = 0;			/* its lock mode */
 
 /* Forget what was captured. */
 static void
@@ -41,6 +43,8 @@ lockwatch_clear(void)
 		pfree(waited_for);
 	blockers = NULL;
 	waited_for = NULL;
+	waited_relid = InvalidOid;
+	waited_mode = 0;
 }
 
 /* emit_log_hook: capture blockers from ProcSleep's lock-wait reports. */
@@ -69,6 +73,9 @@ lockwatch_emit_log_hook(ErrorData *edata)
 				blockers = MemoryContextStrdup(TopMemoryContext, b);
 			if (edata->message)
 				waited_for = MemoryContextStrdup(TopMemoryContext, edata->message);
+			if (MyProc->waitLock->tag.locktag_type == LOCKTAG_RELATION)
+				waited_relid = MyProc->waitLock->tag.locktag_field2;
+			waited_mode = MyProc->waitLockMode;
 			RESUME_INTERRUPTS();
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextDelete(scratch);
@@ -135,6 +142,20 @@ const char *
 lockwatch_blockers(void)
 {
 	return blockers;
+}
+
+/* Relation of the last watched wait, or InvalidOid. */
+Oid
+lockwatch_waited_relid(void)
+{
+	return waited_relid;
+}
+
+/* Lock mode of the last watched wait, or 0. */
+int
+lockwatch_waited_mode(void)
+{
+	return waited_mode;
 }
 
 /* PostgreSQL's description of the last watched wait, or NULL. */

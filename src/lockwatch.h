@@ -12,5 +12,7 @@ extern void lockwatch_begin(void);
 extern void lockwatch_end(void);
 extern const char *lockwatch_blockers(void);
 extern const char *lockwatch_waited_for(void);
+extern Oid	lockwatch_waited_relid(void);
+extern int	lockwatch_waited_mode(void);
 
 #endif							/* MIGRATE_LOCKWATCH_H */

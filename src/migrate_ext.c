@@ -11,6 +11,7 @@
 #include "utils/guc.h"
 
 #include "context.h"
+#include "lint.h"
 #include "lockwatch.h"
 #include "migrate_ext.h"
 
@@ -20,6 +21,15 @@ int			migrate_lock_timeout = 5000;
 int			migrate_statement_timeout = 0;
 int			migrate_lock_wait_timeout = 30000;
 bool		migrate_allow_out_of_order = false;
+int			migrate_lock_retries = 0;
+int			migrate_lint_level = LINT_WARN;
+
+static const struct config_enum_entry lint_level_options[] = {
+	{"off", LINT_OFF, false},
+	{"warn", LINT_WARN, false},
+	{"error", LINT_ERROR, false},
+	{NULL, 0, false}
+};
 
 void		_PG_init(void);
 
@@ -62,6 +72,25 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("migrate.lint_level",
+							 "What migrate.apply does with lint findings: off, warn or error.",
+							 "warn raises a WARNING per error or warning finding; error also refuses a migration with error findings before anything runs.",
+							 &migrate_lint_level,
+							 LINT_WARN,
+							 lint_level_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate.lock_retries",
+							"How many times migrate.apply retries a statement that hit lock_timeout.",
+							"Each retry runs in a subtransaction after a backoff; every wait is logged in migrate.lock_waits.",
+							&migrate_lock_retries,
+							0, 0, 100,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("migrate");

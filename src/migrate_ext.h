@@ -13,6 +13,7 @@ extern int	migrate_lock_timeout;		/* ms, per migration statement */
 extern int	migrate_statement_timeout;	/* ms, per migration statement */
 extern int	migrate_lock_wait_timeout;	/* ms, wait for the migration lock */
 extern bool migrate_allow_out_of_order;
+extern int	migrate_lock_retries;		/* retries after lock_timeout */
 
 /* schema holding the extension's objects (fixed: not relocatable) */
 #define MIGRATE_SCHEMA "migrate"

@@ -18,6 +18,11 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#endif
+#include "storage/latch.h"
+#include "utils/wait_event.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
@@ -36,6 +41,7 @@
 
 #include "context.h"
 #include "errors.h"
+#include "lint.h"
 #include "lockwatch.h"
 #include "migrate_ext.h"
 #include "migrations.h"
@@ -68,6 +74,7 @@ typedef enum BkPlan
 	BK_REPAIR,
 	BK_LOCK_HOLDER,
 	BK_HISTORY_MAX,
+	BK_LOCK_WAIT,
 	BK_NPLANS
 } BkPlan;
 
@@ -75,7 +82,7 @@ typedef struct BkPlanDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[20];
+	Oid			argtypes[24];
 } BkPlanDef;
 
 #define EQ " OPERATOR(pg_catalog.=) "
@@ -116,11 +123,11 @@ static const BkPlanDef bk_defs[BK_NPLANS] = {
 		"  down_script, verify_script, requires, session_user_name, current_user_name,"
 		"  application_name, client_addr, backend_pid, txid, started_at, applied_at,"
 		"  lock_wait_ms, execution_ms, statement_count, rows_affected, wal_lsn_before,"
-		"  wal_lsn_after, out_of_order, search_path, reverted_at, reverted_by)"
+		"  wal_lsn_after, out_of_order, search_path, lint_findings, reverted_at, reverted_by)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 		"  pg_catalog.inet_client_addr(), pg_catalog.pg_backend_pid(),"
 		"  pg_catalog.pg_current_xact_id(), $12, pg_catalog.clock_timestamp(),"
-		"  $13, $14, $15, $16, $17, $18, $19, $20, NULL, NULL)"
+		"  $13, $14, $15, $16, $17, $18, $19, $20, $21::pg_catalog.jsonb, NULL, NULL)"
 		" ON CONFLICT (version) DO UPDATE SET"
 		"  name = excluded.name, state = excluded.state, checksum = excluded.checksum,"
 		"  script = excluded.script, down_script = excluded.down_script,"
@@ -134,11 +141,12 @@ static const BkPlanDef bk_defs[BK_NPLANS] = {
 		"  statement_count = excluded.statement_count, rows_affected = excluded.rows_affected,"
 		"  wal_lsn_before = excluded.wal_lsn_before, wal_lsn_after = excluded.wal_lsn_after,"
 		"  out_of_order = excluded.out_of_order, search_path = excluded.search_path,"
+		"  lint_findings = excluded.lint_findings,"
 		"  reverted_at = NULL, reverted_by = NULL"
 		" WHERE m.state" EQ "'reverted'",
-		20, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+		21, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
 			TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID, INT4OID,
-		INT8OID, PG_LSNOID, PG_LSNOID, BOOLOID, TEXTOID}
+		INT8OID, PG_LSNOID, PG_LSNOID, BOOLOID, TEXTOID, TEXTOID}
 	},
 	[BK_HISTORY] = {
 		"INSERT INTO migrate.history (action, version, name, checksum, previous_checksum,"
@@ -186,6 +194,12 @@ static const BkPlanDef bk_defs[BK_NPLANS] = {
 		"   AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()"
 		" LIMIT 1",
 		3, {OIDOID, OIDOID, OIDOID}
+	},
+	[BK_LOCK_WAIT] = {
+		"INSERT INTO migrate.lock_waits (version, statement_no, attempt, relation,"
+		"  wanted_mode, blockers, waited_ms, outcome)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		8, {TEXTOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, TEXTOID}
 	},
 	[BK_HISTORY_MAX] = {
 		"SELECT COALESCE(pg_catalog.max(id), 0) FROM migrate.history",
@@ -629,9 +643,187 @@ migration_rows_affected(ScriptStmt *st)
 	return rows;
 }
 
+/* Is this error a lock_timeout (raised by ProcessInterrupts), not NOWAIT? */
+static bool
+is_lock_timeout(ErrorData *edata)
+{
+	return edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE &&
+		edata->funcname != NULL &&
+		strcmp(edata->funcname, "ProcessInterrupts") == 0;
+}
+
 /*
- * Run a script's statements in order.  A lock timeout's error names the
- * sessions that blocked the statement.  Returns rows affected by
+ * Run one statement with its timer armed and its lock waits watched.  A
+ * lock timeout's error names the sessions that blocked the statement.
+ * Returns the rows it affected.
+ */
+static uint64
+run_one(RunState *rs, ScriptStmt *st)
+{
+	StmtTimer	timer;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile int rc = 0;
+
+	stmt_timer_arm(&timer);
+	lockwatch_begin();
+	PG_TRY();
+	{
+		rc = migration_exec_statement(st);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		const char *blockers = lockwatch_blockers();
+
+		lockwatch_end();
+		stmt_timer_disarm(&timer);
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (!is_lock_timeout(edata))
+			PG_RE_THROW();
+		FlushErrorState();
+		if (blockers)
+			edata->detail = psprintf("%s%s%s. Blocked by: %s.",
+									 edata->detail ? edata->detail : "",
+									 edata->detail ? " " : "",
+									 lockwatch_waited_for() ? lockwatch_waited_for() : "Lock wait",
+									 blockers);
+		else
+			edata->detail = psprintf("The blocking sessions could not be identified.");
+		edata->hint = pstrdup("Nothing was applied. Retry when the blocking sessions have finished, end them, raise migrate.lock_timeout, or set migrate.lock_retries.");
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	lockwatch_end();
+	stmt_timer_disarm(&timer);
+
+	if (rc < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_UNSUPPORTED_STATEMENT),
+				 errmsg("%s %d of migration %s cannot run inside a migration: %s",
+						rs->what, st->no, rs->version, SPI_result_code_string(rc))));
+	return migration_rows_affected(st);
+}
+
+/* Log one lock wait of a statement in migrate.lock_waits (and as a WARNING). */
+static void
+record_lock_wait(RunState *rs, ScriptStmt *st, int attempt, double waited_ms,
+				 bool gave_up, int backoff_ms)
+{
+	Oid			relid = lockwatch_waited_relid();
+	int			mode = lockwatch_waited_mode();
+	char	   *relname = NULL;
+	const char *modename = mode > 0 ? GetLockmodeName(DEFAULT_LOCKMETHOD, mode) : NULL;
+	const char *blockers = lockwatch_blockers();
+	Datum		values[8];
+	char		nulls[8];
+
+	if (OidIsValid(relid) && get_rel_name(relid) != NULL)
+		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											 get_rel_name(relid));
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(rs->version);
+	values[1] = Int32GetDatum(st->no);
+	values[2] = Int32GetDatum(attempt);
+	values[3] = relname ? CStringGetTextDatum(relname) : (Datum) 0;
+	nulls[3] = relname ? ' ' : 'n';
+	values[4] = modename ? CStringGetTextDatum(modename) : (Datum) 0;
+	nulls[4] = modename ? ' ' : 'n';
+	values[5] = blockers ? CStringGetTextDatum(blockers) : (Datum) 0;
+	nulls[5] = blockers ? ' ' : 'n';
+	values[6] = Float8GetDatum(waited_ms);
+	values[7] = CStringGetTextDatum(gave_up ? "gave_up" : "retried");
+	bk_exec(BK_LOCK_WAIT, values, nulls, 0);
+
+	ereport(WARNING,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("%s %d of migration %s waited %.0f ms for %s on %s (attempt %d of %d)%s",
+					rs->what, st->no, rs->version, waited_ms,
+					modename ? modename : "a lock", relname ? relname : "an object",
+					attempt, migrate_lock_retries + 1,
+					gave_up ? "" : psprintf(", retrying in %d ms", backoff_ms)),
+			 blockers ? errdetail("Blocked by: %s.", blockers) : 0));
+}
+
+/* Sleep before a retry, interruptibly. */
+static void
+backoff_sleep(int ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * Run one statement, retrying it after lock_timeout up to
+ * migrate.lock_retries times: each try runs in a subtransaction so a failed
+ * try leaves nothing behind; the backoff doubles from 100 ms (at most 5 s,
+ * with jitter).  Every wait is logged in migrate.lock_waits.
+ */
+static uint64
+run_one_retrying(RunState *rs, ScriptStmt *st)
+{
+	volatile int attempt = 1;
+
+	for (;;)
+	{
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+		TimestampTz start = GetCurrentTimestamp();
+		volatile uint64 rows = 0;
+		volatile bool retry = false;
+		volatile int backoff_ms = Min(100 << Min(attempt - 1, 10), 5000);
+
+#if PG_VERSION_NUM >= 150000
+		backoff_ms += (int) (pg_prng_double(&pg_global_prng_state) * backoff_ms / 2);
+#else
+		backoff_ms += random() % (backoff_ms / 2 + 1);
+#endif
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+		PG_TRY();
+		{
+			rows = run_one(rs, st);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+			bool		gave_up;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			if (!is_lock_timeout(edata))
+				ReThrowError(edata);
+			gave_up = attempt > migrate_lock_retries;
+			record_lock_wait(rs, st, attempt, migrate_elapsed_ms(start, GetCurrentTimestamp()),
+							 gave_up, backoff_ms);
+			if (gave_up)
+			{
+				edata->hint = psprintf("Nothing was applied: the statement hit lock_timeout %d times (migrate.lock_retries = %d); the waits are in the WARNINGs above. Retry later, or end the blocking sessions.",
+									   attempt, migrate_lock_retries);
+				ReThrowError(edata);
+			}
+			retry = true;
+		}
+		PG_END_TRY();
+		if (!retry)
+			return rows;
+		backoff_sleep(backoff_ms);
+		attempt++;
+	}
+}
+
+/*
+ * Run a script's statements in order (as run_as if valid), with lock
+ * retries when migrate.lock_retries > 0.  Returns rows affected by
  * non-SELECT statements.
  */
 static uint64
@@ -642,7 +834,7 @@ run_statements(const char *version, List *stmts, const char *what, Oid run_as)
 	RunState	rs = {version, what, NULL};
 	ErrorContextCallback cb;
 	ListCell   *lc;
-	volatile uint64 rows = 0;
+	uint64		rows = 0;
 
 	/* an error aborts the (sub)transaction, which restores the user id */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
@@ -657,53 +849,12 @@ run_statements(const char *version, List *stmts, const char *what, Oid run_as)
 	foreach(lc, stmts)
 	{
 		ScriptStmt *st = (ScriptStmt *) lfirst(lc);
-		StmtTimer	timer;
-		MemoryContext oldcxt = CurrentMemoryContext;
-		volatile int rc = 0;
 
 		rs.st = st;
-		stmt_timer_arm(&timer);
-		lockwatch_begin();
-		PG_TRY();
-		{
-			rc = migration_exec_statement(st);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-			const char *blockers = lockwatch_blockers();
-
-			lockwatch_end();
-			stmt_timer_disarm(&timer);
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			/* only lock_timeout (raised by ProcessInterrupts), not NOWAIT */
-			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
-				edata->funcname == NULL ||
-				strcmp(edata->funcname, "ProcessInterrupts") != 0)
-				PG_RE_THROW();
-			FlushErrorState();
-			if (blockers)
-				edata->detail = psprintf("%s%s%s. Blocked by: %s.",
-										 edata->detail ? edata->detail : "",
-										 edata->detail ? " " : "",
-										 lockwatch_waited_for() ? lockwatch_waited_for() : "Lock wait",
-										 blockers);
-			else
-				edata->detail = psprintf("The blocking sessions could not be identified.");
-			edata->hint = pstrdup("Nothing was applied. Retry when the blocking sessions have finished, end them, or raise migrate.lock_timeout.");
-			ReThrowError(edata);
-		}
-		PG_END_TRY();
-		lockwatch_end();
-		stmt_timer_disarm(&timer);
-
-		if (rc < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_MIGRATE_UNSUPPORTED_STATEMENT),
-					 errmsg("%s %d of migration %s cannot run inside a migration: %s",
-							what, st->no, version, SPI_result_code_string(rc))));
-		rows += migration_rows_affected(st);
+		if (migrate_lock_retries > 0)
+			rows += run_one_retrying(&rs, st);
+		else
+			rows += run_one(&rs, st);
 	}
 
 	error_context_stack = cb.previous;
@@ -963,6 +1114,7 @@ typedef struct MigrationJob
 	double		lock_wait_ms;
 	bool		out_of_order;
 	Actor		actor;
+	const char *lint_json;		/* apply: lint findings as JSON */
 	Oid			run_as;			/* revert: role the down script runs as */
 	const char *search_path;	/* revert: search_path recorded at apply */
 } MigrationJob;
@@ -994,8 +1146,8 @@ apply_job(MigrationJob *job)
 	XLogRecPtr	wal_after;
 	uint64		rows;
 	double		ms;
-	Datum		values[20];
-	char		nulls[20];
+	Datum		values[21];
+	char		nulls[21];
 	StringInfoData details;
 
 	rows = run_statements(job->version, job->stmts, "script statement", InvalidOid);
@@ -1029,6 +1181,7 @@ apply_job(MigrationJob *job)
 	values[17] = LSNGetDatum(wal_after);
 	values[18] = BoolGetDatum(job->out_of_order);
 	values[19] = CStringGetTextDatum(GetConfigOption("search_path", false, false));
+	values[20] = CStringGetTextDatum(job->lint_json);
 	bk_exec(BK_UPSERT, values, nulls, 0);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -1046,6 +1199,7 @@ apply_job(MigrationJob *job)
 	json_add_num(&details, "wal_lsn_after", fmt_lsn(wal_after));
 	json_add_num(&details, "out_of_order", job->out_of_order ? "true" : "false");
 	json_add_num(&details, "verify_checks", psprintf("%d", list_length(job->checks)));
+	json_add_num(&details, "lint", job->lint_json);
 	appendStringInfoChar(&details, '}');
 	write_history("apply", job->version, job->name, job->checksum, NULL,
 				  &job->actor, details.data);
@@ -1078,6 +1232,58 @@ revert_job(MigrationJob *job)
 	appendStringInfoChar(&details, '}');
 	write_history("revert", job->version, job->name, job->checksum, NULL,
 				  &job->actor, details.data);
+}
+
+/*
+ * Lint the script per migrate.lint_level: warn raises a WARNING for each
+ * error or warning finding; error also refuses the migration, before
+ * anything runs, when there are error findings.  Returns the findings as
+ * JSON to store with the migration.
+ */
+static const char *
+lint_for_apply(MigrationJob *job)
+{
+	List	   *findings;
+	ListCell   *lc;
+	int			nerrors;
+
+	if (migrate_lint_level == LINT_OFF)
+		return "[]";
+	findings = lint_script(job->script, job->stmts);
+	foreach(lc, findings)
+	{
+		LintFinding *f = (LintFinding *) lfirst(lc);
+
+		if (strcmp(f->severity, "info") == 0)
+			continue;
+		ereport(WARNING,
+				(errcode(ERRCODE_MIGRATE_LINT_WARNING),
+				 errmsg("lint %s %s: %s", f->severity, f->rule, f->message),
+				 errdetail("Statement %d (line %d) of migration %s.", f->statement_no, f->line, job->version),
+				 f->hint ? errhint("%s", f->hint) : 0));
+	}
+	nerrors = lint_error_count(findings);
+	if (migrate_lint_level == LINT_ERROR && nerrors > 0)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		foreach(lc, findings)
+		{
+			LintFinding *f = (LintFinding *) lfirst(lc);
+
+			if (strcmp(f->severity, "error") == 0)
+				appendStringInfo(&buf, "%sstatement %d (line %d): %s: %s", buf.len ? "; " : "",
+								 f->statement_no, f->line, f->rule, f->message);
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_LINT_FAILED),
+				 errmsg_plural("migration %s has %d lint error", "migration %s has %d lint errors",
+							   nerrors, job->version, nerrors),
+				 errdetail("%s.", buf.data),
+				 errhint("Nothing was run. Fix the script, allow a rule for one statement with a comment \"-- migrate:allow <rule>\" on the line before it, or SET migrate.lint_level = warn.")));
+	}
+	return lint_findings_json(findings);
 }
 
 /* Return a text result after closing SPI. */
@@ -1198,6 +1404,7 @@ migrate_apply(PG_FUNCTION_ARGS)
 		}
 	}
 
+	job.lint_json = lint_for_apply(&job);
 	run_as_current_migration(apply_job, &job);
 	RETURN_RESULT("applied");
 }

@@ -8,7 +8,10 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "commands/defrem.h"
+#include "commands/tablecmds.h"
+#include "storage/lockdefs.h"
 #include "common/keywords.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -580,4 +583,255 @@ script_sets_statement_timeout(List *stmts)
 		if (((ScriptStmt *) lfirst(lc))->sets_statement_timeout)
 			return true;
 	return false;
+}
+
+/* Append a predicted lock, keeping the strongest mode per relation. */
+static List *
+add_lock(List *locks, RangeVar *rel, LOCKMODE mode, bool is_index)
+{
+	ListCell   *lc;
+	ScriptLock *l;
+
+	if (rel == NULL)
+		return locks;
+	foreach(lc, locks)
+	{
+		l = (ScriptLock *) lfirst(lc);
+		if (strcmp(l->relation->relname, rel->relname) == 0 &&
+			((l->relation->schemaname == NULL && rel->schemaname == NULL) ||
+			 (l->relation->schemaname && rel->schemaname &&
+			  strcmp(l->relation->schemaname, rel->schemaname) == 0)))
+		{
+			if (mode > l->mode)
+				l->mode = mode;
+			return locks;
+		}
+	}
+	l = palloc0(sizeof(ScriptLock));
+	l->relation = rel;
+	l->mode = mode;
+	l->is_index = is_index;
+	return lappend(locks, l);
+}
+
+/* Locks of ALTER TABLE: the table, plus FK targets and partitions. */
+static List *
+alter_table_locks(AlterTableStmt *stmt)
+{
+	List	   *locks = NIL;
+	ListCell   *lc;
+
+	locks = add_lock(locks, stmt->relation, AlterTableGetLockLevel(stmt->cmds),
+#if PG_VERSION_NUM >= 140000
+					 stmt->objtype == OBJECT_INDEX
+#else
+					 stmt->relkind == OBJECT_INDEX
+#endif
+		);
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+		Node	   *def = cmd->def;
+
+		if (def && IsA(def, Constraint) &&
+			((Constraint *) def)->contype == CONSTR_FOREIGN)
+			locks = add_lock(locks, ((Constraint *) def)->pktable, ShareRowExclusiveLock, false);
+		else if (def && IsA(def, ColumnDef))
+		{
+			ListCell   *c;
+
+			foreach(c, ((ColumnDef *) def)->constraints)
+			{
+				Constraint *con = (Constraint *) lfirst(c);
+
+				if (con->contype == CONSTR_FOREIGN)
+					locks = add_lock(locks, con->pktable, ShareRowExclusiveLock, false);
+			}
+		}
+		else if (def && IsA(def, PartitionCmd))
+			locks = add_lock(locks, ((PartitionCmd *) def)->name, AccessExclusiveLock, false);
+	}
+	return locks;
+}
+
+/* RangeVar of a DROP/COMMENT object name list, or NULL. */
+static RangeVar *
+object_rangevar(Node *object, int skip_last)
+{
+	List	   *names;
+
+	if (object == NULL || !IsA(object, List))
+		return NULL;
+	names = (List *) object;
+	if (list_length(names) <= skip_last)
+		return NULL;
+#if PG_VERSION_NUM >= 150000
+	names = list_copy_head(names, list_length(names) - skip_last);
+#else
+	names = list_truncate(list_copy(names), list_length(names) - skip_last);
+#endif
+	return makeRangeVarFromNameList(names);
+}
+
+/* Predicted relation locks of one statement (see script.h). */
+List *
+script_statement_locks(Node *n)
+{
+	List	   *locks = NIL;
+	ListCell   *lc;
+
+	switch (nodeTag(n))
+	{
+		case T_AlterTableStmt:
+			return alter_table_locks((AlterTableStmt *) n);
+		case T_IndexStmt:
+			{
+				IndexStmt  *i = (IndexStmt *) n;
+
+				return add_lock(locks, i->relation,
+								i->concurrent ? ShareUpdateExclusiveLock : ShareLock, false);
+			}
+		case T_DropStmt:
+			{
+				DropStmt   *d = (DropStmt *) n;
+
+				foreach(lc, d->objects)
+				{
+					Node	   *obj = (Node *) lfirst(lc);
+
+					switch (d->removeType)
+					{
+						case OBJECT_TABLE:
+						case OBJECT_VIEW:
+						case OBJECT_MATVIEW:
+						case OBJECT_SEQUENCE:
+						case OBJECT_FOREIGN_TABLE:
+							locks = add_lock(locks, object_rangevar(obj, 0), AccessExclusiveLock, false);
+							break;
+						case OBJECT_INDEX:
+							locks = add_lock(locks, object_rangevar(obj, 0),
+											 d->concurrent ? ShareUpdateExclusiveLock : AccessExclusiveLock,
+											 true);
+							break;
+						case OBJECT_POLICY:
+						case OBJECT_TRIGGER:
+						case OBJECT_RULE:
+							/* name list is table name + object name */
+							locks = add_lock(locks, object_rangevar(obj, 1), AccessExclusiveLock, false);
+							break;
+						default:
+							break;
+					}
+				}
+				return locks;
+			}
+		case T_TruncateStmt:
+			foreach(lc, ((TruncateStmt *) n)->relations)
+				locks = add_lock(locks, (RangeVar *) lfirst(lc), AccessExclusiveLock, false);
+			return locks;
+		case T_CreateTrigStmt:
+			return add_lock(locks, ((CreateTrigStmt *) n)->relation, ShareRowExclusiveLock, false);
+		case T_CreatePolicyStmt:
+			return add_lock(locks, ((CreatePolicyStmt *) n)->table, AccessExclusiveLock, false);
+		case T_AlterPolicyStmt:
+			return add_lock(locks, ((AlterPolicyStmt *) n)->table, AccessExclusiveLock, false);
+		case T_RenameStmt:
+			{
+				RenameStmt *r = (RenameStmt *) n;
+
+				if (r->relation == NULL)
+					return NIL;
+				if (r->renameType == OBJECT_INDEX)
+					return add_lock(locks, r->relation, ShareUpdateExclusiveLock, true);
+				return add_lock(locks, r->relation, AccessExclusiveLock, false);
+			}
+		case T_VacuumStmt:
+			{
+				VacuumStmt *v = (VacuumStmt *) n;
+				LOCKMODE	mode = ShareUpdateExclusiveLock;
+
+				if (v->is_vacuumcmd && option_true(v->options, "full"))
+					mode = AccessExclusiveLock;
+				foreach(lc, v->rels)
+					locks = add_lock(locks, ((VacuumRelation *) lfirst(lc))->relation, mode, false);
+				return locks;
+			}
+		case T_ClusterStmt:
+			return add_lock(locks, ((ClusterStmt *) n)->relation, AccessExclusiveLock, false);
+		case T_RefreshMatViewStmt:
+			{
+				RefreshMatViewStmt *r = (RefreshMatViewStmt *) n;
+
+				return add_lock(locks, r->relation,
+								r->concurrent ? ExclusiveLock : AccessExclusiveLock, false);
+			}
+		case T_LockStmt:
+			{
+				LockStmt   *l = (LockStmt *) n;
+
+				foreach(lc, l->relations)
+					locks = add_lock(locks, (RangeVar *) lfirst(lc), l->mode, false);
+				return locks;
+			}
+		case T_InsertStmt:
+			return add_lock(locks, ((InsertStmt *) n)->relation, RowExclusiveLock, false);
+		case T_UpdateStmt:
+			return add_lock(locks, ((UpdateStmt *) n)->relation, RowExclusiveLock, false);
+		case T_DeleteStmt:
+			return add_lock(locks, ((DeleteStmt *) n)->relation, RowExclusiveLock, false);
+#if PG_VERSION_NUM >= 150000
+		case T_MergeStmt:
+			return add_lock(locks, ((MergeStmt *) n)->relation, RowExclusiveLock, false);
+#endif
+		case T_CommentStmt:
+			{
+				CommentStmt *c = (CommentStmt *) n;
+
+				if (c->objtype == OBJECT_TABLE || c->objtype == OBJECT_VIEW ||
+					c->objtype == OBJECT_MATVIEW || c->objtype == OBJECT_INDEX)
+					return add_lock(locks, object_rangevar(c->object, 0), ShareUpdateExclusiveLock,
+									c->objtype == OBJECT_INDEX);
+				if (c->objtype == OBJECT_COLUMN)
+					return add_lock(locks, object_rangevar(c->object, 1), ShareUpdateExclusiveLock, false);
+				return NIL;
+			}
+		case T_ReindexStmt:
+			{
+				ReindexStmt *r = (ReindexStmt *) n;
+
+				if (r->kind == REINDEX_OBJECT_TABLE && r->relation)
+					return add_lock(locks, r->relation, ShareLock, false);
+				if (r->kind == REINDEX_OBJECT_INDEX && r->relation)
+					return add_lock(locks, r->relation, AccessExclusiveLock, true);
+				return NIL;
+			}
+		case T_CreateStmt:
+			{
+				CreateStmt *c = (CreateStmt *) n;
+
+				foreach(lc, c->inhRelations)
+					locks = add_lock(locks, (RangeVar *) lfirst(lc),
+									 c->partbound ? AccessExclusiveLock : ShareUpdateExclusiveLock,
+									 false);
+				foreach(lc, c->tableElts)
+				{
+					Node	   *e = (Node *) lfirst(lc);
+					ListCell   *c2;
+
+					if (IsA(e, Constraint) && ((Constraint *) e)->contype == CONSTR_FOREIGN)
+						locks = add_lock(locks, ((Constraint *) e)->pktable, ShareRowExclusiveLock, false);
+					else if (IsA(e, ColumnDef))
+						foreach(c2, ((ColumnDef *) e)->constraints)
+						{
+							Constraint *con = (Constraint *) lfirst(c2);
+
+							if (con->contype == CONSTR_FOREIGN)
+								locks = add_lock(locks, con->pktable, ShareRowExclusiveLock, false);
+						}
+				}
+				return locks;
+			}
+		default:
+			return NIL;
+	}
 }

@@ -8,6 +8,7 @@
 
 #include "nodes/pg_list.h"
 #include "nodes/nodes.h"
+#include "nodes/primnodes.h"
 
 typedef enum ScriptStmtClass
 {
@@ -41,6 +42,20 @@ extern List *script_parse(const char *script, const char *what);
 
 /* Refuse transaction control and non-transactional statements. */
 extern void script_check_transactional(List *stmts, const char *what);
+
+/* A relation lock a statement takes, predicted from its parse tree. */
+typedef struct ScriptLock
+{
+	RangeVar   *relation;		/* as written in the statement */
+	int			mode;			/* LOCKMODE */
+	bool		is_index;		/* relation names an index (DROP/REINDEX INDEX) */
+} ScriptLock;
+
+/*
+ * The relation locks a statement takes on relations it names (strongest per
+ * relation), as PostgreSQL takes them (ALTER TABLE: AlterTableGetLockLevel).
+ */
+extern List *script_statement_locks(Node *parsetree);
 
 extern bool script_sets_lock_timeout(List *stmts);
 extern bool script_sets_statement_timeout(List *stmts);
