@@ -558,6 +558,12 @@ lint_alter_cmd(LintState *ls, AlterTableCmd *cmd, const RelInfo *ri, LOCKMODE mo
 				}
 			}
 			break;
+		case AT_DropNotNull:
+			add_finding(ls, "drop-not-null", "info", mode, ri->name,
+						psprintf("DROP NOT NULL on %s.%s: code that relies on the column never being NULL may break",
+								 ri->name, cmd->name),
+						"Make sure every reader handles NULL before allowing it.");
+			break;
 		case AT_EnableRowSecurity:
 		case AT_ForceRowSecurity:
 		case AT_DisableRowSecurity:
@@ -736,6 +742,11 @@ lint_statement(LintState *ls)
 				IndexStmt  *i = (IndexStmt *) n;
 				RelInfo		ri = rel_info(ls, i->relation);
 
+				if (i->concurrent && !i->if_not_exists)
+					add_finding(ls, "prefer-robust-statements", "info", NoLock, ri.name,
+								pstrdup("CREATE INDEX CONCURRENTLY without IF NOT EXISTS cannot simply be re-run after a failure (it leaves an INVALID index)"),
+								"Use CREATE INDEX CONCURRENTLY IF NOT EXISTS, and drop an INVALID leftover with DROP INDEX CONCURRENTLY before retrying.");
+
 				if (!i->concurrent && OidIsValid(ri.relid))
 					add_finding(ls, "create-index-non-concurrent", "warning", ShareLock, ri.name,
 								psprintf("CREATE INDEX blocks writes to %s (%s) while the index is built",
@@ -747,6 +758,10 @@ lint_statement(LintState *ls)
 			{
 				DropStmt   *d = (DropStmt *) n;
 
+				if (d->concurrent && !d->missing_ok)
+					add_finding(ls, "prefer-robust-statements", "info", NoLock, NULL,
+								pstrdup("DROP INDEX CONCURRENTLY without IF EXISTS fails when re-run after a partial run"),
+								"Use DROP INDEX CONCURRENTLY IF EXISTS.");
 				foreach(lc, d->objects)
 				{
 					Node	   *obj = (Node *) lfirst(lc);
@@ -880,6 +895,36 @@ lint_statement(LintState *ls)
 					add_finding(ls, "add-domain-constraint-not-valid", "warning", NoLock, NULL,
 								pstrdup("ALTER DOMAIN ADD CONSTRAINT checks every column of the domain while holding locks"),
 								"ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT.");
+				break;
+			}
+		case T_CreateDomainStmt:
+			{
+				ListCell   *c;
+
+				foreach(c, ((CreateDomainStmt *) n)->constraints)
+					if (((Constraint *) lfirst(c))->contype == CONSTR_CHECK)
+					{
+						add_finding(ls, "create-domain-with-constraint", "info", NoLock, NULL,
+									pstrdup("a CHECK on a domain is validated against every column using it whenever it changes, under locks on all those tables"),
+									"Prefer a CHECK constraint on each table column (it can be added NOT VALID and validated online).");
+						break;
+					}
+				break;
+			}
+		case T_UpdateStmt:
+		case T_DeleteStmt:
+			{
+				Node	   *where = IsA(n, UpdateStmt) ? ((UpdateStmt *) n)->whereClause
+				: ((DeleteStmt *) n)->whereClause;
+				RangeVar   *rv = IsA(n, UpdateStmt) ? ((UpdateStmt *) n)->relation
+				: ((DeleteStmt *) n)->relation;
+				RelInfo		ri = rel_info(ls, rv);
+
+				if (where == NULL && OidIsValid(ri.relid) && may_have_rows(&ri))
+					add_finding(ls, "backfill-in-migration", "warning", RowExclusiveLock, ri.name,
+								psprintf("%s of every row of %s (%s) in one transaction: row locks held to the end of the migration, and WAL and bloat in one burst",
+										 ls->st->command, ri.name, ri.size),
+								"Backfill in batches outside the schema migration (e.g. with migrate.copy_rows or a loop committing per batch).");
 				break;
 			}
 		case T_AlterEnumStmt:
