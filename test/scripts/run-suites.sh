@@ -29,6 +29,14 @@ if [ "$rc" -ne 0 ]; then
 	[ "$failed" -eq 0 ] && failed=1
 fi
 
+# migrate.dry_run leaves a dumped database byte-for-byte unchanged (1 test)
+if test/scripts/dry_run_unchanged.sh; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	status=1
+fi
+
 # pgTAP
 out=$(test/scripts/run-pgtap.sh 2>&1)
 rc=$?
