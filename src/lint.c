@@ -188,7 +188,8 @@ rel_info(LintState *ls, RangeVar *rv)
 		if (c->reltuples < 0)
 			ri.size = psprintf("never analyzed, %s", pretty_bytes((double) c->relpages * BLCKSZ));
 		else
-			ri.size = psprintf("~%.0f rows, %s", c->reltuples,
+			ri.size = psprintf("~%.0f %s, %s", c->reltuples,
+							   c->reltuples == 1 ? "row" : "rows",
 							   pretty_bytes((double) c->relpages * BLCKSZ));
 	}
 	ReleaseSysCache(tup);

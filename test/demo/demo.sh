@@ -181,6 +181,52 @@ step "history" \
 show "SELECT id, action, version, name, session_user_name, details->>'execution_ms' AS execution_ms FROM migrate.history ORDER BY id"
 
 # -----------------------------------------------------------------------------
+PENDING="$here/pending"
+RISKY="$PENDING/20251020090000__profiles_status.risky.sql"
+SAFE="$PENDING/20251020090000__profiles_status.sql"
+psql_app -c "ANALYZE public.profiles"
+step "lint a risky migration before it runs" \
+	"migrate.lint parses the draft with the server's own parser and looks at the live table: the lock each statement takes, and what would hurt production."
+sed 's/^/    /' "$RISKY"
+echo
+psql_app -v script="$(cat "$RISKY")" <<'SQL'
+SELECT statement_no AS stmt, rule, severity, lock_mode, relation
+  FROM migrate.lint(:'script') ORDER BY statement_no, rule;
+SQL
+
+# -----------------------------------------------------------------------------
+step "lint policy: the risky draft is refused" \
+	"With migrate.lint_level = error, migrate.apply refuses a migration with error findings before anything runs."
+rc=0
+psql -X -q -P pager=off -d "$DB" -v ON_ERROR_STOP=1 -v script="$(cat "$RISKY")" 2>&1 <<'SQL' || rc=$?
+SET client_min_messages = error;
+SET migrate.lint_level = error;
+SELECT migrate.apply('20251020090000', 'profiles_status', :'script');
+SQL
+if [ "$rc" -eq 0 ]; then
+	echo "demo: the risky draft was NOT refused" >&2
+	exit 1
+fi
+echo
+echo "Expected: refused, nothing ran:"
+show "SELECT count(*) AS status_columns FROM information_schema.columns WHERE table_name = 'profiles' AND column_name = 'status'"
+
+# -----------------------------------------------------------------------------
+step "the safe rewrite: lint, dry run, apply" \
+	"The rewritten migration only has informational findings. migrate.dry_run runs it for real in a subtransaction, reports time, rows and the locks each statement took, then rolls everything back."
+sed 's/^/    /' "$SAFE"
+echo
+psql_app -v script="$(cat "$SAFE")" <<'SQL'
+SELECT statement_no AS stmt, rule, severity, lock_mode
+  FROM migrate.lint(:'script') WHERE rule <> 'lock-profile' ORDER BY 1, 2;
+SELECT statement_no AS stmt, command, rows, locks, error FROM migrate.dry_run(:'script');
+SELECT count(*) AS status_columns_after_dry_run FROM information_schema.columns
+ WHERE table_name = 'profiles' AND column_name = 'status';
+SQL
+apply_file "$SAFE"
+show "SELECT email, status FROM public.profiles"
+
+# -----------------------------------------------------------------------------
 printf '\n== Summary ==\n'
 psql_app -At <<'SQL'
 SELECT format('- migrate.migrations: %s migrations, %s', sum(n),
@@ -199,6 +245,10 @@ cat <<'TEXT'
 - migrate.verify confirmed the soft-delete columns; migrate.revert removed them with the
   stored down script; applying the unchanged file again restored them.
 - migrate.history records every apply and revert, who ran it and how long it took.
+- migrate.lint found the outages in a draft (index without CONCURRENTLY, NOT NULL
+  without default on a table with rows, CHECK validated under lock); with
+  migrate.lint_level = error it was refused before running; the safe rewrite was
+  dry-run (locks shown, nothing changed) and then applied.
 TEXT
 echo
 echo "demo: OK"
