@@ -166,7 +166,7 @@ REFRESH MATERIALIZED VIEW t_mv;
 $$) ORDER BY statement_no, rule, relation;
 
 -- statement kinds that take strong locks but have no lock-profile row
--- BUG: script_statement_locks() returns no lock for these statement kinds, so
+-- Regression (fixed): script_statement_locks() returns no lock for these statement kinds, so
 -- migrate.lint shows no lock-profile row (and no lock-timeout-missing) for them
 SELECT kind, predicted_lock(stmt, target) AS predicted, observed_lock(stmt, target) AS observed,
        predicted_lock(stmt, target) = observed_lock(stmt, target) AS agree

@@ -150,7 +150,7 @@ SELECT * FROM f('CREATE TABLE t1 (a int); CREATE INDEX t1_a_idx ON t1 (a); DROP 
 --
 -- fires: ADD CONSTRAINT and a new column's REFERENCES
 SELECT * FROM f('ALTER TABLE orders ADD CONSTRAINT orders_account_fk FOREIGN KEY (account_id) REFERENCES accounts (id)');
--- BUG: for ADD COLUMN ... REFERENCES the finding says ShareRowExclusiveLock, but the
+-- Regression (fixed): for ADD COLUMN ... REFERENCES the finding says ShareRowExclusiveLock, but the
 -- statement validates while holding AccessExclusiveLock on orders (the mode of its
 -- own lock-profile row); lint_add_column hard-codes ShareRowExclusiveLock
 SELECT statement_no, rule, lock_mode, relation
@@ -513,11 +513,11 @@ SELECT to_regclass('lr.t1') IS NULL AS no_t1;
 -- lock-timeout-missing: a script that turns the timeout off, or sets it only
 -- after the strong lock, has no lock_timeout protecting that statement
 --
--- BUG: lint.c counts any SET/RESET of lock_timeout anywhere in the script
+-- Regression (fixed): lint.c counts any SET/RESET of lock_timeout anywhere in the script
 -- (script_sets_lock_timeout), so SET lock_timeout = 0 (no timeout at all) hides the note
 SELECT statement_no, rule, lock_mode, relation FROM migrate.lint($$SET lock_timeout = 0;
 ALTER TABLE orders ADD COLUMN shipped boolean;$$) WHERE rule = 'lock-timeout-missing';
--- BUG: a SET lock_timeout after the statement hides the note too, although the
+-- Regression (fixed): a SET lock_timeout after the statement hides the note too, although the
 -- ALTER runs before it (and migrate.apply, seeing the script set its own
 -- lock_timeout, does not apply migrate.lock_timeout to it either)
 SELECT statement_no, rule, lock_mode, relation FROM migrate.lint($$ALTER TABLE orders ADD COLUMN shipped boolean;

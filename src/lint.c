@@ -31,6 +31,7 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -50,7 +51,7 @@ typedef struct LintState
 	List	   *findings;		/* LintFinding * */
 	List	   *created;		/* names of relations created by the script */
 	List	   *new_enum_values;	/* values added by ALTER TYPE ... ADD VALUE */
-	bool		sets_lock_timeout;
+	bool		lock_timeout_on;	/* a nonzero lock_timeout was SET so far */
 	bool		reported_timeout;
 	bool		has_normal;		/* statements that run in a transaction */
 	bool		has_non_txn;	/* statements that cannot */
@@ -421,7 +422,7 @@ lint_add_column(LintState *ls, ColumnDef *col, const RelInfo *ri, LOCKMODE mode)
 		else if (c->contype == CONSTR_GENERATED)
 			stored_generated = true;
 		else if (c->contype == CONSTR_FOREIGN && !c->skip_validation)
-			add_finding(ls, "add-foreign-key-not-valid", "warning", ShareRowExclusiveLock, ri->name,
+			add_finding(ls, "add-foreign-key-not-valid", "warning", mode, ri->name,
 						psprintf("column %s REFERENCES %s is validated while %s (%s) is locked",
 								 col->colname, c->pktable ? c->pktable->relname : "?", ri->name, ri->size),
 						"Add the column first, then ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID, and VALIDATE CONSTRAINT in a later migration.");
@@ -503,7 +504,8 @@ lint_alter_cmd(LintState *ls, AlterTableCmd *cmd, const RelInfo *ri, LOCKMODE mo
 			}
 			break;
 		case AT_SetNotNull:
-			if (!has_valid_not_null_check(ri->relid, cmd->name))
+			if (get_attnum(ri->relid, cmd->name) > 0 &&
+				!has_valid_not_null_check(ri->relid, cmd->name))
 				add_finding(ls, "set-not-null", may_have_rows(ri) ? "warning" : "info", mode, ri->name,
 							psprintf("SET NOT NULL on %s.%s scans %s (%s) under %s",
 									 ri->name, cmd->name, ri->name, ri->size, lockname),
@@ -682,6 +684,28 @@ uses_literal(const char *sql, const char *value)
 	return found;
 }
 
+/*
+ * Does SET give a nonzero timeout?  SET ... = 0, SET ... TO DEFAULT and
+ * RESET count as no timeout (the default is 0).
+ */
+static bool
+set_value_nonzero(VariableSetStmt *v)
+{
+	Node	   *arg;
+	int			ms;
+
+	if (v->kind != VAR_SET_VALUE || v->args == NIL)
+		return false;
+	arg = (Node *) linitial(v->args);
+	if (!IsA(arg, A_Const))
+		return true;
+	if (IsA(&((A_Const *) arg)->val, Integer))
+		return intVal(&((A_Const *) arg)->val) != 0;
+	if (IsA(&((A_Const *) arg)->val, String))
+		return !parse_int(strVal(&((A_Const *) arg)->val), &ms, GUC_UNIT_MS, NULL) || ms != 0;
+	return true;
+}
+
 /* Rules that look at the whole statement. */
 static void
 lint_statement(LintState *ls)
@@ -774,7 +798,7 @@ lint_statement(LintState *ls)
 						case OBJECT_TABLE:
 							rv = makeRangeVarFromNameList((List *) obj);
 							ri = rel_info(ls, rv);
-							if (!ri.created_here)
+							if (OidIsValid(ri.relid))
 								add_finding(ls, "drop-table", "warning", AccessExclusiveLock, ri.name,
 											psprintf("dropping table %s (%s) cannot be undone", ri.name, ri.size),
 											"Make sure no code uses it any more and a backup exists; consider renaming it first and dropping it later.");
@@ -964,8 +988,13 @@ lint_statement(LintState *ls)
 		}
 	}
 
+	/* the script's own lock_timeout, as of this statement */
+	if (IsA(n, VariableSetStmt) && ((VariableSetStmt *) n)->name &&
+		strcmp(((VariableSetStmt *) n)->name, "lock_timeout") == 0)
+		ls->lock_timeout_on = set_value_nonzero((VariableSetStmt *) n);
+
 	/* strong locks without a lock_timeout of the script's own */
-	if (!ls->sets_lock_timeout && !ls->reported_timeout && strongest >= ShareLock)
+	if (!ls->lock_timeout_on && !ls->reported_timeout && strongest >= ShareLock)
 	{
 		ls->reported_timeout = true;
 		add_finding(ls, "lock-timeout-missing", "info", strongest, strongest_rel,
@@ -1016,7 +1045,6 @@ lint_script(const char *script, List *stmts)
 	int			prev_end = 0;
 
 	ls.script = script;
-	ls.sets_lock_timeout = script_sets_lock_timeout(stmts);
 
 	foreach(lc, stmts)
 	{

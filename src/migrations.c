@@ -683,13 +683,16 @@ run_one(RunState *rs, ScriptStmt *st)
 			PG_RE_THROW();
 		FlushErrorState();
 		if (blockers)
-			edata->detail = psprintf("%s%s%s. Blocked by: %s.",
-									 edata->detail ? edata->detail : "",
-									 edata->detail ? " " : "",
-									 lockwatch_waited_for() ? lockwatch_waited_for() : "Lock wait",
+			edata->detail = psprintf("The statement waited longer than lock_timeout (%d ms) for %s%s. Blocked by: %s.",
+									 LockTimeout,
+									 lockwatch_waited_mode() > 0 ?
+									 GetLockmodeName(DEFAULT_LOCKMETHOD, lockwatch_waited_mode()) : "a lock",
+									 OidIsValid(lockwatch_waited_relid()) ?
+									 psprintf(" on relation %u", lockwatch_waited_relid()) : "",
 									 blockers);
 		else
-			edata->detail = psprintf("The blocking sessions could not be identified.");
+			edata->detail = psprintf("The statement waited longer than lock_timeout (%d ms); the blocking sessions could not be identified.",
+									 LockTimeout);
 		edata->hint = pstrdup("Nothing was applied. Retry when the blocking sessions have finished, end them, raise migrate.lock_timeout, or set migrate.lock_retries.");
 		ReThrowError(edata);
 	}
@@ -872,11 +875,10 @@ save_guc(const char *name, const char *value)
 
 /*
  * Open a GUC nest level for a migration: lock_timeout = migrate.lock_timeout
- * and statement_timeout = migrate.statement_timeout (if set), unless the
- * script sets its own; either way a script's own SET of these two is
- * confined to the migration.  Stored scripts also get the search_path
- * recorded at apply time.  Returns the
- * level to pop with AtEOXact_GUC.
+ * and statement_timeout = migrate.statement_timeout (if set) from the first
+ * statement on; a script's own SET of these takes over from where it stands
+ * and is confined to the migration.  Stored scripts also get the search_path
+ * recorded at apply time.  Returns the level to pop with AtEOXact_GUC.
  */
 int
 push_migration_gucs(List *stmts, const char *search_path)
@@ -887,13 +889,9 @@ push_migration_gucs(List *stmts, const char *search_path)
 	if (search_path)
 		save_guc("search_path", search_path);
 
-	if (script_sets_lock_timeout(stmts))
-		save_guc("lock_timeout", GetConfigOption("lock_timeout", false, false));
-	else
-	{
-		snprintf(buf, sizeof(buf), "%d", migrate_lock_timeout);
-		save_guc("lock_timeout", buf);
-	}
+	/* from the first statement on; a SET in the script takes over from there */
+	snprintf(buf, sizeof(buf), "%d", migrate_lock_timeout);
+	save_guc("lock_timeout", buf);
 	if (script_sets_statement_timeout(stmts))
 		save_guc("statement_timeout", GetConfigOption("statement_timeout", false, false));
 	else if (migrate_statement_timeout > 0)

@@ -758,6 +758,17 @@ script_statement_locks(Node *n)
 			}
 		case T_ClusterStmt:
 			return add_lock(locks, ((ClusterStmt *) n)->relation, AccessExclusiveLock, false);
+		case T_AlterObjectSchemaStmt:
+			return add_lock(locks, ((AlterObjectSchemaStmt *) n)->relation, AccessExclusiveLock, false);
+		case T_RuleStmt:
+			return add_lock(locks, ((RuleStmt *) n)->relation, AccessExclusiveLock, false);
+		case T_CreateStatsStmt:
+			foreach(lc, ((CreateStatsStmt *) n)->relations)
+				if (IsA(lfirst(lc), RangeVar))
+					locks = add_lock(locks, (RangeVar *) lfirst(lc), ShareUpdateExclusiveLock, false);
+			return locks;
+		case T_AlterSeqStmt:
+			return add_lock(locks, ((AlterSeqStmt *) n)->sequence, ShareRowExclusiveLock, false);
 		case T_RefreshMatViewStmt:
 			{
 				RefreshMatViewStmt *r = (RefreshMatViewStmt *) n;
