@@ -197,11 +197,14 @@ rel_info(LintState *ls, RangeVar *rv)
 	return ri;
 }
 
-/* Does the (existing) table possibly hold rows? */
+/*
+ * Does the (existing) table possibly hold rows?  Never analyzed nor vacuumed
+ * (reltuples -1) means unknown, so yes.
+ */
 static bool
 may_have_rows(const RelInfo *ri)
 {
-	return ri->relpages > 0 || ri->reltuples > 0;
+	return ri->relpages > 0 || ri->reltuples != 0;
 }
 
 /* Does a function name resolve to a volatile function (any overload)? */
