@@ -1,9 +1,10 @@
 -- migrate.lint's lock profile against the locks PostgreSQL really takes
 --
 -- For each statement kind: the mode of lint's lock-profile row on the target
--- relation (predicted), and the strongest mode this backend holds on that
+-- relation (predicted), the strongest mode this backend holds on that
 -- relation after running the statement (observed, read from pg_locks inside
--- a subtransaction that is then rolled back).  Every row must agree.
+-- a subtransaction that is then rolled back), and the strongest mode
+-- migrate.dry_run reports for it.  Every row must agree with both.
 -- VACUUM (FULL) cannot run in a transaction block and is not compared.
 SET client_min_messages = warning;
 CREATE SCHEMA ll;
@@ -58,6 +59,18 @@ BEGIN
     RETURN result;
   END;
 END
+$$;
+
+-- the strongest mode migrate.dry_run reports on the target for stmt
+CREATE FUNCTION dry_run_lock(stmt text, target text) RETURNS text
+LANGUAGE sql AS $$
+  SELECT substr(l, length(target) + 3)
+    FROM migrate.dry_run(stmt) d, unnest(d.locks) l
+   WHERE l LIKE target || ': %'
+   ORDER BY array_position('{AccessShareLock,RowShareLock,RowExclusiveLock,ShareUpdateExclusiveLock,'
+                           'ShareLock,ShareRowExclusiveLock,ExclusiveLock,AccessExclusiveLock}'::text[],
+                           substr(l, length(target) + 3)) DESC
+   LIMIT 1
 $$;
 
 CREATE TABLE cases (no int GENERATED ALWAYS AS IDENTITY, kind text, stmt text, target text);
@@ -152,10 +165,13 @@ INSERT INTO cases (kind, stmt, target) VALUES
   ('CREATE TABLE REFERENCES (referenced)', 'CREATE TABLE t_child (id bigint, ref_id bigint REFERENCES ref)', 'll.ref');
 
 CREATE TABLE compared AS
-  SELECT no, kind, predicted_lock(stmt, target) AS predicted, observed_lock(stmt, target) AS observed
+  SELECT no, kind, predicted_lock(stmt, target) AS predicted, observed_lock(stmt, target) AS observed,
+         dry_run_lock(stmt, target) AS dry_run
     FROM cases ORDER BY no;
-SELECT kind, predicted, observed, predicted = observed AS agree FROM compared ORDER BY no;
-SELECT count(*) AS kinds, count(*) FILTER (WHERE predicted IS DISTINCT FROM observed) AS disagreements
+SELECT kind, predicted, observed, predicted = observed AS agree,
+       predicted = dry_run AS agrees_with_dry_run FROM compared ORDER BY no;
+SELECT count(*) AS kinds, count(*) FILTER (WHERE predicted IS DISTINCT FROM observed) AS disagreements,
+       count(*) FILTER (WHERE predicted IS DISTINCT FROM dry_run) AS disagreements_with_dry_run
   FROM compared;
 
 -- the predicted lock is the one the linter's findings and lock-timeout-missing use

@@ -20,10 +20,10 @@
  * the strongest of them.  A mode the transaction already held (taken by
  * the caller earlier in its transaction, or by an earlier statement of the
  * script) is not acquired again, so it is not reported.  Relations in
- * pg_catalog, pg_toast and information_schema are left out.  Names are
- * resolved inside the subtransaction, so objects the script creates have
- * theirs; a relation the statement dropped is named as the catalog was
- * just before the statement.
+ * pg_catalog, pg_toast and information_schema are left out.  A relation
+ * that existed before the statement is named as it was then (so a renamed,
+ * moved or dropped relation keeps the name the script used); one the
+ * statement created is named as it is now.
  *
  * Sequences: a rollback does not undo nextval() and setval().  Before the
  * run, the state (last_value, is_called) of every sequence the caller may
@@ -278,14 +278,22 @@ namespace_as_of(Oid nspid, Snapshot snap)
 static char *
 relation_label(Oid relid, Snapshot before)
 {
-	char	   *relname = get_rel_name(relid);
+	char	   *relname = NULL;
 	Oid			nspid = InvalidOid;
 	char	   *nspname;
 
-	if (relname != NULL)
+	/*
+	 * Named as it was before the statement when it existed then, so a
+	 * renamed, moved or dropped relation keeps the name the script used;
+	 * otherwise (created by the statement) by its current name.
+	 */
+	if (before == NULL || !class_as_of(relid, before, &relname, &nspid))
+	{
+		relname = get_rel_name(relid);
+		if (relname == NULL)
+			return psprintf("relation %u", relid);
 		nspid = get_rel_namespace(relid);
-	else if (before == NULL || !class_as_of(relid, before, &relname, &nspid))
-		return psprintf("relation %u", relid);
+	}
 
 	if (nspid == PG_CATALOG_NAMESPACE || IsToastNamespace(nspid))
 		return NULL;
