@@ -139,7 +139,13 @@ typedef struct SeqSnapshot
 	int			n;
 	SeqState   *seqs;			/* sorted by relid */
 	RelLockSet	held;			/* this backend's locks when the run began */
+	Oid		   *oids;			/* readable sequences, while recording */
+	int			noids;
+	int			batch_start;	/* the batch being recorded */
 } SeqSnapshot;
+
+/* sequences read per subtransaction (each read holds a lock until its end) */
+#define SEQ_BATCH 100
 
 /* Finding the recorded sequences the script changed. */
 typedef struct SeqCheck
@@ -423,17 +429,11 @@ read_sequence(Oid relid, SeqState *state)
 	pfree(sql);
 }
 
-/*
- * Record the state of every sequence the caller can read (run in a
- * rolled-back subtransaction, so that the reads leave no lock behind).
- * A sequence another session holds locked is skipped rather than waited
- * for: a script using it would wait for that session anyway.
- */
+/* List the sequences the caller can read (in a rolled-back subtransaction). */
 static void
-sequences_record(void *arg)
+sequences_list(void *arg)
 {
 	SeqSnapshot *snap = (SeqSnapshot *) arg;
-	Oid		   *oids;
 	int			n;
 
 	if (SPI_execute("SELECT c.oid FROM pg_catalog.pg_class c"
@@ -445,28 +445,56 @@ sequences_record(void *arg)
 					" ORDER BY c.oid", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list sequences");
 	n = (int) SPI_processed;
-	oids = palloc(sizeof(Oid) * (n + 1));
+	snap->oids = palloc(sizeof(Oid) * (n + 1));
+	snap->noids = n;
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
 
-		oids[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-												 SPI_tuptable->tupdesc, 1, &isnull));
+		snap->oids[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	SPI_freetuptable(SPI_tuptable);
-
 	snap->seqs = palloc(sizeof(SeqState) * (n + 1));
 	snap->n = 0;
-	for (int i = 0; i < n; i++)
+}
+
+/*
+ * Read one batch of sequence states (its locks go with its subtransaction).
+ * A sequence another session holds locked is skipped rather than waited
+ * for: a script using it would wait for that session anyway.
+ */
+static void
+sequences_read_batch(void *arg)
+{
+	SeqSnapshot *snap = (SeqSnapshot *) arg;
+	int			end = Min(snap->batch_start + SEQ_BATCH, snap->noids);
+
+	for (int i = snap->batch_start; i < end; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!ConditionalLockRelationOid(oids[i], AccessShareLock))
+		if (!ConditionalLockRelationOid(snap->oids[i], AccessShareLock))
 			continue;
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(oids[i])))
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(snap->oids[i])))
 			continue;
-		read_sequence(oids[i], &snap->seqs[snap->n++]);
+		read_sequence(snap->oids[i], &snap->seqs[snap->n++]);
 	}
-	pfree(oids);
+}
+
+/*
+ * Record the state of every readable sequence, SEQ_BATCH at a time, each
+ * batch in its own rolled-back subtransaction so that the locks the reads
+ * take never pile up in the shared lock table.
+ */
+static void
+sequences_record(SeqSnapshot *snap)
+{
+	run_rolled_back(sequences_list, snap);
+	for (snap->batch_start = 0; snap->batch_start < snap->noids;
+		 snap->batch_start += SEQ_BATCH)
+		run_rolled_back(sequences_read_batch, snap);
+	pfree(snap->oids);
+	snap->oids = NULL;
 }
 
 /*
@@ -803,7 +831,7 @@ migrate_dry_run(PG_FUNCTION_ARGS)
 	dr->scratch = AllocSetContextCreate(CurrentMemoryContext, "migrate_ext dry run",
 										ALLOCSET_DEFAULT_SIZES);
 
-	run_rolled_back(sequences_record, &seqs);
+	sequences_record(&seqs);
 	seqs.held = my_relation_locks();
 	run_script(dr);
 	restore_sequences(&seqs);

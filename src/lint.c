@@ -10,8 +10,11 @@
 
 #include "access/htup_details.h"
 #include "catalog/index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_enum.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -32,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -49,7 +53,7 @@ typedef struct LintState
 {
 	const char *script;
 	List	   *findings;		/* LintFinding * */
-	List	   *created;		/* names of relations created by the script */
+	HTAB	   *names;			/* relations created or renamed by the script */
 	List	   *new_enum_values;	/* values added by ALTER TYPE ... ADD VALUE */
 	bool		lock_timeout_on;	/* a nonzero lock_timeout was SET so far */
 	bool		reported_timeout;
@@ -131,7 +135,7 @@ pretty_bytes(double bytes)
 	return psprintf("%.0f %s", bytes, units[u]);
 }
 
-/* Key under which a created relation is remembered. */
+/* Key under which a relation name of the script is remembered. */
 static char *
 rangevar_key(RangeVar *rv)
 {
@@ -139,21 +143,54 @@ rangevar_key(RangeVar *rv)
 		: pstrdup(rv->relname);
 }
 
-/* Was this relation created earlier in the script? */
-static bool
-created_here(LintState *ls, RangeVar *rv)
+/* What a name used by the script stands for. */
+typedef struct ScriptName
 {
-	ListCell   *lc;
+	char		key[NAMEDATALEN * 2 + 2];	/* [schema.]name as written */
+	Oid			relid;			/* InvalidOid: created by the script */
+} ScriptName;
+
+/* Remember that a name now means a new relation, or an existing relid. */
+static void
+note_name(LintState *ls, RangeVar *rv, Oid relid)
+{
 	char	   *key = rangevar_key(rv);
+	ScriptName *entry;
 
-	foreach(lc, ls->created)
+	if (strlen(key) >= sizeof(entry->key))
+		return;
+	if (ls->names == NULL)
 	{
-		char	   *c = (char *) lfirst(lc);
+		HASHCTL		ctl;
 
-		if (strcmp(c, key) == 0 || strcmp(c, rv->relname) == 0)
-			return true;
+		ctl.keysize = sizeof(entry->key);
+		ctl.entrysize = sizeof(ScriptName);
+		ctl.hcxt = CurrentMemoryContext;
+		ls->names = hash_create("migrate_ext lint names", 64, &ctl,
+#if PG_VERSION_NUM >= 140000
+								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+#else
+								HASH_ELEM | HASH_CONTEXT);
+#endif
 	}
-	return false;
+	entry = (ScriptName *) hash_search(ls->names, key, HASH_ENTER, NULL);
+	entry->relid = relid;
+}
+
+/*
+ * Look a relation up without ACL checks (lint must not fail where the
+ * script itself would switch role) and without locking it.
+ */
+static Oid
+lookup_relid(RangeVar *rv)
+{
+	if (rv->schemaname)
+	{
+		Oid			nsp = get_namespace_oid(rv->schemaname, true);
+
+		return OidIsValid(nsp) ? get_relname_relid(rv->relname, nsp) : InvalidOid;
+	}
+	return RelnameGetRelid(rv->relname);
 }
 
 /* Resolve a relation (no lock taken: lint only reads the catalog). */
@@ -162,9 +199,17 @@ rel_info(LintState *ls, RangeVar *rv)
 {
 	RelInfo		ri = {0};
 	HeapTuple	tup;
+	ScriptName *entry = NULL;
 
-	ri.created_here = created_here(ls, rv);
-	ri.relid = ri.created_here ? InvalidOid : RangeVarGetRelid(rv, NoLock, true);
+	if (ls->names)
+	{
+		char	   *key = rangevar_key(rv);
+
+		if (strlen(key) < sizeof(entry->key))
+			entry = (ScriptName *) hash_search(ls->names, key, HASH_FIND, NULL);
+	}
+	ri.created_here = entry != NULL && !OidIsValid(entry->relid);
+	ri.relid = entry ? entry->relid : lookup_relid(rv);
 	if (!OidIsValid(ri.relid))
 	{
 		ri.name = rangevar_key(rv);
@@ -211,7 +256,11 @@ may_have_rows(const RelInfo *ri)
 static bool
 funcname_is_volatile(List *funcname)
 {
+#if PG_VERSION_NUM >= 140000
 	FuncCandidateList c = FuncnameGetCandidates(funcname, -1, NIL, false, false, false, true);
+#else
+	FuncCandidateList c = FuncnameGetCandidates(funcname, -1, NIL, false, false, true);
+#endif
 
 	for (; c; c = c->next)
 		if (func_volatile(c->oid) == PROVOLATILE_VOLATILE)
@@ -276,7 +325,13 @@ type_change_rewrites(Oid relid, AttrNumber attnum, TypeName *tn, Node *using_exp
 	Type		typ;
 	Node	   *expr;
 
-	if (using_expr != NULL)
+	/* USING the column itself is the same as no USING */
+	if (using_expr != NULL &&
+		!(IsA(using_expr, ColumnRef) &&
+		  list_length(((ColumnRef *) using_expr)->fields) == 1 &&
+		  IsA(linitial(((ColumnRef *) using_expr)->fields), String) &&
+		  strcmp(strVal(linitial(((ColumnRef *) using_expr)->fields)),
+				 get_attname(relid, attnum, false)) == 0))
 	{
 		*why = "a USING expression rewrites every row";
 		return true;
@@ -328,6 +383,20 @@ type_change_rewrites(Oid relid, AttrNumber attnum, TypeName *tn, Node *using_exp
 			return true;
 		}
 	}
+}
+
+/* Does the column exist and allow NULL? */
+static bool
+column_nullable(Oid relid, const char *colname)
+{
+	HeapTuple	tup = SearchSysCacheAttName(relid, colname);
+	bool		nullable;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	nullable = !((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+	ReleaseSysCache(tup);
+	return nullable;
 }
 
 /* Does a validated CHECK (col IS NOT NULL) exist on the table? */
@@ -479,7 +548,8 @@ lint_alter_cmd(LintState *ls, AlterTableCmd *cmd, const RelInfo *ri, LOCKMODE mo
 #if PG_VERSION_NUM < 160000
 		case AT_AddColumnRecurse:
 #endif
-			if (def && IsA(def, ColumnDef))
+			if (def && IsA(def, ColumnDef) &&
+				!(cmd->missing_ok && get_attnum(ri->relid, ((ColumnDef *) def)->colname) > 0))
 				lint_add_column(ls, (ColumnDef *) def, ri, mode);
 			break;
 		case AT_DropColumn:
@@ -507,7 +577,7 @@ lint_alter_cmd(LintState *ls, AlterTableCmd *cmd, const RelInfo *ri, LOCKMODE mo
 			}
 			break;
 		case AT_SetNotNull:
-			if (get_attnum(ri->relid, cmd->name) > 0 &&
+			if (column_nullable(ri->relid, cmd->name) &&
 				!has_valid_not_null_check(ri->relid, cmd->name))
 				add_finding(ls, "set-not-null", may_have_rows(ri) ? "warning" : "info", mode, ri->name,
 							psprintf("SET NOT NULL on %s.%s scans %s (%s) under %s",
@@ -608,7 +678,11 @@ lint_alter_table(LintState *ls, AlterTableStmt *stmt)
 		lint_alter_cmd(ls, (AlterTableCmd *) lfirst(lc), &ri, mode);
 }
 
-/* Remember the relations a statement creates. */
+/*
+ * Remember the relations a statement creates (only names that do not exist
+ * yet: CREATE TABLE IF NOT EXISTS of an existing table creates nothing) and
+ * the new names of renamed relations.
+ */
 static void
 note_created(LintState *ls, Node *n)
 {
@@ -633,11 +707,27 @@ note_created(LintState *ls, Node *n)
 		case T_CreateSeqStmt:
 			rv = ((CreateSeqStmt *) n)->sequence;
 			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *r = (RenameStmt *) n;
+
+				if (r->relation && r->subname == NULL &&
+					(r->renameType == OBJECT_TABLE || r->renameType == OBJECT_INDEX ||
+					 r->renameType == OBJECT_VIEW || r->renameType == OBJECT_MATVIEW ||
+					 r->renameType == OBJECT_SEQUENCE))
+				{
+					RelInfo		ri = rel_info(ls, r->relation);
+
+					note_name(ls, makeRangeVar(r->relation->schemaname, r->newname, -1),
+							  ri.relid);
+				}
+				return;
+			}
 		default:
 			break;
 	}
-	if (rv)
-		ls->created = lappend(ls->created, rangevar_key(rv));
+	if (rv && !OidIsValid(rel_info(ls, rv).relid))
+		note_name(ls, rv, InvalidOid);
 }
 
 /* First token code the core scanner returns for str. */
@@ -709,6 +799,173 @@ set_value_nonzero(VariableSetStmt *v)
 	return true;
 }
 
+/* Does the enum type already have this value? */
+static bool
+enum_value_exists(List *typname, const char *value)
+{
+	Oid			typoid = LookupTypeNameOid(NULL, makeTypeNameFromNameList(typname), true);
+	HeapTuple	tup;
+
+	if (!OidIsValid(typoid))
+		return false;
+	tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(typoid), CStringGetDatum(value));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	ReleaseSysCache(tup);
+	return true;
+}
+
+/* A RangeVar naming an existing relation by OID. */
+static RangeVar *
+rangevar_of(Oid relid)
+{
+	return makeRangeVar(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid), -1);
+}
+
+/* Append a lock unless the relation is already listed. */
+static List *
+add_catalog_lock(List *extra, List *locks, Oid relid, LOCKMODE mode)
+{
+	ListCell   *lc;
+	ScriptLock *l;
+	char	   *relname = get_rel_name(relid);
+
+	if (relname == NULL)
+		return extra;
+	foreach(lc, locks)
+		if (strcmp(((ScriptLock *) lfirst(lc))->relation->relname, relname) == 0)
+			return extra;
+	foreach(lc, extra)
+		if (strcmp(((ScriptLock *) lfirst(lc))->relation->relname, relname) == 0)
+			return extra;
+	l = palloc0(sizeof(ScriptLock));
+	l->relation = rangevar_of(relid);
+	l->mode = mode;
+	return lappend(extra, l);
+}
+
+/* Tables at the other end of a table's foreign keys (constraint name or all). */
+static List *
+fk_partner_tables(Oid relid, const char *conname)
+{
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), conname ? CStringGetTextDatum(conname) : (Datum) 0};
+	char		nulls[2] = {' ', conname ? ' ' : 'n'};
+	List	   *result = NIL;
+
+	if (SPI_execute_with_args("SELECT CASE WHEN c.conrelid OPERATOR(pg_catalog.=) $1"
+							  "            THEN c.confrelid ELSE c.conrelid END"
+							  "  FROM pg_catalog.pg_constraint c"
+							  " WHERE c.contype OPERATOR(pg_catalog.=) 'f'"
+							  "   AND (c.conrelid OPERATOR(pg_catalog.=) $1 OR c.confrelid OPERATOR(pg_catalog.=) $1)"
+							  "   AND ($2 IS NULL OR c.conname OPERATOR(pg_catalog.=) $2)",
+							  2, argtypes, values, nulls, true, 0) == SPI_OK_SELECT)
+	{
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Oid			other = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 1, &isnull));
+
+			if (other != relid)
+				result = lappend_oid(result, other);
+		}
+	}
+	return result;
+}
+
+/*
+ * Locks the statement takes on relations it does not name, found in the
+ * catalog: the partitions of a partitioned table it changes, the other
+ * table of foreign keys it drops, the table of an index it reindexes, a
+ * view it replaces.
+ */
+static List *
+catalog_locks(LintState *ls, Node *n, List *locks)
+{
+	List	   *extra = NIL;
+	ListCell   *lc;
+
+	/* DDL on a partitioned table (without ONLY) takes the same lock on its partitions */
+	if (IsA(n, AlterTableStmt) || IsA(n, TruncateStmt) ||
+		(IsA(n, IndexStmt) && !((IndexStmt *) n)->concurrent))
+	{
+		foreach(lc, locks)
+		{
+			ScriptLock *l = (ScriptLock *) lfirst(lc);
+			RelInfo		ri = rel_info(ls, l->relation);
+			ListCell   *c;
+
+			if (!OidIsValid(ri.relid) || !l->relation->inh ||
+				get_rel_relkind(ri.relid) != RELKIND_PARTITIONED_TABLE)
+				continue;
+			foreach(c, find_all_inheritors(ri.relid, NoLock, NULL))
+				if (lfirst_oid(c) != ri.relid)
+					extra = add_catalog_lock(extra, locks, lfirst_oid(c), l->mode);
+		}
+	}
+
+	switch (nodeTag(n))
+	{
+		case T_AlterTableStmt:
+			{
+				AlterTableStmt *a = (AlterTableStmt *) n;
+				RelInfo		ri = rel_info(ls, a->relation);
+
+				if (!OidIsValid(ri.relid))
+					break;
+				foreach(lc, a->cmds)
+				{
+					AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+					ListCell   *c;
+
+					if (cmd->subtype == AT_DropConstraint && cmd->name)
+						foreach(c, fk_partner_tables(ri.relid, cmd->name))
+							extra = add_catalog_lock(extra, locks, lfirst_oid(c), AccessExclusiveLock);
+				}
+				break;
+			}
+		case T_DropStmt:
+			if (((DropStmt *) n)->removeType == OBJECT_TABLE)
+				foreach(lc, locks)
+				{
+					RelInfo		ri = rel_info(ls, ((ScriptLock *) lfirst(lc))->relation);
+					ListCell   *c;
+
+					if (OidIsValid(ri.relid))
+						foreach(c, fk_partner_tables(ri.relid, NULL))
+							extra = add_catalog_lock(extra, locks, lfirst_oid(c), AccessExclusiveLock);
+				}
+			break;
+		case T_ReindexStmt:
+			{
+				ReindexStmt *r = (ReindexStmt *) n;
+
+				if (r->kind == REINDEX_OBJECT_INDEX && r->relation)
+				{
+					RelInfo		ri = rel_info(ls, r->relation);
+					Oid			tbl = OidIsValid(ri.relid) ? IndexGetRelation(ri.relid, true) : InvalidOid;
+
+					if (OidIsValid(tbl))
+						extra = add_catalog_lock(extra, locks, tbl, ShareLock);
+				}
+				break;
+			}
+		case T_ViewStmt:
+			{
+				ViewStmt   *v = (ViewStmt *) n;
+				RelInfo		ri = rel_info(ls, v->view);
+
+				if (v->replace && OidIsValid(ri.relid))
+					extra = add_catalog_lock(extra, locks, ri.relid, AccessExclusiveLock);
+				break;
+			}
+		default:
+			break;
+	}
+	return extra;
+}
+
 /* Rules that look at the whole statement. */
 static void
 lint_statement(LintState *ls)
@@ -718,6 +975,8 @@ lint_statement(LintState *ls)
 	ListCell   *lc;
 	LOCKMODE	strongest = NoLock;
 	char	   *strongest_rel = NULL;
+
+	locks = list_concat(locks, catalog_locks(ls, n, locks));
 
 	/* the lock profile: every lock on an existing relation */
 	foreach(lc, locks)
@@ -959,7 +1218,8 @@ lint_statement(LintState *ls)
 			{
 				AlterEnumStmt *e = (AlterEnumStmt *) n;
 
-				if (e->newVal && e->oldVal == NULL)
+				if (e->newVal && e->oldVal == NULL &&
+					!enum_value_exists(e->typeName, e->newVal))
 					ls->new_enum_values = lappend(ls->new_enum_values, e->newVal);
 				break;
 			}
@@ -984,7 +1244,7 @@ lint_statement(LintState *ls)
 		{
 			char	   *v = (char *) lfirst(lc);
 
-			if (uses_literal(ls->st->sql, v))
+			if (strstr(ls->st->sql, v) != NULL && uses_literal(ls->st->sql, v))
 				add_finding(ls, "enum-value-used-same-script", "error", NoLock, NULL,
 							psprintf("enum value '%s' is added earlier in this script and used here: PostgreSQL refuses it in the same transaction", v),
 							"Add the value in one migration and use it in a later one.");
@@ -1009,9 +1269,69 @@ lint_statement(LintState *ls)
 	note_created(ls, n);
 }
 
+/* every rule name, for parsing migrate:allow comments */
+static const char *const rule_names[] = {
+	"add-check-not-valid",
+	"add-column-not-null-no-default",
+	"add-column-stored-generated",
+	"add-column-volatile-default",
+	"add-domain-constraint-not-valid",
+	"add-exclusion-constraint",
+	"add-foreign-key-not-valid",
+	"add-primary-key-without-index",
+	"add-unique-without-index",
+	"alter-column-type",
+	"backfill-in-migration",
+	"cluster",
+	"create-domain-with-constraint",
+	"create-index-non-concurrent",
+	"create-trigger",
+	"detach-partition-non-concurrent",
+	"drop-column",
+	"drop-database",
+	"drop-index-non-concurrent",
+	"drop-not-null",
+	"drop-schema",
+	"drop-table",
+	"enum-value-used-same-script",
+	"lock-profile",
+	"lock-timeout-missing",
+	"mixed-transactional",
+	"non-transactional-statement",
+	"policy-change",
+	"prefer-bigint",
+	"prefer-identity",
+	"prefer-jsonb",
+	"prefer-robust-statements",
+	"prefer-text",
+	"prefer-timestamptz",
+	"refresh-materialized-view-non-concurrent",
+	"rename-column",
+	"rename-table",
+	"row-level-security-change",
+	"set-not-null",
+	"transaction-control",
+	"truncate-cascade",
+	"unsupported-statement",
+	"vacuum-full",
+	"all",
+	NULL
+};
+
+/* Is this word a rule name (or "all")? */
+static bool
+is_rule_name(const char *word)
+{
+	for (int i = 0; rule_names[i]; i++)
+		if (strcmp(rule_names[i], word) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Rules suppressed for a statement: "-- migrate:allow a, b" comments
- * between the previous statement and this one.
+ * between the previous statement and this one.  The list ends at the first
+ * word that is not a rule name ("-- migrate:allow drop-column: unused").
  */
 static List *
 allowed_rules(const char *script, int from, int to)
@@ -1031,7 +1351,11 @@ allowed_rules(const char *script, int from, int to)
 		p += strlen(marker);
 		list = end ? pnstrdup(p, end - p) : pstrdup(p);
 		for (tok = strtok_r(list, " ,\t\r*/", &save); tok; tok = strtok_r(NULL, " ,\t\r*/", &save))
+		{
+			if (!is_rule_name(tok))
+				break;
 			rules = lappend(rules, pstrdup(tok));
+		}
 		if (end == NULL)
 			break;
 		p = end;

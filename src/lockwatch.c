@@ -65,17 +65,23 @@ lockwatch_emit_log_hook(ErrorData *edata)
 														  ALLOCSET_SMALL_SIZES);
 			MemoryContext oldcxt = MemoryContextSwitchTo(scratch);
 			char	   *b;
+			bool		waiting;
+			LOCKTAG		tag;
+			LOCKMODE	mode = NoLock;
 
 			HOLD_INTERRUPTS();
-			b = migrate_describe_my_lock_blockers(see_all);
-			lockwatch_clear();
-			if (b)
-				blockers = MemoryContextStrdup(TopMemoryContext, b);
-			if (edata->message)
-				waited_for = MemoryContextStrdup(TopMemoryContext, edata->message);
-			if (MyProc->waitLock->tag.locktag_type == LOCKTAG_RELATION)
-				waited_relid = MyProc->waitLock->tag.locktag_field2;
-			waited_mode = MyProc->waitLockMode;
+			b = migrate_describe_my_lock_blockers(see_all, &waiting, &tag, &mode);
+			if (waiting)
+			{
+				lockwatch_clear();
+				if (b)
+					blockers = MemoryContextStrdup(TopMemoryContext, b);
+				if (edata->message)
+					waited_for = MemoryContextStrdup(TopMemoryContext, edata->message);
+				if (tag.locktag_type == LOCKTAG_RELATION)
+					waited_relid = tag.locktag_field2;
+				waited_mode = mode;
+			}
 			RESUME_INTERRUPTS();
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextDelete(scratch);
@@ -116,7 +122,8 @@ lockwatch_setup_gucs(int lock_timeout_ms, bool first)
 	{
 		char		buf[32];
 
-		snprintf(buf, sizeof(buf), "%d", Max(lock_timeout_ms / 2, 1));
+		/* not below 10 ms: each expiry runs a deadlock check over the lock table */
+		snprintf(buf, sizeof(buf), "%d", Max(lock_timeout_ms / 2, 10));
 		(void) set_config_option("deadlock_timeout", buf, PGC_SUSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}

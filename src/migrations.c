@@ -752,10 +752,19 @@ record_lock_wait(RunState *rs, ScriptStmt *st, int attempt, double waited_ms,
 static void
 backoff_sleep(int ms)
 {
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 ms, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		left = (long) migrate_elapsed_ms(GetCurrentTimestamp(), end);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*
@@ -1233,6 +1242,49 @@ revert_job(MigrationJob *job)
 }
 
 /*
+ * Lint a script in a subtransaction: a linter failure (e.g. a name it
+ * cannot look up as the current role, where the script itself switches
+ * role) becomes a WARNING, never a failed migration.
+ */
+static List *
+lint_script_safely(const char *script, List *stmts, const char *version)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	List	   *volatile findings = NIL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		findings = lint_script(script, stmts);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(ERRCODE_MIGRATE_LINT_WARNING),
+				 errmsg("could not lint migration %s: %s", version, edata->message),
+				 errhint("The migration is applied without lint.")));
+		findings = NIL;
+	}
+	PG_END_TRY();
+	return findings;
+}
+
+/*
  * Lint the script per migrate.lint_level: warn raises a WARNING for each
  * error or warning finding; error also refuses the migration, before
  * anything runs, when there are error findings.  Returns the findings as
@@ -1247,7 +1299,7 @@ lint_for_apply(MigrationJob *job)
 
 	if (migrate_lint_level == LINT_OFF)
 		return "[]";
-	findings = lint_script(job->script, job->stmts);
+	findings = lint_script_safely(job->script, job->stmts, job->version);
 	foreach(lc, findings)
 	{
 		LintFinding *f = (LintFinding *) lfirst(lc);

@@ -393,20 +393,25 @@ add_pid(int *pids, int *npids, int pid)
 }
 
 /*
- * While this backend is still queued for a lock (on the error path of a
- * lock timeout, before the transaction is aborted), list the sessions that
- * block it, the way pg_blocking_pids() does, each described by
- * migrate_describe_backend().  NULL when we are not waiting for a lock.
+ * While this backend is queued for a lock, list the sessions that block it,
+ * the way pg_blocking_pids() does, each described by
+ * migrate_describe_backend().  Everything, including which lock we wait
+ * for (*tag, *mode), comes from one snapshot of the lock table taken under
+ * its partition locks: the wait may end at any moment, so MyProc->waitLock
+ * is not read again.  *waiting is false (and NULL returned) when the
+ * snapshot shows no wait; NULL is also returned when nobody blocks us.
  */
 char *
-migrate_describe_my_lock_blockers(bool see_all)
+migrate_describe_my_lock_blockers(bool see_all, bool *waiting, LOCKTAG *tag,
+								  LOCKMODE *mode)
 {
 	BlockedProcsData *data;
 	int		   *pids;
 	int			npids = 0;
 	StringInfoData buf;
 
-	if (MyProc == NULL || MyProc->waitLock == NULL)
+	*waiting = false;
+	if (MyProc == NULL)
 		return NULL;
 
 	data = GetBlockerStatusData(MyProcPid);
@@ -428,6 +433,12 @@ migrate_describe_my_lock_blockers(bool see_all)
 			}
 		if (blocked == NULL || blocked->waitLockMode == NoLock)
 			continue;
+		if (bproc->pid == MyProcPid)
+		{
+			*waiting = true;
+			*tag = blocked->locktag;
+			*mode = blocked->waitLockMode;
+		}
 		method = GetLockTagsMethodTable(&blocked->locktag);
 		conflicts = method->conflictTab[blocked->waitLockMode];
 

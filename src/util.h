@@ -9,6 +9,7 @@
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "storage/lock.h"
 #include "utils/timestamp.h"
 
 /* longest version string accepted, in bytes */
@@ -28,7 +29,8 @@ extern char *migrate_session_user_name(void);
 
 extern bool migrate_may_see_all_activity(void);
 extern char *migrate_describe_backend(int pid, bool with_query, bool see_all);
-extern char *migrate_describe_my_lock_blockers(bool see_all);
+extern char *migrate_describe_my_lock_blockers(bool see_all, bool *waiting,
+											   LOCKTAG *tag, LOCKMODE *mode);
 
 extern double migrate_elapsed_ms(TimestampTz start, TimestampTz end);
 extern int	migrate_line_of(const char *str, int byte_offset);
