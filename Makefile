@@ -11,6 +11,7 @@ OBJS = \
 	src/lockwatch.o \
 	src/lint.o \
 	src/dryrun.o \
+	src/audit.o \
 	src/migrations.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql

@@ -297,6 +297,119 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION migrate.dry_run(text) IS
 'runs a migration script in a subtransaction with the migration timeouts, reports each statement''s time, rows and locks, then rolls everything back';
 
+--
+-- Audit capture
+--
+CREATE SEQUENCE migrate.audit_log_id_seq;
+COMMENT ON SEQUENCE migrate.audit_log_id_seq IS 'ids of migrate.audit_log rows, in the order changes were logged';
+
+CREATE TABLE migrate.audit_log (
+	id bigint NOT NULL DEFAULT pg_catalog.nextval('migrate.audit_log_id_seq'),
+	logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	txid xid8,
+	statement_at timestamptz,
+	relid oid NOT NULL,
+	schema_name text NOT NULL,
+	table_name text NOT NULL,
+	operation text NOT NULL CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
+	row_key jsonb,
+	old_values jsonb,
+	new_values jsonb,
+	changed_columns text[],
+	session_user_name text,
+	current_user_name text,
+	app_user text,
+	application_name text,
+	client_addr inet,
+	migration_version text
+) PARTITION BY RANGE (logged_at);
+CREATE TABLE migrate.audit_log_default PARTITION OF migrate.audit_log DEFAULT;
+CREATE INDEX audit_log_row_key_idx ON migrate.audit_log USING hash (row_key);
+CREATE INDEX audit_log_relid_id_idx ON migrate.audit_log (relid, id);
+COMMENT ON TABLE migrate.audit_log IS
+'row changes of audited tables, written by migrate.audit_trigger as the extension owner; range-partitioned by logged_at';
+COMMENT ON TABLE migrate.audit_log_default IS 'default partition of migrate.audit_log: rows no dated partition covers';
+COMMENT ON INDEX migrate.audit_log_row_key_idx IS 'history of one row (hash: row keys of any size)';
+COMMENT ON INDEX migrate.audit_log_relid_id_idx IS 'changes of one table in order';
+COMMENT ON COLUMN migrate.audit_log.id IS 'order in which changes were logged';
+COMMENT ON COLUMN migrate.audit_log.logged_at IS 'when the change was logged (end of its statement)';
+COMMENT ON COLUMN migrate.audit_log.txid IS 'top-level transaction id of the change';
+COMMENT ON COLUMN migrate.audit_log.statement_at IS 'start time of the statement that made the change';
+COMMENT ON COLUMN migrate.audit_log.relid IS 'audited table (the partitioned table for a partition)';
+COMMENT ON COLUMN migrate.audit_log.schema_name IS 'schema of the table at the time of the change';
+COMMENT ON COLUMN migrate.audit_log.table_name IS 'name of the table at the time of the change';
+COMMENT ON COLUMN migrate.audit_log.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE';
+COMMENT ON COLUMN migrate.audit_log.row_key IS 'primary-key columns of the row (the whole old row for a table without primary key)';
+COMMENT ON COLUMN migrate.audit_log.old_values IS 'values before the change (changed columns only for UPDATE unless full_rows)';
+COMMENT ON COLUMN migrate.audit_log.new_values IS 'values after the change (changed columns only for UPDATE unless full_rows)';
+COMMENT ON COLUMN migrate.audit_log.changed_columns IS 'columns an UPDATE changed';
+COMMENT ON COLUMN migrate.audit_log.session_user_name IS 'session user who made the change';
+COMMENT ON COLUMN migrate.audit_log.current_user_name IS 'current user (role in effect) who made the change';
+COMMENT ON COLUMN migrate.audit_log.app_user IS 'application user from migrate.app_user (SET LOCAL migrate.app_user = ...)';
+COMMENT ON COLUMN migrate.audit_log.application_name IS 'application_name of the session';
+COMMENT ON COLUMN migrate.audit_log.client_addr IS 'client address of the session';
+COMMENT ON COLUMN migrate.audit_log.migration_version IS 'migration being applied when the change was made (migrate.current_migration())';
+
+CREATE TABLE migrate.audit_config (
+	relid regclass PRIMARY KEY,
+	exclude_columns text[] NOT NULL DEFAULT '{}',
+	options jsonb NOT NULL DEFAULT '{}',
+	enabled_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	enabled_by text NOT NULL DEFAULT CURRENT_USER
+);
+COMMENT ON TABLE migrate.audit_config IS 'audited tables and their options, written by migrate.audit_enable and audit_disable';
+COMMENT ON COLUMN migrate.audit_config.relid IS 'audited table';
+COMMENT ON COLUMN migrate.audit_config.exclude_columns IS 'columns never written to the log';
+COMMENT ON COLUMN migrate.audit_config.options IS 'log_unchanged_updates, full_rows, truncate_rows';
+COMMENT ON COLUMN migrate.audit_config.enabled_at IS 'when auditing was (last) enabled';
+COMMENT ON COLUMN migrate.audit_config.enabled_by IS 'role that enabled it';
+COMMENT ON INDEX migrate.audit_config_pkey IS 'one configuration per table';
+
+REVOKE ALL ON migrate.audit_log, migrate.audit_config FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('migrate.audit_log_default', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.audit_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.audit_config', '');
+
+CREATE FUNCTION migrate.audit_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'migrate_audit_trigger'
+LANGUAGE C;
+COMMENT ON FUNCTION migrate.audit_trigger() IS
+'audit trigger installed by migrate.audit_enable: logs row changes to migrate.audit_log';
+REVOKE ALL ON FUNCTION migrate.audit_trigger() FROM PUBLIC;
+
+CREATE FUNCTION migrate.audit_enable(tbl regclass, exclude_columns text[] DEFAULT '{}', options jsonb DEFAULT '{}')
+RETURNS void
+AS 'MODULE_PATHNAME', 'migrate_audit_enable'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.audit_enable(regclass, text[], jsonb) IS
+'starts (or reconfigures) auditing of a table: AFTER row triggers for INSERT/UPDATE/DELETE and a TRUNCATE trigger; only the table owner';
+
+CREATE FUNCTION migrate.audit_disable(tbl regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migrate_audit_disable'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.audit_disable(regclass) IS
+'stops auditing a table (its log rows stay); only the table owner';
+
+CREATE FUNCTION migrate.audit_status()
+RETURNS TABLE(relid regclass, exclude_columns text[], options jsonb, enabled_at timestamptz,
+			  enabled_by text, triggers_present boolean, logged_changes bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.relid, c.exclude_columns, c.options, c.enabled_at, c.enabled_by,
+		   EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+					WHERE t.tgrelid OPERATOR(pg_catalog.=) c.relid
+					  AND t.tgname OPERATOR(pg_catalog.=) 'migrate_audit'),
+		   (SELECT pg_catalog.count(*) FROM migrate.audit_log l
+			 WHERE l.relid OPERATOR(pg_catalog.=) c.relid)
+	  FROM migrate.audit_config c
+	 ORDER BY c.relid::pg_catalog.text
+$$;
+COMMENT ON FUNCTION migrate.audit_status() IS
+'audited tables with their options, whether their triggers are in place, and how many changes are logged';
+
 -- state-changing and history-reading functions are not for PUBLIC
 REVOKE ALL ON FUNCTION migrate.apply(text, text, text, text, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.revert(text) FROM PUBLIC;
@@ -305,3 +418,4 @@ REVOKE ALL ON FUNCTION migrate.repair(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.verify(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.dry_run(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.audit_status() FROM PUBLIC;

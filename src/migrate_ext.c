@@ -10,6 +10,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "audit.h"
 #include "context.h"
 #include "lint.h"
 #include "lockwatch.h"
@@ -100,4 +101,5 @@ _PG_init(void)
 
 	migrate_context_init();
 	lockwatch_init();
+	audit_init();
 }

@@ -211,27 +211,6 @@ static SPIPlanPtr bk_plans[BK_NPLANS];
 
 static void save_guc(const char *name, const char *value);
 
-/* The owner of migrate.migrations: bookkeeping runs as this role. */
-static Oid
-bookkeeping_owner(void)
-{
-	Oid			nsp = get_namespace_oid(MIGRATE_SCHEMA, false);
-	Oid			relid = get_relname_relid("migrations", nsp);
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table migrate.migrations does not exist"),
-				 errhint("Reinstall the extension: DROP EXTENSION migrate_ext; CREATE EXTENSION migrate_ext;")));
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
 
 /*
  * Run a bookkeeping plan as the tables' owner (the caller needs no
@@ -243,7 +222,7 @@ bk_exec_snapshot(BkPlan id, Datum *values, const char *nulls, long tcount,
 {
 	Oid			save_userid;
 	int			save_sec_context;
-	Oid			owner = bookkeeping_owner();
+	Oid			owner = migrate_extension_owner();
 	volatile int rc = 0;
 
 	if (bk_plans[id] == NULL)

@@ -10,7 +10,10 @@
 #include <sys/socket.h>
 #include <netdb.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "access/xlog.h"
 #include "common/ip.h"
 #include "funcapi.h"
@@ -26,6 +29,8 @@
 #endif
 #include "catalog/pg_authid.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #if PG_VERSION_NUM >= 140000
@@ -34,6 +39,7 @@
 #include "common/sha2.h"
 
 #include "errors.h"
+#include "migrate_ext.h"
 #include "util.h"
 
 /* Hex sha256 of a buffer. */
@@ -238,6 +244,31 @@ migrate_check_writable(const char *what)
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("cannot run %s in a read-only transaction", what),
 				 errhint("Run it in a read-write transaction.")));
+}
+
+/*
+ * The owner of the extension's tables (that of migrate.migrations): the
+ * bookkeeping and the audit log are written as this role.
+ */
+Oid
+migrate_extension_owner(void)
+{
+	Oid			nsp = get_namespace_oid(MIGRATE_SCHEMA, false);
+	Oid			relid = get_relname_relid("migrations", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table migrate.migrations does not exist"),
+				 errhint("Reinstall the extension: DROP EXTENSION migrate_ext; CREATE EXTENSION migrate_ext;")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
 }
 
 /* Name of the current (effective) user. */

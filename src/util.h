@@ -24,6 +24,7 @@ extern char *migrate_text_arg(FunctionCallInfo fcinfo, int argno, const char *ar
 extern void migrate_check_version(const char *version);
 extern void migrate_check_writable(const char *what);
 
+extern Oid	migrate_extension_owner(void);
 extern char *migrate_current_user_name(void);
 extern char *migrate_session_user_name(void);
 

@@ -1,0 +1,1221 @@
+/*-------------------------------------------------------------------------
+ * audit.c
+ *	  Audit capture: the C row trigger, its per-relation cache, the log
+ *	  writer, and audit_enable / audit_disable.
+ *
+ * Row triggers (AFTER INSERT/UPDATE/DELETE FOR EACH ROW) build the log row
+ * straight from the tuples: jsonb from the datums, an UPDATE diffed column
+ * by column on the binary datums (an unchanged TOASTed value compares equal
+ * without being detoasted), key columns from the relcache's primary-key
+ * bitmap.  Everything about a relation comes from a cache keyed by its OID
+ * and invalidated by relcache callbacks, so no catalog query runs per row.
+ * Rows are buffered for the statement and written by its AFTER ... FOR EACH
+ * STATEMENT trigger with one INSERT ... SELECT FROM unnest(...) through a
+ * kept plan, as the extension owner (like the foreign-key triggers switch
+ * user), so writers of an audited table need no right on the log and cannot
+ * change it.  Rows buffered in a subtransaction that aborts are dropped.
+ *
+ * A row moved between partitions fires a DELETE on the old partition (its
+ * tuple marked as moved) and an INSERT on the new one, in that order: the
+ * two are logged as one UPDATE.  TRUNCATE is logged from a BEFORE TRUNCATE
+ * trigger, which can still count (or, with truncate_rows, log) the rows.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/syscache.h"
+#include "utils/xid8.h"
+
+#include <math.h>
+
+#include "audit.h"
+#include "context.h"
+#include "errors.h"
+#include "migrate_ext.h"
+#include "util.h"
+
+/* GUC migrate.app_user */
+char	   *migrate_app_user = NULL;
+
+/* How a column's datums become jsonb values. */
+typedef enum ColKind
+{
+	COL_BOOL,
+	COL_INT,
+	COL_FLOAT,
+	COL_NUMERIC,
+	COL_TEXT,
+	COL_JSONB,
+	COL_OTHER
+} ColKind;
+
+/* Everything the trigger needs about one relation (a table or a partition). */
+typedef struct AuditRel
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	MemoryContext cxt;			/* owns everything below */
+	Oid			root;			/* the audited table */
+	char	   *schema_name;	/* of the audited table */
+	char	   *table_name;
+	int			natts;
+	bool	   *skip;			/* per column: dropped or excluded */
+	bool	   *is_key;			/* per column: part of the primary key */
+	bool		has_key;
+	char	  **attname;
+	Oid		   *typid;
+	ColKind    *kind;
+	FmgrInfo   *outfn;
+	bool		log_unchanged_updates;
+	bool		full_rows;
+	bool		truncate_rows;
+	List	   *exclude_columns;	/* names, for TRUNCATE with truncate_rows */
+} AuditRel;
+
+/* One log row waiting for the end of its statement. */
+typedef struct AuditRow
+{
+	SubTransactionId subid;
+	Oid			root;
+	const char *schema_name;
+	const char *table_name;
+	const char *operation;
+	Datum		row_key;		/* jsonb, or 0 */
+	Datum		old_values;
+	Datum		new_values;
+	char	   *changed;		/* text[] literal, or NULL */
+	TimestampTz statement_at;
+	char	   *current_user;
+	char	   *app_user;
+	const char *migration;
+} AuditRow;
+
+static HTAB *audit_rels = NULL;
+static MemoryContext buffer_cxt = NULL;
+static List *buffer = NIL;		/* AuditRow * */
+static AuditRow *pending_move = NULL;	/* DELETE half of a partition move */
+static SPIPlanPtr insert_plan = NULL;
+static char *session_user_name = NULL;
+
+/* ---------------------------------------------------------------------
+ * Relation cache
+ * ---------------------------------------------------------------------
+ */
+
+/* Relcache callback: forget what we know about a relation (or all). */
+static void
+audit_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	AuditRel   *ar;
+
+	if (audit_rels == NULL)
+		return;
+	hash_seq_init(&status, audit_rels);
+	while ((ar = (AuditRel *) hash_seq_search(&status)) != NULL)
+		if (relid == InvalidOid || ar->relid == relid || ar->root == relid)
+			ar->valid = false;
+}
+
+/* The category of a column type. */
+static ColKind
+col_kind(Oid typid)
+{
+	switch (typid)
+	{
+		case BOOLOID:
+			return COL_BOOL;
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			return COL_INT;
+		case FLOAT4OID:
+		case FLOAT8OID:
+			return COL_FLOAT;
+		case NUMERICOID:
+			return COL_NUMERIC;
+		case TEXTOID:
+		case VARCHAROID:
+			return COL_TEXT;
+		case JSONBOID:
+			return COL_JSONB;
+		default:
+			return COL_OTHER;
+	}
+}
+
+/* Read a table's audit options (as the owner: the writer may lack rights). */
+static void
+load_config(AuditRel *ar)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(ar->root)};
+	Oid			save_userid;
+	int			save_sec_context;
+	volatile int rc = 0;
+	List	   *excluded = NIL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(migrate_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args("SELECT pg_catalog.array_to_string(exclude_columns, chr(1)),"
+								   "       COALESCE((options->>'log_unchanged_updates')::boolean, false),"
+								   "       COALESCE((options->>'full_rows')::boolean, false),"
+								   "       COALESCE((options->>'truncate_rows')::boolean, false)"
+								   "  FROM migrate.audit_config"
+								   " WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+								   1, argtypes, values, NULL, true, 1);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+
+	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		char	   *ex = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		MemoryContext old = MemoryContextSwitchTo(ar->cxt);
+
+		if (ex && ex[0])
+		{
+			char	   *tok;
+			char	   *save;
+
+			for (tok = strtok_r(pstrdup(ex), "\x01", &save); tok; tok = strtok_r(NULL, "\x01", &save))
+				excluded = lappend(excluded, pstrdup(tok));
+		}
+		ar->exclude_columns = excluded;
+		MemoryContextSwitchTo(old);
+		ar->log_unchanged_updates = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		ar->full_rows = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		ar->truncate_rows = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	}
+	SPI_finish();
+}
+
+/* Is a column name in the excluded list? */
+static bool
+is_excluded(AuditRel *ar, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, ar->exclude_columns)
+		if (strcmp((char *) lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/* The cache entry of a relation, built on first use or after invalidation. */
+static AuditRel *
+audit_rel(Relation rel, Oid root)
+{
+	Oid			relid = RelationGetRelid(rel);
+	AuditRel   *ar;
+	bool		found;
+	TupleDesc	desc = RelationGetDescr(rel);
+	Bitmapset  *pk;
+	MemoryContext old;
+
+	if (audit_rels == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(AuditRel);
+		ctl.hcxt = CacheMemoryContext;
+		audit_rels = hash_create("migrate_ext audited relations", 32, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(audit_relcache_callback, (Datum) 0);
+	}
+	ar = (AuditRel *) hash_search(audit_rels, &relid, HASH_ENTER, &found);
+	if (found && ar->valid && ar->root == root)
+		return ar;
+
+	if (found && ar->cxt)
+		MemoryContextDelete(ar->cxt);
+	memset(((char *) ar) + sizeof(Oid), 0, sizeof(AuditRel) - sizeof(Oid));
+	ar->cxt = AllocSetContextCreate(CacheMemoryContext, "migrate_ext audit relation",
+									ALLOCSET_SMALL_SIZES);
+	ar->root = root;
+	load_config(ar);
+
+	old = MemoryContextSwitchTo(ar->cxt);
+	ar->schema_name = get_namespace_name(get_rel_namespace(root));
+	ar->table_name = get_rel_name(root);
+	if (ar->schema_name == NULL || ar->table_name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("audited table %u does not exist", root),
+				 errhint("Run migrate.audit_disable or drop the migrate_audit triggers.")));
+	ar->natts = desc->natts;
+	ar->skip = palloc0(sizeof(bool) * desc->natts);
+	ar->is_key = palloc0(sizeof(bool) * desc->natts);
+	ar->attname = palloc0(sizeof(char *) * desc->natts);
+	ar->kind = palloc0(sizeof(ColKind) * desc->natts);
+	ar->typid = palloc0(sizeof(Oid) * desc->natts);
+	ar->outfn = palloc0(sizeof(FmgrInfo) * desc->natts);
+	pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Oid			outfunc;
+		bool		isvarlena;
+
+		ar->attname[i] = pstrdup(NameStr(att->attname));
+		ar->skip[i] = att->attisdropped || is_excluded(ar, ar->attname[i]);
+		if (att->attisdropped)
+			continue;
+		ar->is_key[i] = bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, pk);
+		if (ar->is_key[i])
+			ar->has_key = true;
+		ar->typid[i] = att->atttypid;
+		ar->kind[i] = col_kind(att->atttypid);
+		getTypeOutputInfo(att->atttypid, &outfunc, &isvarlena);
+		fmgr_info_cxt(outfunc, &ar->outfn[i], ar->cxt);
+	}
+	MemoryContextSwitchTo(old);
+	ar->valid = true;
+	return ar;
+}
+
+/* ---------------------------------------------------------------------
+ * jsonb from tuples
+ * ---------------------------------------------------------------------
+ */
+
+/* A jsonb string value. */
+static void
+string_value(JsonbValue *v, char *str, int len)
+{
+	v->type = jbvString;
+	v->val.string.val = str;
+	v->val.string.len = len;
+}
+
+/* Push one column value, as to_jsonb would render it. */
+static void
+push_value(JsonbParseState **state, AuditRel *ar, int i, Datum d, bool isnull)
+{
+	JsonbValue	v;
+
+	if (isnull)
+	{
+		v.type = jbvNull;
+		pushJsonbValue(state, WJB_VALUE, &v);
+		return;
+	}
+	switch (ar->kind[i])
+	{
+		case COL_BOOL:
+			v.type = jbvBool;
+			v.val.boolean = DatumGetBool(d);
+			break;
+		case COL_INT:
+			v.type = jbvNumeric;
+			v.val.numeric = int64_to_numeric(ar->typid[i] == INT2OID ? (int64) DatumGetInt16(d) :
+											 ar->typid[i] == INT4OID ? (int64) DatumGetInt32(d) :
+											 DatumGetInt64(d));
+			break;
+		case COL_FLOAT:
+			{
+				double		f = ar->typid[i] == FLOAT4OID ? (double) DatumGetFloat4(d) : DatumGetFloat8(d);
+
+				if (isnan(f) || isinf(f))
+				{
+					char	   *str = OutputFunctionCall(&ar->outfn[i], d);
+
+					string_value(&v, str, strlen(str));
+				}
+				else
+				{
+					v.type = jbvNumeric;
+					v.val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric, Float8GetDatum(f)));
+				}
+				break;
+			}
+		case COL_NUMERIC:
+			{
+				Numeric		n = DatumGetNumeric(d);
+
+				if (numeric_is_nan(n) || numeric_is_inf(n))
+				{
+					char	   *str = OutputFunctionCall(&ar->outfn[i], d);
+
+					string_value(&v, str, strlen(str));
+				}
+				else
+				{
+					v.type = jbvNumeric;
+					v.val.numeric = n;
+				}
+				break;
+			}
+		case COL_TEXT:
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				string_value(&v, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				break;
+			}
+		case COL_JSONB:
+			{
+				Jsonb	   *j = DatumGetJsonbP(d);
+
+				v.type = jbvBinary;
+				v.val.binary.data = &j->root;
+				v.val.binary.len = VARSIZE(j) - VARHDRSZ;
+				break;
+			}
+		default:
+			{
+				char	   *str = OutputFunctionCall(&ar->outfn[i], d);
+
+				string_value(&v, str, strlen(str));
+				break;
+			}
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/*
+ * jsonb object of a tuple's columns: those with include[i] (or all not
+ * skipped when include is NULL).
+ */
+static Datum
+tuple_jsonb(AuditRel *ar, HeapTuple tup, TupleDesc desc, const bool *include)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < ar->natts; i++)
+	{
+		JsonbValue	k;
+		bool		isnull;
+		Datum		d;
+
+		if (ar->skip[i] || (include && !include[i]))
+			continue;
+		string_value(&k, ar->attname[i], strlen(ar->attname[i]));
+		pushJsonbValue(&state, WJB_KEY, &k);
+		d = heap_getattr(tup, i + 1, desc, &isnull);
+		push_value(&state, ar, i, d, isnull);
+	}
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
+}
+
+/* The row key: primary-key columns, or the whole row without a key. */
+static Datum
+tuple_key(AuditRel *ar, HeapTuple tup, TupleDesc desc)
+{
+	if (!ar->has_key)
+		return tuple_jsonb(ar, tup, desc, NULL);
+	return tuple_jsonb(ar, tup, desc, ar->is_key);
+}
+
+/* ---------------------------------------------------------------------
+ * The buffer and the writer
+ * ---------------------------------------------------------------------
+ */
+
+/* Session facts gathered once. */
+static void
+load_session(void)
+{
+	MemoryContext old;
+
+	if (session_user_name != NULL)
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	session_user_name = migrate_session_user_name();
+	MemoryContextSwitchTo(old);
+}
+
+/* A new buffered row for the current statement. */
+static AuditRow *
+new_row(AuditRel *ar, const char *operation)
+{
+	AuditRow   *r;
+
+	if (buffer_cxt == NULL)
+		buffer_cxt = AllocSetContextCreate(TopTransactionContext, "migrate_ext audit buffer",
+										   ALLOCSET_DEFAULT_SIZES);
+	r = MemoryContextAllocZero(buffer_cxt, sizeof(AuditRow));
+	r->subid = GetCurrentSubTransactionId();
+	r->root = ar->root;
+	r->schema_name = ar->schema_name;
+	r->table_name = ar->table_name;
+	r->operation = operation;
+	r->statement_at = GetCurrentStatementStartTimestamp();
+	r->current_user = MemoryContextStrdup(buffer_cxt, GetUserNameFromId(GetUserId(), false));
+	r->app_user = (migrate_app_user && migrate_app_user[0]) ?
+		MemoryContextStrdup(buffer_cxt, migrate_app_user) : NULL;
+	r->migration = migrate_context_current() ?
+		MemoryContextStrdup(buffer_cxt, migrate_context_current()) : NULL;
+	return r;
+}
+
+/* Queue a row for writing at the end of the statement. */
+static void
+buffer_row(AuditRow *r)
+{
+	MemoryContext old = MemoryContextSwitchTo(buffer_cxt);
+
+	buffer = lappend(buffer, r);
+	MemoryContextSwitchTo(old);
+}
+
+/* Build a 1-D array of n datums (NULL where isnull). */
+static Datum
+make_array(Datum *d, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+#define AUDIT_NCOLS 15
+
+/* Write every buffered row with one INSERT, as the extension owner. */
+static void
+flush_buffer(void)
+{
+	List	   *rows = buffer;
+	int			n = list_length(rows);
+	Datum	   *cols[AUDIT_NCOLS];
+	bool	   *nulls[AUDIT_NCOLS];
+	static const Oid elemtypes[AUDIT_NCOLS] = {
+		XID8OID, TIMESTAMPTZOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
+		JSONBOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID
+	};
+	Datum		values[AUDIT_NCOLS];
+	Oid			argtypes[AUDIT_NCOLS];
+	FullTransactionId fxid;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			i = 0;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (pending_move)
+	{
+		/* a DELETE half whose INSERT never came: it was a delete */
+		rows = lappend(rows, pending_move);
+		n++;
+		pending_move = NULL;
+	}
+	buffer = NIL;
+	if (n == 0)
+		return;
+
+	old = MemoryContextSwitchTo(buffer_cxt);
+	load_session();
+	fxid = GetTopFullTransactionId();
+	for (int c = 0; c < AUDIT_NCOLS; c++)
+	{
+		cols[c] = palloc0(sizeof(Datum) * n);
+		nulls[c] = palloc0(sizeof(bool) * n);
+	}
+	foreach(lc, rows)
+	{
+		AuditRow   *r = (AuditRow *) lfirst(lc);
+
+		cols[0][i] = FullTransactionIdGetDatum(fxid);
+		cols[1][i] = TimestampTzGetDatum(r->statement_at);
+		cols[2][i] = ObjectIdGetDatum(r->root);
+		cols[3][i] = CStringGetTextDatum(r->schema_name);
+		cols[4][i] = CStringGetTextDatum(r->table_name);
+		cols[5][i] = CStringGetTextDatum(r->operation);
+		cols[6][i] = r->row_key;
+		nulls[6][i] = r->row_key == (Datum) 0;
+		cols[7][i] = r->old_values;
+		nulls[7][i] = r->old_values == (Datum) 0;
+		cols[8][i] = r->new_values;
+		nulls[8][i] = r->new_values == (Datum) 0;
+		cols[9][i] = r->changed ? CStringGetTextDatum(r->changed) : (Datum) 0;
+		nulls[9][i] = r->changed == NULL;
+		cols[10][i] = CStringGetTextDatum(session_user_name);
+		cols[11][i] = CStringGetTextDatum(r->current_user);
+		cols[12][i] = r->app_user ? CStringGetTextDatum(r->app_user) : (Datum) 0;
+		nulls[12][i] = r->app_user == NULL;
+		cols[13][i] = CStringGetTextDatum(application_name ? application_name : "");
+		cols[14][i] = r->migration ? CStringGetTextDatum(r->migration) : (Datum) 0;
+		nulls[14][i] = r->migration == NULL;
+		i++;
+	}
+	for (int c = 0; c < AUDIT_NCOLS; c++)
+	{
+		values[c] = make_array(cols[c], nulls[c], n, elemtypes[c]);
+		argtypes[c] = get_array_type(elemtypes[c]);
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (insert_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(
+									   "INSERT INTO migrate.audit_log (txid, statement_at, relid, schema_name,"
+									   "  table_name, operation, row_key, old_values, new_values, changed_columns,"
+									   "  session_user_name, current_user_name, app_user, application_name,"
+									   "  client_addr, migration_version)"
+									   " SELECT u.txid, u.statement_at, u.relid, u.schema_name, u.table_name,"
+									   "  u.operation, u.row_key, u.old_values, u.new_values,"
+									   "  u.changed::pg_catalog.text[], u.su, u.cu, u.au, u.an,"
+									   "  pg_catalog.inet_client_addr(), u.mv"
+									   "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+									   "   pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
+									   "   pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
+									   "   pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11),"
+									   "   pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14),"
+									   "   pg_catalog.unnest($15)) WITH ORDINALITY"
+									   "   AS u(txid, statement_at, relid, schema_name, table_name, operation,"
+									   "        row_key, old_values, new_values, changed, su, cu, au, an, mv, ord)"
+									   " ORDER BY u.ord",
+									   AUDIT_NCOLS, argtypes);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the audit log insert");
+		insert_plan = plan;
+	}
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(migrate_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		if (SPI_execute_plan(insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write the audit log");
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(buffer_cxt);
+}
+
+/* Transaction callback: flush before commit, forget on abort. */
+static void
+audit_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			if (buffer != NIL || pending_move != NULL)
+				flush_buffer();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* the context goes with TopTransactionContext */
+			buffer = NIL;
+			pending_move = NULL;
+			buffer_cxt = NULL;
+			break;
+		default:
+			break;
+	}
+}
+
+/* Subtransaction callback: rows of an aborted subtransaction are dropped. */
+static void
+audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+	List	   *keep = NIL;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB || (buffer == NIL && pending_move == NULL))
+		return;
+	foreach(lc, buffer)
+	{
+		AuditRow   *r = (AuditRow *) lfirst(lc);
+
+		if (r->subid < mySubid)
+			keep = lappend(keep, r);
+	}
+	buffer = keep;
+	if (pending_move && pending_move->subid >= mySubid)
+		pending_move = NULL;
+}
+
+/* Register callbacks and GUC (from _PG_init). */
+void
+audit_init(void)
+{
+	DefineCustomStringVariable("migrate.app_user",
+							   "Application user recorded with audited changes.",
+							   "Applications set it per transaction: SET LOCAL migrate.app_user = 'alice'.",
+							   &migrate_app_user,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+	RegisterXactCallback(audit_xact_callback, NULL);
+	RegisterSubXactCallback(audit_subxact_callback, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * The trigger
+ * ---------------------------------------------------------------------
+ */
+
+/* A text[] literal of column names. */
+static char *
+names_literal(AuditRel *ar, const bool *which)
+{
+	Datum	   *d = palloc(sizeof(Datum) * ar->natts);
+	int			n = 0;
+	ArrayType  *arr;
+
+	for (int i = 0; i < ar->natts; i++)
+		if (which[i])
+			d[n++] = CStringGetTextDatum(ar->attname[i]);
+	arr = construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT);
+	return OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(arr));
+}
+
+/* Copy a jsonb datum into the buffer's memory. */
+static Datum
+keep(Datum d)
+{
+	MemoryContext old = MemoryContextSwitchTo(buffer_cxt);
+	Datum		copy = datumCopy(d, false, -1);
+
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
+/* Copy a C string into the buffer's memory. */
+static char *
+keep_str(const char *s)
+{
+	return s ? MemoryContextStrdup(buffer_cxt, s) : NULL;
+}
+
+/* The keys of a jsonb object that are column names with which[i]. */
+static Datum
+tuple_jsonb_from(Jsonb *obj, AuditRel *ar, const bool *which)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < ar->natts; i++)
+	{
+		JsonbValue	k;
+		JsonbValue *v;
+
+		if (!which[i])
+			continue;
+		string_value(&k, ar->attname[i], strlen(ar->attname[i]));
+		v = findJsonbValueFromContainer(&obj->root, JB_FOBJECT, &k);
+		if (v == NULL)
+			continue;
+		pushJsonbValue(&state, WJB_KEY, &k);
+		pushJsonbValue(&state, WJB_VALUE, v);
+	}
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
+}
+
+/*
+ * The INSERT half of a partition move: combine it with the buffered DELETE
+ * half into one UPDATE (columns compared by name: partitions may differ in
+ * column order).
+ */
+static void
+finish_move(AuditRel *ar, HeapTuple tup, TupleDesc desc)
+{
+	AuditRow   *r = pending_move;
+	Jsonb	   *oldj = DatumGetJsonbP(r->old_values);
+	Jsonb	   *newj = DatumGetJsonbP(tuple_jsonb(ar, tup, desc, NULL));
+	bool	   *changed = palloc0(sizeof(bool) * ar->natts);
+	bool		any = false;
+
+	pending_move = NULL;
+	for (int i = 0; i < ar->natts; i++)
+	{
+		JsonbValue	k;
+		JsonbValue *ov;
+		JsonbValue *nv;
+
+		if (ar->skip[i])
+			continue;
+		string_value(&k, ar->attname[i], strlen(ar->attname[i]));
+		ov = findJsonbValueFromContainer(&oldj->root, JB_FOBJECT, &k);
+		nv = findJsonbValueFromContainer(&newj->root, JB_FOBJECT, &k);
+		if (ov == NULL || nv == NULL ||
+			!DatumGetBool(DirectFunctionCall2(jsonb_eq,
+											  JsonbPGetDatum(JsonbValueToJsonb(ov)),
+											  JsonbPGetDatum(JsonbValueToJsonb(nv)))))
+		{
+			changed[i] = true;
+			any = true;
+		}
+	}
+	r->operation = "UPDATE";
+	r->changed = keep_str(names_literal(ar, changed));
+	if (ar->full_rows)
+		r->new_values = keep(JsonbPGetDatum(newj));
+	else if (any)
+	{
+		r->old_values = keep(tuple_jsonb_from(oldj, ar, changed));
+		r->new_values = keep(tuple_jsonb_from(newj, ar, changed));
+	}
+	buffer_row(r);
+}
+
+/* Log an UPDATE: changed columns (or whole rows), unless nothing changed. */
+static void
+log_update(AuditRel *ar, HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
+{
+	bool	   *changed = palloc0(sizeof(bool) * ar->natts);
+	bool		any = false;
+	AuditRow   *r;
+
+	for (int i = 0; i < ar->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		n1;
+		bool		n2;
+		Datum		d1;
+		Datum		d2;
+
+		if (ar->skip[i])
+			continue;
+		d1 = heap_getattr(oldtup, i + 1, desc, &n1);
+		d2 = heap_getattr(newtup, i + 1, desc, &n2);
+		/* binary comparison: an unchanged TOAST pointer is equal as is */
+		if (n1 != n2 || (!n1 && !datumIsEqual(d1, d2, att->attbyval, att->attlen)))
+		{
+			changed[i] = true;
+			any = true;
+		}
+	}
+	if (!any && !ar->log_unchanged_updates)
+		return;
+
+	r = new_row(ar, "UPDATE");
+	r->row_key = keep(tuple_key(ar, oldtup, desc));
+	r->changed = keep_str(names_literal(ar, changed));
+	if (ar->full_rows)
+	{
+		r->old_values = keep(tuple_jsonb(ar, oldtup, desc, NULL));
+		r->new_values = keep(tuple_jsonb(ar, newtup, desc, NULL));
+	}
+	else
+	{
+		r->old_values = keep(tuple_jsonb(ar, oldtup, desc, changed));
+		r->new_values = keep(tuple_jsonb(ar, newtup, desc, changed));
+	}
+	buffer_row(r);
+}
+
+/* Run a query as the extension owner (for TRUNCATE logging). */
+static int
+exec_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	volatile int rc = 0;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(migrate_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	return rc;
+}
+
+/*
+ * BEFORE TRUNCATE: one row with the row count, or (truncate_rows) one row
+ * per row that is about to go.
+ */
+static void
+log_truncate(Relation rel, Oid root)
+{
+	AuditRel   *ar;
+	char	   *qname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												   RelationGetRelationName(rel));
+	AuditRow   *r;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ar = audit_rel(rel, root);
+	if (!ar->truncate_rows)
+	{
+		int64		count;
+
+		if (exec_as_owner(psprintf("SELECT pg_catalog.count(*) FROM %s", qname), 0, NULL, NULL) != SPI_OK_SELECT)
+			elog(ERROR, "could not count the rows of %s", qname);
+		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		r = new_row(ar, "TRUNCATE");
+		r->old_values = keep(DirectFunctionCall1(jsonb_in,
+												 CStringGetDatum(psprintf("{\"rows\": " INT64_FORMAT "}", count))));
+		buffer_row(r);
+	}
+	else
+	{
+		StringInfoData key;
+		bool		first = true;
+		Datum		values[1];
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		Datum	   *ex = palloc(sizeof(Datum) * (list_length(ar->exclude_columns) + 1));
+		int			nex = 0;
+		ListCell   *lc;
+
+		initStringInfo(&key);
+		for (int i = 0; i < ar->natts; i++)
+			if (ar->is_key[i])
+			{
+				appendStringInfo(&key, "%s%s, t.%s", first ? "" : ", ",
+								 quote_literal_cstr(ar->attname[i]), quote_identifier(ar->attname[i]));
+				first = false;
+			}
+		foreach(lc, ar->exclude_columns)
+			ex[nex++] = CStringGetTextDatum((char *) lfirst(lc));
+		values[0] = PointerGetDatum(construct_array(ex, nex, TEXTOID, -1, false, TYPALIGN_INT));
+		r = new_row(ar, "TRUNCATE");
+		load_session();
+		if (exec_as_owner(psprintf("INSERT INTO migrate.audit_log (txid, statement_at, relid, schema_name,"
+								   "  table_name, operation, row_key, old_values, session_user_name,"
+								   "  current_user_name, app_user, application_name, client_addr, migration_version)"
+								   " SELECT pg_catalog.pg_current_xact_id(), pg_catalog.statement_timestamp(),"
+								   "  %u, %s, %s, 'TRUNCATE', %s, pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.-) $1,"
+								   "  %s, %s, %s, %s, %s, %s FROM %s t",
+								   root, quote_literal_cstr(ar->schema_name), quote_literal_cstr(ar->table_name),
+								   ar->has_key ? psprintf("pg_catalog.jsonb_build_object(%s)", key.data) :
+								   "pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.-) $1",
+								   quote_literal_cstr(session_user_name), quote_literal_cstr(r->current_user),
+								   r->app_user ? quote_literal_cstr(r->app_user) : "NULL",
+								   quote_literal_cstr(application_name ? application_name : ""),
+								   "pg_catalog.inet_client_addr()",
+								   r->migration ? quote_literal_cstr(r->migration) : "NULL",
+								   qname),
+						  1, argtypes, values) != SPI_OK_INSERT)
+			elog(ERROR, "could not log the rows of %s", qname);
+	}
+	SPI_finish();
+	if (buffer != NIL)
+		flush_buffer();
+}
+
+PG_FUNCTION_INFO_V1(migrate_audit_trigger);
+/* Trigger: log row changes of an audited table. */
+Datum
+migrate_audit_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	AuditRel   *ar;
+	Oid			root;
+	AuditRow   *r;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate.audit_trigger() must be called as a trigger")));
+	if (td->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate.audit_trigger() must be installed by migrate.audit_enable"),
+				 errhint("Use SELECT migrate.audit_enable('table').")));
+	root = atooid(td->tg_trigger->tgargs[0]);
+	rel = td->tg_relation;
+
+	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+	{
+		if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+			log_truncate(rel, root);
+		else if (buffer != NIL || pending_move != NULL)
+			flush_buffer();
+		return PointerGetDatum(NULL);
+	}
+	if (!TRIGGER_FIRED_AFTER(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate.audit_trigger() must fire AFTER each row")));
+
+	ar = audit_rel(rel, root);
+	desc = RelationGetDescr(rel);
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		if (pending_move != NULL && pending_move->root == root)
+			finish_move(ar, td->tg_trigtuple, desc);
+		else
+		{
+			r = new_row(ar, "INSERT");
+			r->row_key = keep(tuple_key(ar, td->tg_trigtuple, desc));
+			r->new_values = keep(tuple_jsonb(ar, td->tg_trigtuple, desc, NULL));
+			buffer_row(r);
+		}
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		HeapTuple	tup = td->tg_trigtuple;
+
+		r = new_row(ar, "DELETE");
+		r->row_key = keep(tuple_key(ar, tup, desc));
+		r->old_values = keep(tuple_jsonb(ar, tup, desc, NULL));
+		if (HeapTupleHeaderIndicatesMovedPartitions(tup->t_data))
+		{
+			/* the row moves to another partition: its INSERT comes next */
+			if (pending_move != NULL)
+				buffer_row(pending_move);
+			pending_move = r;
+		}
+		else
+			buffer_row(r);
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		log_update(ar, td->tg_trigtuple, td->tg_newtuple, desc);
+
+	return PointerGetDatum(NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * audit_enable / audit_disable
+ * ---------------------------------------------------------------------
+ */
+
+/* The table argument: a table or partitioned table the caller owns. */
+static Oid
+audited_table_arg(FunctionCallInfo fcinfo, const char *fn)
+{
+	Oid			relid;
+	char		relkind;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tbl must not be NULL"),
+				 errhint("Pass a table, e.g. %s('public.profiles').", fn)));
+	relid = PG_GETARG_OID(0);
+	relkind = get_rel_relkind(relid);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", get_rel_name(relid)),
+				 errhint("Only tables and partitioned tables can be audited.")));
+	if (get_rel_namespace(relid) == get_namespace_oid(MIGRATE_SCHEMA, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot audit migrate_ext's own table \"%s\"", get_rel_name(relid))));
+#if PG_VERSION_NUM >= 160000
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
+#else
+	if (!pg_class_ownercheck(relid, GetUserId()))
+#endif
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s to change its auditing", get_rel_name(relid)),
+				 errhint("Ask the table's owner (or a superuser) to run %s.", fn)));
+	migrate_check_writable(fn);
+	return relid;
+}
+
+/* Run a statement as the extension owner, with SPI connected. */
+static void
+owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	volatile int rc = 0;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(migrate_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	if (rc < 0)
+		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
+}
+
+/* Drop the audit triggers of a table (as the extension owner). */
+static void
+drop_triggers(const char *qname)
+{
+	owner_exec(psprintf("DROP TRIGGER IF EXISTS migrate_audit ON %s", qname), 0, NULL, NULL, NULL);
+	owner_exec(psprintf("DROP TRIGGER IF EXISTS migrate_audit_flush ON %s", qname), 0, NULL, NULL, NULL);
+	owner_exec(psprintf("DROP TRIGGER IF EXISTS migrate_audit_truncate ON %s", qname), 0, NULL, NULL, NULL);
+}
+
+PG_FUNCTION_INFO_V1(migrate_audit_enable);
+/* SQL: migrate.audit_enable(tbl, exclude_columns, options) */
+Datum
+migrate_audit_enable(PG_FUNCTION_ARGS)
+{
+	Oid			relid = audited_table_arg(fcinfo, "migrate.audit_enable");
+	char	   *qname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												   get_rel_name(relid));
+	ArrayType  *exclude;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	Datum		options;
+	Oid			argtypes[4] = {OIDOID, TEXTARRAYOID, JSONBOID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("exclude_columns must not be NULL"),
+				 errhint("Pass '{}' to log every column.")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("options must not be NULL"),
+				 errhint("Pass '{}' for the defaults.")));
+	exclude = PG_GETARG_ARRAYTYPE_P(1);
+	options = PG_GETARG_DATUM(2);
+	deconstruct_array(exclude, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *col;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("exclude_columns must not contain NULL")));
+		col = TextDatumGetCString(elems[i]);
+		if (get_attnum(relid, col) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of table %s does not exist", col, qname),
+					 errhint("exclude_columns names columns of the audited table.")));
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* options: an object of known boolean options */
+	values[0] = options;
+	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_typeof($1) OPERATOR(pg_catalog.=) 'object'"
+							  "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_each($1) e"
+							  "                    WHERE e.key OPERATOR(pg_catalog.<>) ALL"
+							  "                          ('{log_unchanged_updates,full_rows,truncate_rows}')"
+							  "                       OR pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.<>) 'boolean')",
+							  1, &argtypes[2], values, NULL, true, 1) != SPI_OK_SELECT ||
+		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid audit options: %s",
+						DatumGetCString(DirectFunctionCall1(jsonb_out, options))),
+				 errhint("Options are a JSON object of booleans: log_unchanged_updates, full_rows, truncate_rows.")));
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = PointerGetDatum(exclude);
+	values[2] = options;
+	values[3] = CStringGetTextDatum(migrate_current_user_name());
+	owner_exec("INSERT INTO migrate.audit_config (relid, exclude_columns, options, enabled_by)"
+			   " VALUES ($1::pg_catalog.regclass, $2, $3, $4)"
+			   " ON CONFLICT (relid) DO UPDATE SET exclude_columns = excluded.exclude_columns,"
+			   "  options = excluded.options, enabled_at = pg_catalog.now(),"
+			   "  enabled_by = excluded.enabled_by",
+			   4, argtypes, values, NULL);
+	drop_triggers(qname);
+	owner_exec(psprintf("CREATE TRIGGER migrate_audit AFTER INSERT OR UPDATE OR DELETE ON %s"
+						" FOR EACH ROW EXECUTE FUNCTION migrate.audit_trigger('%u')", qname, relid),
+			   0, NULL, NULL, NULL);
+	owner_exec(psprintf("CREATE TRIGGER migrate_audit_flush AFTER INSERT OR UPDATE OR DELETE ON %s"
+						" FOR EACH STATEMENT EXECUTE FUNCTION migrate.audit_trigger('%u')", qname, relid),
+			   0, NULL, NULL, NULL);
+	owner_exec(psprintf("CREATE TRIGGER migrate_audit_truncate BEFORE TRUNCATE ON %s"
+						" FOR EACH STATEMENT EXECUTE FUNCTION migrate.audit_trigger('%u')", qname, relid),
+			   0, NULL, NULL, NULL);
+	SPI_finish();
+	/* every backend re-reads the options */
+	CacheInvalidateRelcacheByRelid(relid);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(migrate_audit_disable);
+/* SQL: migrate.audit_disable(tbl) */
+Datum
+migrate_audit_disable(PG_FUNCTION_ARGS)
+{
+	Oid			relid = audited_table_arg(fcinfo, "migrate.audit_disable");
+	char	   *qname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												   get_rel_name(relid));
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	drop_triggers(qname);
+	owner_exec("DELETE FROM migrate.audit_config WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+			   1, argtypes, values, NULL);
+	if (SPI_processed == 0)
+		ereport(NOTICE,
+				(errmsg("table %s was not audited", qname)));
+	SPI_finish();
+	CacheInvalidateRelcacheByRelid(relid);
+	PG_RETURN_VOID();
+}
