@@ -410,6 +410,189 @@ $$;
 COMMENT ON FUNCTION migrate.audit_status() IS
 'audited tables with their options, whether their triggers are in place, and how many changes are logged';
 
+CREATE FUNCTION migrate.audit_history(tbl regclass, row_key jsonb)
+RETURNS SETOF migrate.audit_log
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT l.* FROM migrate.audit_log l
+	 WHERE l.relid OPERATOR(pg_catalog.=) $1
+	   AND (l.row_key OPERATOR(pg_catalog.=) $2
+			OR (l.operation OPERATOR(pg_catalog.=) 'TRUNCATE' AND l.row_key IS NULL))
+	 ORDER BY l.id
+$$;
+COMMENT ON FUNCTION migrate.audit_history(regclass, jsonb) IS
+'the logged changes of one row (and the TRUNCATEs of its table), oldest first';
+
+-- the current row of tbl with this key, as jsonb without excluded columns (internal)
+CREATE FUNCTION migrate.audit_current_row(tbl regclass, row_key jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	has_pk boolean;
+	cond text;
+	result jsonb;
+BEGIN
+	SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+					WHERE i.indrelid OPERATOR(pg_catalog.=) tbl AND i.indisprimary)
+	  INTO has_pk;
+	SELECT pg_catalog.string_agg(pg_catalog.format(
+			 CASE WHEN has_pk THEN 't.%1$I OPERATOR(pg_catalog.=) r.%1$I'
+				  ELSE 't.%1$I IS NOT DISTINCT FROM r.%1$I' END, k), ' AND ')
+	  INTO cond
+	  FROM pg_catalog.jsonb_object_keys(row_key) k;
+	IF cond IS NULL THEN
+		RETURN NULL;
+	END IF;
+	EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(t) FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) r WHERE %s LIMIT 1',
+							  tbl, tbl, cond)
+	   INTO result USING row_key;
+	RETURN result OPERATOR(pg_catalog.-) COALESCE((SELECT c.exclude_columns FROM migrate.audit_config c
+													 WHERE c.relid OPERATOR(pg_catalog.=) tbl), '{}');
+END
+$$;
+COMMENT ON FUNCTION migrate.audit_current_row(regclass, jsonb) IS
+'internal: the current row of an audited table with the given key, as jsonb without excluded columns';
+
+CREATE FUNCTION migrate.audit_row_as_of(tbl regclass, row_key jsonb, at timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	state jsonb;
+	r record;
+BEGIN
+	IF tbl IS NULL OR row_key IS NULL OR at IS NULL THEN
+		RAISE EXCEPTION 'tbl, row_key and at must not be NULL'
+			USING ERRCODE = '22004', HINT = 'Pass the table, the row''s key as in migrate.audit_log.row_key, and a time.';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM migrate.audit_config c WHERE c.relid OPERATOR(pg_catalog.=) tbl)
+	   AND NOT EXISTS (SELECT 1 FROM migrate.audit_log l WHERE l.relid OPERATOR(pg_catalog.=) tbl) THEN
+		RAISE EXCEPTION 'table % is not audited', tbl
+			USING ERRCODE = 'MG018', HINT = 'Enable auditing with migrate.audit_enable.';
+	END IF;
+	-- walk back from the current row through the changes made after "at"
+	state := migrate.audit_current_row(tbl, row_key);
+	FOR r IN SELECT l.operation, l.old_values, l.row_key
+			   FROM migrate.audit_log l
+			  WHERE l.relid OPERATOR(pg_catalog.=) tbl
+				AND (l.row_key OPERATOR(pg_catalog.=) audit_row_as_of.row_key
+					 OR (l.operation OPERATOR(pg_catalog.=) 'TRUNCATE' AND l.row_key IS NULL))
+				AND l.logged_at OPERATOR(pg_catalog.>) audit_row_as_of.at
+			  ORDER BY l.id DESC
+	LOOP
+		CASE r.operation
+			WHEN 'INSERT' THEN state := NULL;
+			WHEN 'UPDATE' THEN state := COALESCE(state, '{}') OPERATOR(pg_catalog.||) r.old_values;
+			WHEN 'DELETE' THEN state := r.old_values;
+			WHEN 'TRUNCATE' THEN
+				IF r.row_key IS NULL THEN
+					RAISE EXCEPTION 'cannot reconstruct the row: table % was truncated after % and its rows were not logged', tbl, at
+						USING ERRCODE = 'MG017', HINT = 'Enable auditing with options => ''{"truncate_rows": true}'' to log truncated rows.';
+				END IF;
+				state := r.old_values;
+		END CASE;
+	END LOOP;
+	RETURN state;
+END
+$$;
+COMMENT ON FUNCTION migrate.audit_row_as_of(regclass, jsonb, timestamptz) IS
+'the row (without excluded columns) as it was at a time, reconstructed from the current row and the log; NULL if it did not exist';
+
+CREATE FUNCTION migrate.audit_revert(tbl regclass, row_key jsonb, at timestamptz, force boolean DEFAULT false)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	target jsonb;
+	cur jsonb;
+	later bigint;
+	cols text;
+	cond text;
+BEGIN
+	IF force IS NULL THEN
+		RAISE EXCEPTION 'force must not be NULL' USING ERRCODE = '22004';
+	END IF;
+	target := migrate.audit_row_as_of(tbl, row_key, at);
+	SELECT pg_catalog.count(DISTINCT l.txid) INTO later
+	  FROM migrate.audit_log l
+	 WHERE l.relid OPERATOR(pg_catalog.=) tbl AND l.row_key OPERATOR(pg_catalog.=) audit_revert.row_key
+	   AND l.logged_at OPERATOR(pg_catalog.>) audit_revert.at;
+	IF later OPERATOR(pg_catalog.>) 1 AND NOT force THEN
+		RAISE EXCEPTION 'reverting this row of % to % would overwrite % later transactions'' changes', tbl, at, later - 1
+			USING ERRCODE = 'MG016',
+				  DETAIL = 'Only the changes of one transaction after that time can be undone without force.',
+				  HINT = 'Review migrate.audit_history(tbl, row_key), then call migrate.audit_revert(..., force => true).';
+	END IF;
+	cur := migrate.audit_current_row(tbl, row_key);
+	IF target IS NOT DISTINCT FROM cur THEN
+		RETURN 'unchanged';
+	END IF;
+	SELECT pg_catalog.string_agg(pg_catalog.format(
+			 CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+								WHERE i.indrelid OPERATOR(pg_catalog.=) tbl AND i.indisprimary)
+				  THEN '%1$I OPERATOR(pg_catalog.=) (SELECT r.%1$I FROM pg_catalog.jsonb_populate_record(NULL::%2$s, $1) r)'
+				  ELSE '%1$I IS NOT DISTINCT FROM (SELECT r.%1$I FROM pg_catalog.jsonb_populate_record(NULL::%2$s, $1) r)' END,
+			 k, tbl), ' AND ')
+	  INTO cond FROM pg_catalog.jsonb_object_keys(row_key) k;
+	IF target IS NULL THEN
+		EXECUTE pg_catalog.format('DELETE FROM %s WHERE %s', tbl, cond) USING row_key;
+		RETURN 'deleted';
+	END IF;
+	-- the columns to write: those in the reconstructed row that are not generated
+	SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+	  FROM pg_catalog.pg_attribute a
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attnum OPERATOR(pg_catalog.>) 0
+	   AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) ''
+	   AND target ? a.attname;
+	IF cur IS NULL THEN
+		EXECUTE pg_catalog.format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1)',
+								  tbl, cols, cols, tbl) USING target;
+		RETURN 'inserted';
+	END IF;
+	EXECUTE pg_catalog.format('UPDATE %s SET (%s) = (SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $2)) WHERE %s',
+							  tbl, cols, cols, tbl, cond) USING row_key, target;
+	RETURN 'updated';
+END
+$$;
+COMMENT ON FUNCTION migrate.audit_revert(regclass, jsonb, timestamptz, boolean) IS
+'restores a row to its state at a time (update, insert or delete); refused when changes of more than one later transaction would be overwritten, unless force';
+
+CREATE FUNCTION migrate.audit_add_partitions(days integer DEFAULT 7)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d date;
+	created integer := 0;
+	name text;
+BEGIN
+	IF days IS NULL OR days OPERATOR(pg_catalog.<) 0 OR days OPERATOR(pg_catalog.>) 3660 THEN
+		RAISE EXCEPTION 'days must be between 0 and 3660' USING ERRCODE = '22023';
+	END IF;
+	FOR i IN 0 .. days LOOP
+		d := CURRENT_DATE OPERATOR(pg_catalog.+) i;
+		name := 'audit_log_p' OPERATOR(pg_catalog.||) pg_catalog.to_char(d, 'YYYYMMDD');
+		CONTINUE WHEN pg_catalog.to_regclass('migrate.' OPERATOR(pg_catalog.||) name) IS NOT NULL;
+		BEGIN
+			EXECUTE pg_catalog.format('CREATE TABLE migrate.%I PARTITION OF migrate.audit_log FOR VALUES FROM (%L) TO (%L)',
+									  name, d, d OPERATOR(pg_catalog.+) 1);
+			created := created OPERATOR(pg_catalog.+) 1;
+		EXCEPTION WHEN check_violation THEN
+			RAISE NOTICE 'partition % not created: the default partition already holds rows of %', name, d;
+		END;
+	END LOOP;
+	RETURN created;
+END
+$$;
+COMMENT ON FUNCTION migrate.audit_add_partitions(integer) IS
+'creates daily partitions of migrate.audit_log from today to today + days (inserts never fail: the default partition catches the rest)';
+
 -- state-changing and history-reading functions are not for PUBLIC
 REVOKE ALL ON FUNCTION migrate.apply(text, text, text, text, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.revert(text) FROM PUBLIC;
@@ -419,3 +602,8 @@ REVOKE ALL ON FUNCTION migrate.verify(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.dry_run(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.audit_status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.audit_history(regclass, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.audit_current_row(regclass, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.audit_row_as_of(regclass, jsonb, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.audit_revert(regclass, jsonb, timestamptz, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.audit_add_partitions(integer) FROM PUBLIC;

@@ -45,4 +45,12 @@
 /* lint finding reported as a WARNING (migrate.lint_level = warn) */
 #define ERRCODE_MIGRATE_LINT_WARNING			MAKE_SQLSTATE('0','1','M','G','1')
 
+/* raised by SQL functions of the audit capture (sql/migrate_ext.sql) */
+/* audit_revert would overwrite changes of later transactions */
+#define ERRCODE_MIGRATE_AUDIT_CONFLICT			MAKE_SQLSTATE('M','G','0','1','6')
+/* audit_row_as_of cannot reconstruct a row (TRUNCATE without truncate_rows) */
+#define ERRCODE_MIGRATE_AUDIT_UNRECOVERABLE		MAKE_SQLSTATE('M','G','0','1','7')
+/* the table is not audited */
+#define ERRCODE_MIGRATE_NOT_AUDITED				MAKE_SQLSTATE('M','G','0','1','8')
+
 #endif							/* MIGRATE_ERRORS_H */
