@@ -809,6 +809,33 @@ finish_move(AuditRel *ar, HeapTuple tup, TupleDesc desc)
 	buffer_row(r);
 }
 
+/*
+ * Are two values of a column the same bytes?  Equal datums (an unchanged
+ * TOAST pointer included) are; varlena values may differ only in their
+ * header (a value filled from a column's "missing" default has a 4-byte
+ * header, the same value in a tuple a 1-byte one), so their payloads are
+ * compared, detoasting only when one side is external or compressed.
+ */
+static bool
+same_value(Datum d1, Datum d2, Form_pg_attribute att)
+{
+	struct varlena *v1;
+	struct varlena *v2;
+
+	if (datumIsEqual(d1, d2, att->attbyval, att->attlen))
+		return true;
+	if (att->attlen != -1)
+		return false;
+	v1 = (struct varlena *) DatumGetPointer(d1);
+	v2 = (struct varlena *) DatumGetPointer(d2);
+	if (VARATT_IS_EXTENDED(v1) && !VARATT_IS_SHORT(v1))
+		v1 = pg_detoast_datum_packed(v1);
+	if (VARATT_IS_EXTENDED(v2) && !VARATT_IS_SHORT(v2))
+		v2 = pg_detoast_datum_packed(v2);
+	return VARSIZE_ANY_EXHDR(v1) == VARSIZE_ANY_EXHDR(v2) &&
+		memcmp(VARDATA_ANY(v1), VARDATA_ANY(v2), VARSIZE_ANY_EXHDR(v1)) == 0;
+}
+
 /* Log an UPDATE: changed columns (or whole rows), unless nothing changed. */
 static void
 log_update(AuditRel *ar, HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
@@ -829,8 +856,8 @@ log_update(AuditRel *ar, HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
 			continue;
 		d1 = heap_getattr(oldtup, i + 1, desc, &n1);
 		d2 = heap_getattr(newtup, i + 1, desc, &n2);
-		/* binary comparison: an unchanged TOAST pointer is equal as is */
-		if (n1 != n2 || (!n1 && !datumIsEqual(d1, d2, att->attbyval, att->attlen)))
+		/* binary comparison: no equality operator, no detoasting when unchanged */
+		if (n1 != n2 || (!n1 && !same_value(d1, d2, att)))
 		{
 			changed[i] = true;
 			any = true;
@@ -1097,13 +1124,15 @@ owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char 
 		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
 }
 
-/* Drop the audit triggers of a table (as the extension owner). */
+/* Drop the audit triggers a table has (as the extension owner). */
 static void
-drop_triggers(const char *qname)
+drop_triggers(Oid relid, const char *qname)
 {
-	owner_exec(psprintf("DROP TRIGGER IF EXISTS migrate_audit ON %s", qname), 0, NULL, NULL, NULL);
-	owner_exec(psprintf("DROP TRIGGER IF EXISTS migrate_audit_flush ON %s", qname), 0, NULL, NULL, NULL);
-	owner_exec(psprintf("DROP TRIGGER IF EXISTS migrate_audit_truncate ON %s", qname), 0, NULL, NULL, NULL);
+	const char *names[] = {"migrate_audit", "migrate_audit_flush", "migrate_audit_truncate"};
+
+	for (int i = 0; i < (int) lengthof(names); i++)
+		if (OidIsValid(get_trigger_oid(relid, names[i], true)))
+			owner_exec(psprintf("DROP TRIGGER %s ON %s", names[i], qname), 0, NULL, NULL, NULL);
 }
 
 PG_FUNCTION_INFO_V1(migrate_audit_enable);
@@ -1180,7 +1209,7 @@ migrate_audit_enable(PG_FUNCTION_ARGS)
 			   "  options = excluded.options, enabled_at = pg_catalog.now(),"
 			   "  enabled_by = excluded.enabled_by",
 			   4, argtypes, values, NULL);
-	drop_triggers(qname);
+	drop_triggers(relid, qname);
 	owner_exec(psprintf("CREATE TRIGGER migrate_audit AFTER INSERT OR UPDATE OR DELETE ON %s"
 						" FOR EACH ROW EXECUTE FUNCTION migrate.audit_trigger('%u')", qname, relid),
 			   0, NULL, NULL, NULL);
@@ -1209,7 +1238,7 @@ migrate_audit_disable(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	drop_triggers(qname);
+	drop_triggers(relid, qname);
 	owner_exec("DELETE FROM migrate.audit_config WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
 			   1, argtypes, values, NULL);
 	if (SPI_processed == 0)
