@@ -93,6 +93,8 @@ typedef struct AuditRel
 	bool		full_rows;
 	bool		truncate_rows;
 	List	   *exclude_columns;	/* names, for TRUNCATE with truncate_rows */
+	bool	   *last_changed;	/* the columns of the last UPDATE logged */
+	char	   *last_literal;	/* and their text[] literal */
 } AuditRel;
 
 /* One log row waiting for the end of its statement. */
@@ -119,6 +121,8 @@ static List *buffer = NIL;		/* AuditRow * */
 static AuditRow *pending_move = NULL;	/* DELETE half of a partition move */
 static SPIPlanPtr insert_plan = NULL;
 static char *session_user_name = NULL;
+static Oid	current_user_oid = InvalidOid;	/* whose name current_user_name is */
+static char *current_user_name = NULL;
 
 /* ---------------------------------------------------------------------
  * Relation cache
@@ -478,7 +482,16 @@ new_row(AuditRel *ar, const char *operation)
 	r->table_name = ar->table_name;
 	r->operation = operation;
 	r->statement_at = GetCurrentStatementStartTimestamp();
-	r->current_user = MemoryContextStrdup(buffer_cxt, GetUserNameFromId(GetUserId(), false));
+	if (GetUserId() != current_user_oid || current_user_name == NULL)
+	{
+		char	   *name = GetUserNameFromId(GetUserId(), false);
+
+		if (current_user_name)
+			pfree(current_user_name);
+		current_user_name = MemoryContextStrdup(TopMemoryContext, name);
+		current_user_oid = GetUserId();
+	}
+	r->current_user = MemoryContextStrdup(buffer_cxt, current_user_name);
 	r->app_user = (migrate_app_user && migrate_app_user[0]) ?
 		MemoryContextStrdup(buffer_cxt, migrate_app_user) : NULL;
 	r->migration = migrate_context_current() ?
@@ -868,7 +881,18 @@ log_update(AuditRel *ar, HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
 
 	r = new_row(ar, "UPDATE");
 	r->row_key = keep(tuple_key(ar, oldtup, desc));
-	r->changed = keep_str(names_literal(ar, changed));
+	/* bulk UPDATEs change the same columns row after row */
+	if (ar->last_changed == NULL ||
+		memcmp(ar->last_changed, changed, sizeof(bool) * ar->natts) != 0)
+	{
+		if (ar->last_changed == NULL)
+			ar->last_changed = MemoryContextAlloc(ar->cxt, sizeof(bool) * ar->natts);
+		memcpy(ar->last_changed, changed, sizeof(bool) * ar->natts);
+		if (ar->last_literal)
+			pfree(ar->last_literal);
+		ar->last_literal = MemoryContextStrdup(ar->cxt, names_literal(ar, changed));
+	}
+	r->changed = keep_str(ar->last_literal);
 	if (ar->full_rows)
 	{
 		r->old_values = keep(tuple_jsonb(ar, oldtup, desc, NULL));
