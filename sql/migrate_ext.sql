@@ -353,13 +353,15 @@ COMMENT ON COLUMN migrate.audit_log.migration_version IS 'migration being applie
 CREATE TABLE migrate.audit_config (
 	relid regclass PRIMARY KEY,
 	exclude_columns text[] NOT NULL DEFAULT '{}',
+	exclude_attnums smallint[] NOT NULL DEFAULT '{}',
 	options jsonb NOT NULL DEFAULT '{}',
 	enabled_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	enabled_by text NOT NULL DEFAULT CURRENT_USER
 );
 COMMENT ON TABLE migrate.audit_config IS 'audited tables and their options, written by migrate.audit_enable and audit_disable';
 COMMENT ON COLUMN migrate.audit_config.relid IS 'audited table';
-COMMENT ON COLUMN migrate.audit_config.exclude_columns IS 'columns never written to the log';
+COMMENT ON COLUMN migrate.audit_config.exclude_columns IS 'columns never written to the log, as given to audit_enable';
+COMMENT ON COLUMN migrate.audit_config.exclude_attnums IS 'the same columns by number: what the trigger enforces (renames keep them excluded)';
 COMMENT ON COLUMN migrate.audit_config.options IS 'log_unchanged_updates, full_rows, truncate_rows';
 COMMENT ON COLUMN migrate.audit_config.enabled_at IS 'when auditing was (last) enabled';
 COMMENT ON COLUMN migrate.audit_config.enabled_by IS 'role that enabled it';
@@ -398,17 +400,66 @@ RETURNS TABLE(relid regclass, exclude_columns text[], options jsonb, enabled_at 
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT c.relid, c.exclude_columns, c.options, c.enabled_at, c.enabled_by,
+	SELECT c.relid,
+		   ARRAY(SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a
+				  WHERE a.attrelid OPERATOR(pg_catalog.=) c.relid
+					AND a.attnum OPERATOR(pg_catalog.=) ANY (c.exclude_attnums)
+				  ORDER BY a.attnum),
+		   c.options, c.enabled_at, c.enabled_by,
 		   EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
 					WHERE t.tgrelid OPERATOR(pg_catalog.=) c.relid
 					  AND t.tgname OPERATOR(pg_catalog.=) 'migrate_audit'),
 		   (SELECT pg_catalog.count(*) FROM migrate.audit_log l
 			 WHERE l.relid OPERATOR(pg_catalog.=) c.relid)
 	  FROM migrate.audit_config c
+	 WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) c.relid)
 	 ORDER BY c.relid::pg_catalog.text
 $$;
 COMMENT ON FUNCTION migrate.audit_status() IS
 'audited tables with their options, whether their triggers are in place, and how many changes are logged';
+
+-- New or attached partitions of an audited table get its TRUNCATE trigger
+-- (row triggers are cloned by PostgreSQL, statement triggers are not).
+CREATE FUNCTION migrate.audit_partition_hook()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cmd record;
+	part regclass;
+	root oid;
+BEGIN
+	FOR cmd IN SELECT DISTINCT c.objid FROM pg_catalog.pg_event_trigger_ddl_commands() c
+				WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+				  AND c.object_type OPERATOR(pg_catalog.=) 'table'
+	LOOP
+		FOR part IN SELECT t.relid FROM pg_catalog.pg_partition_tree(cmd.objid::pg_catalog.regclass) t LOOP
+			SELECT a.relid INTO root
+			  FROM pg_catalog.pg_partition_ancestors(part) a
+			  JOIN migrate.audit_config c ON c.relid OPERATOR(pg_catalog.=) a.relid
+			 WHERE a.relid OPERATOR(pg_catalog.<>) part
+			 LIMIT 1;
+			IF root IS NOT NULL AND NOT EXISTS (
+				SELECT 1 FROM pg_catalog.pg_trigger t
+				 WHERE t.tgrelid OPERATOR(pg_catalog.=) part
+				   AND t.tgname OPERATOR(pg_catalog.=) 'migrate_audit_truncate') THEN
+				EXECUTE pg_catalog.format('CREATE TRIGGER migrate_audit_truncate BEFORE TRUNCATE ON %s'
+										  ' FOR EACH STATEMENT EXECUTE FUNCTION migrate.audit_trigger(%L)',
+										  part, root::pg_catalog.text);
+			END IF;
+		END LOOP;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION migrate.audit_partition_hook() IS
+'event trigger function: gives new or attached partitions of an audited table its TRUNCATE audit trigger';
+REVOKE ALL ON FUNCTION migrate.audit_partition_hook() FROM PUBLIC;
+CREATE EVENT TRIGGER migrate_audit_partitions ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION migrate.audit_partition_hook();
+COMMENT ON EVENT TRIGGER migrate_audit_partitions IS
+'gives new or attached partitions of audited tables the TRUNCATE audit trigger';
 
 CREATE FUNCTION migrate.audit_history(tbl regclass, row_key jsonb)
 RETURNS SETOF migrate.audit_log
@@ -449,7 +500,11 @@ BEGIN
 	EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(t) FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) r WHERE %s LIMIT 1',
 							  tbl, tbl, cond)
 	   INTO result USING row_key;
-	RETURN result OPERATOR(pg_catalog.-) COALESCE((SELECT c.exclude_columns FROM migrate.audit_config c
+	RETURN result OPERATOR(pg_catalog.-) COALESCE((SELECT ARRAY(SELECT a.attname::pg_catalog.text
+													   FROM pg_catalog.pg_attribute a
+													  WHERE a.attrelid OPERATOR(pg_catalog.=) c.relid
+														AND a.attnum OPERATOR(pg_catalog.=) ANY (c.exclude_attnums))
+													 FROM migrate.audit_config c
 													 WHERE c.relid OPERATOR(pg_catalog.=) tbl), '{}');
 END
 $$;

@@ -26,6 +26,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -35,6 +36,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "nodes/makefuncs.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -46,6 +48,7 @@
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/xid8.h"
 
@@ -88,7 +91,7 @@ typedef struct AuditRel
 	char	  **attname;
 	Oid		   *typid;
 	ColKind    *kind;
-	FmgrInfo   *outfn;
+	FmgrInfo   *tojsonb;		/* to_jsonb, for COL_OTHER columns */
 	bool		log_unchanged_updates;
 	bool		full_rows;
 	bool		truncate_rows;
@@ -122,6 +125,8 @@ static AuditRow *pending_move = NULL;	/* DELETE half of a partition move */
 static SPIPlanPtr insert_plan = NULL;
 static char *session_user_name = NULL;
 static Oid	current_user_oid = InvalidOid;	/* whose name current_user_name is */
+static List *truncate_covered = NIL;	/* partitions whose rows a TRUNCATE of
+										 * their table already counted */
 static char *current_user_name = NULL;
 
 /* ---------------------------------------------------------------------
@@ -181,21 +186,26 @@ load_config(AuditRel *ar)
 	int			save_sec_context;
 	volatile int rc = 0;
 	List	   *excluded = NIL;
+	int			nest;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	nest = migrate_pin_search_path();
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(migrate_extension_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	PG_TRY();
 	{
-		rc = SPI_execute_with_args("SELECT pg_catalog.array_to_string(exclude_columns, chr(1)),"
-								   "       COALESCE((options->>'log_unchanged_updates')::boolean, false),"
-								   "       COALESCE((options->>'full_rows')::boolean, false),"
-								   "       COALESCE((options->>'truncate_rows')::boolean, false)"
-								   "  FROM migrate.audit_config"
-								   " WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+		rc = SPI_execute_with_args("SELECT (SELECT pg_catalog.string_agg(a.attname, pg_catalog.chr(1))"
+								   "          FROM pg_catalog.pg_attribute a"
+								   "         WHERE a.attrelid OPERATOR(pg_catalog.=) c.relid"
+								   "           AND a.attnum OPERATOR(pg_catalog.=) ANY (c.exclude_attnums)),"
+								   "       COALESCE((c.options OPERATOR(pg_catalog.->>) 'log_unchanged_updates')::pg_catalog.bool, false),"
+								   "       COALESCE((c.options OPERATOR(pg_catalog.->>) 'full_rows')::pg_catalog.bool, false),"
+								   "       COALESCE((c.options OPERATOR(pg_catalog.->>) 'truncate_rows')::pg_catalog.bool, false)"
+								   "  FROM migrate.audit_config c"
+								   " WHERE c.relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
 								   1, argtypes, values, NULL, true, 1);
 	}
 	PG_FINALLY();
@@ -203,6 +213,7 @@ load_config(AuditRel *ar)
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, nest);
 
 	if (rc == SPI_OK_SELECT && SPI_processed == 1)
 	{
@@ -287,13 +298,11 @@ audit_rel(Relation rel, Oid root)
 	ar->attname = palloc0(sizeof(char *) * desc->natts);
 	ar->kind = palloc0(sizeof(ColKind) * desc->natts);
 	ar->typid = palloc0(sizeof(Oid) * desc->natts);
-	ar->outfn = palloc0(sizeof(FmgrInfo) * desc->natts);
+	ar->tojsonb = palloc0(sizeof(FmgrInfo) * desc->natts);
 	pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Oid			outfunc;
-		bool		isvarlena;
 
 		ar->attname[i] = pstrdup(NameStr(att->attname));
 		ar->skip[i] = att->attisdropped || is_excluded(ar, ar->attname[i]);
@@ -304,8 +313,15 @@ audit_rel(Relation rel, Oid root)
 			ar->has_key = true;
 		ar->typid[i] = att->atttypid;
 		ar->kind[i] = col_kind(att->atttypid);
-		getTypeOutputInfo(att->atttypid, &outfunc, &isvarlena);
-		fmgr_info_cxt(outfunc, &ar->outfn[i], ar->cxt);
+		if (ar->kind[i] == COL_OTHER)
+		{
+			/* to_jsonb itself, told the argument's type through fn_expr */
+			fmgr_info_cxt(F_TO_JSONB, &ar->tojsonb[i], ar->cxt);
+			ar->tojsonb[i].fn_expr = (Node *)
+				makeFuncExpr(F_TO_JSONB, JSONBOID,
+							 list_make1(makeNullConst(att->atttypid, att->atttypmod, att->attcollation)),
+							 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		}
 	}
 	MemoryContextSwitchTo(old);
 	ar->valid = true;
@@ -326,7 +342,21 @@ string_value(JsonbValue *v, char *str, int len)
 	v->val.string.len = len;
 }
 
-/* Push one column value, as to_jsonb would render it. */
+/* A jsonb datum as a JsonbValue (scalars unwrapped). */
+static void
+jsonb_value(JsonbValue *v, Jsonb *j)
+{
+	if (JB_ROOT_IS_SCALAR(j))
+		JsonbExtractScalar(&j->root, v);
+	else
+	{
+		v->type = jbvBinary;
+		v->val.binary.data = &j->root;
+		v->val.binary.len = VARSIZE(j) - VARHDRSZ;
+	}
+}
+
+/* Push one column value, as to_jsonb renders it. */
 static void
 push_value(JsonbParseState **state, AuditRel *ar, int i, Datum d, bool isnull)
 {
@@ -356,7 +386,8 @@ push_value(JsonbParseState **state, AuditRel *ar, int i, Datum d, bool isnull)
 
 				if (isnan(f) || isinf(f))
 				{
-					char	   *str = OutputFunctionCall(&ar->outfn[i], d);
+					/* to_jsonb renders these as strings */
+					char	   *str = isnan(f) ? "NaN" : (f > 0 ? "Infinity" : "-Infinity");
 
 					string_value(&v, str, strlen(str));
 				}
@@ -373,7 +404,7 @@ push_value(JsonbParseState **state, AuditRel *ar, int i, Datum d, bool isnull)
 
 				if (numeric_is_nan(n) || numeric_is_inf(n))
 				{
-					char	   *str = OutputFunctionCall(&ar->outfn[i], d);
+					char	   *str = DatumGetCString(DirectFunctionCall1(numeric_out, d));
 
 					string_value(&v, str, strlen(str));
 				}
@@ -392,21 +423,11 @@ push_value(JsonbParseState **state, AuditRel *ar, int i, Datum d, bool isnull)
 				break;
 			}
 		case COL_JSONB:
-			{
-				Jsonb	   *j = DatumGetJsonbP(d);
-
-				v.type = jbvBinary;
-				v.val.binary.data = &j->root;
-				v.val.binary.len = VARSIZE(j) - VARHDRSZ;
-				break;
-			}
+			jsonb_value(&v, DatumGetJsonbP(d));
+			break;
 		default:
-			{
-				char	   *str = OutputFunctionCall(&ar->outfn[i], d);
-
-				string_value(&v, str, strlen(str));
-				break;
-			}
+			jsonb_value(&v, DatumGetJsonbP(FunctionCall1(&ar->tojsonb[i], d)));
+			break;
 	}
 	pushJsonbValue(state, WJB_VALUE, &v);
 }
@@ -547,6 +568,7 @@ flush_buffer(void)
 	int			i = 0;
 	ListCell   *lc;
 	MemoryContext old;
+	int			nest;
 
 	if (pending_move)
 	{
@@ -628,6 +650,7 @@ flush_buffer(void)
 			elog(ERROR, "could not prepare the audit log insert");
 		insert_plan = plan;
 	}
+	nest = migrate_pin_search_path();
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(migrate_extension_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
@@ -642,6 +665,7 @@ flush_buffer(void)
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, nest);
 	SPI_finish();
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(buffer_cxt);
@@ -655,8 +679,13 @@ audit_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			/* rows of statements that had no statement trigger (on a partition) */
 			if (buffer != NIL || pending_move != NULL)
+			{
+				PushActiveSnapshot(GetTransactionSnapshot());
 				flush_buffer();
+				PopActiveSnapshot();
+			}
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -667,6 +696,7 @@ audit_xact_callback(XactEvent event, void *arg)
 			buffer = NIL;
 			pending_move = NULL;
 			buffer_cxt = NULL;
+			truncate_covered = NIL;
 			break;
 		default:
 			break;
@@ -914,6 +944,8 @@ exec_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values)
 	int			save_sec_context;
 	volatile int rc = 0;
 
+	int			nest = migrate_pin_search_path();
+
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(migrate_extension_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
@@ -927,6 +959,7 @@ exec_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values)
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, nest);
 	return rc;
 }
 
@@ -942,6 +975,24 @@ log_truncate(Relation rel, Oid root)
 												   RelationGetRelationName(rel));
 	AuditRow   *r;
 	bool		isnull;
+
+	/*
+	 * TRUNCATE of a partitioned table fires the trigger of the table and of
+	 * each partition, all before anything is truncated: the table's count
+	 * covers the partitions, so theirs are skipped.
+	 */
+	if (RelationGetRelid(rel) == root)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		truncate_covered = list_delete_first(find_all_inheritors(root, NoLock, NULL));
+		MemoryContextSwitchTo(old);
+	}
+	else if (list_member_oid(truncate_covered, RelationGetRelid(rel)))
+	{
+		truncate_covered = list_delete_oid(truncate_covered, RelationGetRelid(rel));
+		return;
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1132,6 +1183,8 @@ owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char 
 	int			save_sec_context;
 	volatile int rc = 0;
 
+	int			nest = migrate_pin_search_path();
+
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(migrate_extension_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
@@ -1144,19 +1197,37 @@ owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char 
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, nest);
 	if (rc < 0)
 		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
 }
 
-/* Drop the audit triggers a table has (as the extension owner). */
+/* Schema-qualified, quoted name of a relation. */
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * Drop the audit triggers a table has (as the extension owner), and the
+ * TRUNCATE triggers of its partitions.
+ */
 static void
 drop_triggers(Oid relid, const char *qname)
 {
 	const char *names[] = {"migrate_audit", "migrate_audit_flush", "migrate_audit_truncate"};
+	ListCell   *lc;
 
 	for (int i = 0; i < (int) lengthof(names); i++)
 		if (OidIsValid(get_trigger_oid(relid, names[i], true)))
 			owner_exec(psprintf("DROP TRIGGER %s ON %s", names[i], qname), 0, NULL, NULL, NULL);
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+		if (lfirst_oid(lc) != relid &&
+			OidIsValid(get_trigger_oid(lfirst_oid(lc), "migrate_audit_truncate", true)))
+			owner_exec(psprintf("DROP TRIGGER migrate_audit_truncate ON %s", qualified_name(lfirst_oid(lc))),
+					   0, NULL, NULL, NULL);
 }
 
 PG_FUNCTION_INFO_V1(migrate_audit_enable);
@@ -1227,9 +1298,19 @@ migrate_audit_enable(PG_FUNCTION_ARGS)
 	values[1] = PointerGetDatum(exclude);
 	values[2] = options;
 	values[3] = CStringGetTextDatum(migrate_current_user_name());
-	owner_exec("INSERT INTO migrate.audit_config (relid, exclude_columns, options, enabled_by)"
-			   " VALUES ($1::pg_catalog.regclass, $2, $3, $4)"
+	/* forget tables dropped since they were audited */
+	owner_exec("DELETE FROM migrate.audit_config c WHERE NOT EXISTS"
+			   " (SELECT 1 FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) c.relid)",
+			   0, NULL, NULL, NULL);
+	/* exclusions are kept as column numbers, so a rename cannot leak a column */
+	owner_exec("INSERT INTO migrate.audit_config (relid, exclude_columns, exclude_attnums, options, enabled_by)"
+			   " VALUES ($1::pg_catalog.regclass, $2,"
+			   "  ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a"
+			   "         WHERE a.attrelid OPERATOR(pg_catalog.=) $1"
+			   "           AND a.attname OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.name[])),"
+			   "  $3, $4)"
 			   " ON CONFLICT (relid) DO UPDATE SET exclude_columns = excluded.exclude_columns,"
+			   "  exclude_attnums = excluded.exclude_attnums,"
 			   "  options = excluded.options, enabled_at = pg_catalog.now(),"
 			   "  enabled_by = excluded.enabled_by",
 			   4, argtypes, values, NULL);
@@ -1243,6 +1324,17 @@ migrate_audit_enable(PG_FUNCTION_ARGS)
 	owner_exec(psprintf("CREATE TRIGGER migrate_audit_truncate BEFORE TRUNCATE ON %s"
 						" FOR EACH STATEMENT EXECUTE FUNCTION migrate.audit_trigger('%u')", qname, relid),
 			   0, NULL, NULL, NULL);
+	/* statement triggers are not cloned: TRUNCATE of a partition needs its own */
+	{
+		ListCell   *lc;
+
+		foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+			if (lfirst_oid(lc) != relid)
+				owner_exec(psprintf("CREATE TRIGGER migrate_audit_truncate BEFORE TRUNCATE ON %s"
+									" FOR EACH STATEMENT EXECUTE FUNCTION migrate.audit_trigger('%u')",
+									qualified_name(lfirst_oid(lc)), relid),
+						   0, NULL, NULL, NULL);
+	}
 	SPI_finish();
 	/* every backend re-reads the options */
 	CacheInvalidateRelcacheByRelid(relid);

@@ -29,6 +29,7 @@
 #endif
 #include "catalog/pg_authid.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -269,6 +270,21 @@ migrate_extension_owner(void)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/*
+ * Open a GUC level with search_path = pg_catalog, pg_temp (pop it with
+ * AtEOXact_GUC(true, level)): for SQL the extension runs with raised
+ * rights, so nothing the caller put on its search_path can be reached.
+ */
+int
+migrate_pin_search_path(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nest;
 }
 
 /* Name of the current (effective) user. */

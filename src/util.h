@@ -25,6 +25,7 @@ extern void migrate_check_version(const char *version);
 extern void migrate_check_writable(const char *what);
 
 extern Oid	migrate_extension_owner(void);
+extern int	migrate_pin_search_path(void);
 extern char *migrate_current_user_name(void);
 extern char *migrate_session_user_name(void);
 

@@ -10,7 +10,7 @@
 -- audit_revert must see changes of several transactions, the test gives log
 -- rows other txids by hand (sql/audit.sql does it with real transactions).
 --
--- Tests marked "BUG:" assert the correct behaviour and fail today.
+-- Tests marked "fixed:" cover bugs found while writing them (regressions).
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
@@ -98,13 +98,13 @@ UPDATE wide SET big = big || '!';
 SELECT is((SELECT (changed_columns, length(new_values->>'big'))::text FROM pg_temp.last('wide')), '({big},100001)',
     'a changed TOASTed value is logged whole');
 
--- BUG: columns are excluded by name: after a rename the excluded column is logged
+-- fixed: columns are excluded by name: after a rename the excluded column is logged
 CREATE TABLE renamed (id int PRIMARY KEY, secret text);
 SELECT migrate.audit_enable('renamed', '{secret}');
 ALTER TABLE renamed RENAME COLUMN secret TO pw;
 INSERT INTO renamed VALUES (1, 'hunter2');
 SELECT is((SELECT new_values FROM pg_temp.last('renamed')), '{"id": 1}'::jsonb,
-    'BUG: an excluded column renamed after audit_enable is still never logged');
+    'fixed: an excluded column renamed after audit_enable is still never logged');
 
 --
 -- options
@@ -154,7 +154,7 @@ SELECT migrate.audit_enable('dropped');
 CREATE TEMP TABLE dropped_oid AS SELECT 'dropped'::regclass::oid AS oid;
 DROP TABLE dropped;
 SELECT is((SELECT count(*) FROM migrate.audit_status() s, dropped_oid d WHERE s.relid::oid = d.oid), 0::bigint,
-    'BUG: a dropped table is no longer listed by audit_status (its audit_config row stays, with a bare OID)');
+    'fixed: a dropped table is no longer listed by audit_status (its audit_config row stays, with a bare OID)');
 
 --
 -- partitioned tables
@@ -197,7 +197,7 @@ SELECT is((SELECT (operation, relid::regclass, row_key, old_values)::text FROM p
     'DELETE in a partition is logged for the partitioned table');
 -- statements directly on a partition: the partition has the row trigger but
 -- not the statement trigger, so (a documented limit) its rows are written at
--- the next statement on pt or at COMMIT, where the write fails (BUG, see
+-- the next statement on pt or at COMMIT, where the write fails (fixed, see
 -- sql/audit.sql: "cannot execute SQL without an outer snapshot or portal")
 INSERT INTO pt_a VALUES (4, 'a', 4);
 UPDATE pt SET v = v WHERE false;   -- a statement on pt writes what is buffered
@@ -206,7 +206,7 @@ SELECT is((SELECT count(*) FROM pg_temp.log('pt') WHERE operation = 'INSERT' AND
 TRUNCATE pt_c;
 SELECT is((SELECT (operation, relid::regclass, old_values)::text FROM pg_temp.last('pt')),
     '(TRUNCATE,pt,"{""rows"": 2}")',
-    'BUG: TRUNCATE directly of a partition is logged (the partitions have no TRUNCATE trigger)');
+    'fixed: TRUNCATE directly of a partition is logged (the partitions have no TRUNCATE trigger)');
 TRUNCATE pt;
 SELECT is((SELECT (operation, relid::regclass, old_values)::text FROM pg_temp.last('pt')),
     '(TRUNCATE,pt,"{""rows"": 1}")', 'TRUNCATE of the partitioned table counts the rows of all partitions');
@@ -279,14 +279,14 @@ SELECT is((SELECT to_jsonb(jsonb_populate_record(NULL::ty, l.new_values)) - 'js'
           (SELECT to_jsonb(r) - 'js' FROM ty r),
     'every value (timestamptz and arrays too) reads back as it was with jsonb_populate_record');
 SELECT is((SELECT l.new_values->'js' FROM pg_temp.last('ty') l), (SELECT to_jsonb(js) FROM ty),
-    'BUG: a json column is logged as its JSON value (as to_jsonb), not as a string of its text');
+    'fixed: a json column is logged as its JSON value (as to_jsonb), not as a string of its text');
 SELECT is((SELECT l.new_values->'arr' FROM pg_temp.last('ty') l), '[1, null, 3]'::jsonb,
-    'BUG: an array is logged as a JSON array (as to_jsonb), not as the string "{1,NULL,3}"');
+    'fixed: an array is logged as a JSON array (as to_jsonb), not as the string "{1,NULL,3}"');
 SET LOCAL DateStyle = 'SQL, DMY';
 UPDATE ty SET ts = '2024-01-02 03:04:05+00';
 SET LOCAL DateStyle = 'ISO, MDY';
 SELECT is((SELECT l.new_values->'ts' FROM pg_temp.last('ty') l), (SELECT to_jsonb(ts) FROM ty),
-    'BUG: timestamptz is logged in ISO 8601 as to_jsonb does, whatever the writer''s DateStyle');
+    'fixed: timestamptz is logged in ISO 8601 as to_jsonb does, whatever the writer''s DateStyle');
 CREATE TABLE dated (id int PRIMARY KEY, d date);
 SELECT migrate.audit_enable('dated');
 INSERT INTO dated VALUES (1, '2024-01-02');
@@ -296,7 +296,7 @@ UPDATE dated SET d = '2030-12-31';
 SET LOCAL DateStyle = 'ISO, MDY';
 SELECT is(migrate.audit_revert('dated', '{"id": 1}', pg_temp.at('dated')), 'updated', 'a date changed under another DateStyle is reverted');
 SELECT is((SELECT d FROM dated), '2024-01-02'::date,
-    'BUG: ... to the date it had (not to 2024-02-01, from "02/01/2024" logged under DateStyle DMY)');
+    'fixed: ... to the date it had (not to 2024-02-01, from "02/01/2024" logged under DateStyle DMY)');
 
 --
 -- migrate.app_user, the migration tag
@@ -559,10 +559,10 @@ SELECT results_eq(
              ('DELETE', '{"id": 2}', '{"id": 2, "v": "b"}', NULL, NULL, 'mg_tap_audit_hostile'),
              ('TRUNCATE', '{"id": 1}', '{"id": 1, "v": "c"}', NULL, NULL, 'mg_tap_audit_hostile')$$,
     'with search_path = public, pg_catalog and planted functions the log is still correct');
--- BUG: the configuration query of the trigger (load_config in src/audit.c)
+-- fixed: the configuration query of the trigger (load_config in src/audit.c)
 -- calls chr() and ->> unqualified while running as the extension owner
 SELECT is((SELECT string_agg(DISTINCT fn || ' as ' || by_role, ', ') FROM sp_called), NULL,
-    'BUG: none of the planted functions or operators was called (not as the extension owner either)');
+    'fixed: none of the planted functions or operators was called (not as the extension owner either)');
 
 SELECT * FROM finish();
 ROLLBACK;
