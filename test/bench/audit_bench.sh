@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Measures what migrate_ext's audit trigger costs writers of an audited table,
+# against no audit and against a hand-written PL/pgSQL trigger.
+# A 100,000-row table (id bigint primary key, n int, label text,
+# created_at timestamptz, note text), three setups, each on its own fresh
+# table with the same data:
+#   none        : no trigger
+#   migrate_ext : SELECT migrate.audit_enable('t') (row triggers buffer the
+#                 changes; one INSERT ... SELECT FROM unnest() per statement
+#                 writes them to migrate.audit_log as the extension owner)
+#   plpgsql     : test/bench/plpgsql_audit.sql, an AFTER ROW trigger that
+#                 inserts to_jsonb(OLD) / to_jsonb(NEW) into plpgsql_log
+# Operations:
+#   bulk INSERT : INSERT ... SELECT FROM generate_series (100,000 rows)
+#   bulk UPDATE : UPDATE t SET n = n + 1 (every row, one column)
+#   bulk DELETE : DELETE FROM t (every row)
+#   single-row UPDATE : pgbench, 1 client, -T 10, UPDATE t SET n = n + 1
+#                 WHERE id = random(1, 100000); tps without connection time
+# Each bulk statement runs in its own transaction (autocommit) after VACUUM
+# ANALYZE of the table and a CHECKPOINT, timed in one psql session from the
+# statement before it to the one after it (so the time includes the commit
+# and one round trip). 3 rounds, the order of the setups rotating, the table
+# re-created and re-filled for each round and each pgbench run; medians are
+# printed. Every audited run is checked: the log must have exactly one row
+# per changed row for each operation (and one per pgbench transaction), or
+# the script fails.
+# Then a breakdown of the migrate_ext cost (3 rounds, medians; each statement
+# in a transaction that is rolled back): rows only built and buffered (flush
+# trigger disabled, nothing written), written without the two indexes of
+# migrate.audit_log (dropped inside the transaction), and the full audit,
+# for the bulk INSERT and UPDATE and for 20,000 single-row UPDATEs in one DO
+# block (the server-side cost per statement, without round trips and
+# commits); plus the WAL each bulk statement wrote.
+# Targets: bulk INSERT and UPDATE with migrate_ext <= 1.8x unaudited;
+# single-row UPDATE >= 85% of unaudited tps; migrate_ext adds >= 3x less time
+# per row than the PL/pgSQL trigger (bulk INSERT, UPDATE, DELETE and
+# single-row UPDATE). Always exits 0 once the measurement ran (a missed
+# target is reported as MISS, not as a failure). Takes about 3.5 minutes.
+# Runs against the server in PGHOST/PGPORT/PGUSER (e.g. inside pg_virtualenv);
+# creates and drops the database migrate_audit_bench.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+ROWS=${BENCH_AUDIT_ROWS:-100000}
+ROUNDS=${BENCH_ROUNDS:-3}
+PGBENCH_SECONDS=${BENCH_PGBENCH_SECONDS:-10}
+STATEMENTS=${BENCH_AUDIT_STATEMENTS:-20000}
+RATIO_TARGET=1.8
+TPS_TARGET=85
+PER_ROW_TARGET=3
+SETUPS=(none migrate_ext plpgsql)
+db=migrate_audit_bench
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
+psql_db() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+echo
+echo "== migrate_ext audit benchmark =="
+echo "rows: $ROWS, rounds per setup: $ROUNDS, pgbench: 1 client, $PGBENCH_SECONDS s per setup and round"
+echo "build: $(git describe --always --dirty 2>/dev/null || echo unknown)"
+echo "settings: $(psql_admin -Atc "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'wal_level', 'max_wal_size')")"
+
+psql_admin -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+psql_db -c 'CREATE EXTENSION migrate_ext' -f plpgsql_audit.sql
+
+# --- SQL pieces -----------------------------------------------------------------
+# a fresh table t_<setup> with its audit (filled before the audit is attached
+# when $2 = filled); the logs emptied
+create_sql() {
+	local setup=$1 t=t_$1
+	cat <<EOF
+DROP TABLE IF EXISTS $t;
+CREATE TABLE $t (id bigint PRIMARY KEY, n int NOT NULL, label text, created_at timestamptz, note text);
+EOF
+	[ "${2:-}" = filled ] && fill_sql "$t"
+	case "$setup" in
+	migrate_ext) echo "SELECT migrate.audit_enable('$t') \\g /dev/null" ;;
+	plpgsql) echo "CREATE TRIGGER plpgsql_audit AFTER INSERT OR UPDATE OR DELETE ON $t FOR EACH ROW EXECUTE FUNCTION plpgsql_audit();" ;;
+	esac
+	echo "TRUNCATE migrate.audit_log, plpgsql_log;"
+}
+fill_sql() {
+	echo "INSERT INTO $1 SELECT g, g, 'label ' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute', md5(g::text) FROM generate_series(1, $ROWS) AS g;"
+}
+# timed STATEMENT: prints "<label> <seconds> <WAL bytes>"
+timed_sql() {
+	local label=$1 stmt=$2
+	cat <<EOF
+SELECT pg_current_wal_insert_lsn() AS lsn0, extract(epoch FROM clock_timestamp()) AS t0 \\gset
+$stmt
+SELECT '$label', round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 4), pg_current_wal_insert_lsn() - :'lsn0'::pg_lsn;
+EOF
+}
+# the log rows of table t_<setup>, per operation: "logged <op> <count>"
+logged_sql() {
+	case "$1" in
+	migrate_ext) echo "SELECT 'logged', operation, count(*) FROM migrate.audit_log WHERE relid = 't_$1'::regclass GROUP BY operation;" ;;
+	plpgsql) echo "SELECT 'logged', op, count(*) FROM plpgsql_log WHERE tbl = 'public.t_$1' GROUP BY op;" ;;
+	esac
+}
+# fails unless the log holds exactly $2 rows of each operation in $3...
+check_logged() {
+	local setup=$1 want=$2 out=$3 op n
+	shift 3
+	[ "$setup" = none ] && return 0
+	for op in "$@"; do
+		n=$(awk -v op="$op" '$1 == "logged" && $2 == op { print $3 }' "$out")
+		[ "${n:-0}" -eq "$want" ] || { echo "error: $setup logged ${n:-0} $op rows, expected $want" >&2; exit 1; }
+	done
+	n=$(awk '$1 == "logged" { s += $3 } END { print s + 0 }' "$out")
+	[ "$n" -eq $((want * $#)) ] || { echo "error: $setup logged $n rows in all, expected $((want * $#))" >&2; exit 1; }
+}
+
+# --- bulk INSERT, UPDATE, DELETE ------------------------------------------------
+declare -A times wal logged
+for ((r = 1; r <= ROUNDS; r++)); do
+	for ((k = 0; k < ${#SETUPS[@]}; k++)); do
+		setup=${SETUPS[$(((k + r - 1) % ${#SETUPS[@]}))]}
+		t=t_$setup
+		out="$work/bulk_${setup}_$r.out"
+		psql_db >"$out" <<EOF
+$(create_sql "$setup")
+VACUUM ANALYZE $t;
+CHECKPOINT;
+$(timed_sql insert "$(fill_sql "$t")")
+VACUUM ANALYZE $t;
+SELECT 'rows', count(*) FROM $t;
+CHECKPOINT;
+$(timed_sql update "UPDATE $t SET n = n + 1;")
+VACUUM ANALYZE $t;
+CHECKPOINT;
+$(timed_sql delete "DELETE FROM $t;")
+SELECT 'rows_left', count(*) FROM $t;
+$(logged_sql "$setup")
+EOF
+		if [ "$(awk '$1 == "rows" { print $2 }' "$out")" != "$ROWS" ] ||
+			[ "$(awk '$1 == "rows_left" { print $2 }' "$out")" != 0 ]; then
+			echo "error: $setup round $r: the table did not have $ROWS rows, then none" >&2
+			exit 1
+		fi
+		check_logged "$setup" "$ROWS" "$out" INSERT UPDATE DELETE
+		line=$(printf '  round %d %-11s' "$r" "$setup")
+		for op in insert update delete; do
+			read -r s w < <(awk -v op="$op" '$1 == op { print $2, $3 }' "$out")
+			times[$setup.$op]="${times[$setup.$op]:-} $s"
+			wal[$setup.$op]=$w
+			line+=$(printf '  %s %.3f s' "$op" "$s")
+		done
+		if [ "$setup" != none ]; then
+			logged[$setup]=$(awk '$1 == "logged" { printf "%s%s %s", sep, $2, $3; sep = ", " }' "$out")
+			line+="  (logged: ${logged[$setup]})"
+		fi
+		echo "$line"
+	done
+done
+
+# --- single-row UPDATE with pgbench ----------------------------------------------
+declare -A tps_runs
+for ((r = 1; r <= ROUNDS; r++)); do
+	for ((k = 0; k < ${#SETUPS[@]}; k++)); do
+		setup=${SETUPS[$(((k + r - 1) % ${#SETUPS[@]}))]}
+		t=t_$setup
+		out="$work/pgbench_${setup}_$r.out"
+		printf '\\set id random(1, %d)\nUPDATE %s SET n = n + 1 WHERE id = :id;\n' "$ROWS" "$t" >"$work/pgbench_$setup.sql"
+		psql_db >/dev/null <<EOF
+$(create_sql "$setup" filled)
+VACUUM ANALYZE $t;
+CHECKPOINT;
+EOF
+		pgbench -n -c 1 -j 1 -T "$PGBENCH_SECONDS" -f "$work/pgbench_$setup.sql" "$db" >"$out" 2>&1 ||
+			{ cat "$out" >&2; exit 1; }
+		n=$(awk -F': ' '/number of transactions actually processed/ { print $2 }' "$out")
+		tps=$(awk '/^tps = / && /without initial connection time/ { print $3 }' "$out")
+		if [ -z "$n" ] || [ -z "$tps" ]; then
+			cat "$out" >&2
+			echo "error: cannot read the pgbench output" >&2
+			exit 1
+		fi
+		psql_db >"$out.logged" -c "$(logged_sql "$setup")"
+		check_logged "$setup" "$n" "$out.logged" UPDATE
+		tps_runs[$setup]="${tps_runs[$setup]:-} $tps"
+		printf '  round %d %-11s  pgbench %7.1f tps, %d transactions%s\n' "$r" "$setup" "$tps" "$n" \
+			"$([ "$setup" = none ] || echo " (logged: UPDATE $n)")"
+	done
+done
+
+# --- results ----------------------------------------------------------------------
+declare -A med tps
+for setup in "${SETUPS[@]}"; do
+	for op in insert update delete; do
+		# shellcheck disable=SC2086
+		med[$setup.$op]=$(median ${times[$setup.$op]})
+	done
+	# shellcheck disable=SC2086
+	tps[$setup]=$(median ${tps_runs[$setup]})
+done
+
+# how the added time of migrate_ext (m) compares with that of plpgsql (p)
+# shellcheck disable=SC2016 # awk code, not shell expansions
+compare_awk='function compare(m, p) {
+	if (m <= 0) return "migrate_ext adds no measurable time"
+	if (p <= 0) return "plpgsql adds no measurable time"
+	if (p >= m) return sprintf("migrate_ext adds %.1f times less per row than plpgsql", p / m)
+	return sprintf("migrate_ext adds %.1f times MORE per row than plpgsql", m / p)
+}'
+
+echo
+echo "medians of $ROUNDS rounds:"
+printf '%-30s %10s %12s %10s %17s %13s\n' operation none migrate_ext plpgsql "migrate_ext/none" "plpgsql/none"
+for op in insert update delete; do
+	awk -v op="bulk ${op^^} ($ROWS rows)" -v a="${med[none.$op]}" -v b="${med[migrate_ext.$op]}" -v c="${med[plpgsql.$op]}" 'BEGIN {
+		printf "%-30s %8.3f s %10.3f s %8.3f s %16.2fx %12.2fx\n", op, a, b, c, b / a, c / a
+	}'
+done
+awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" -v c="${tps[plpgsql]}" 'BEGIN {
+	printf "%-30s %6.0f tps %8.0f tps %6.0f tps %16.1f%% %12.1f%%\n", "single-row UPDATE (pgbench)", a, b, c, 100 * b / a, 100 * c / a
+}'
+
+echo
+echo "added time per row (bulk: median statement minus unaudited, over $ROWS rows; single-row: per transaction, from tps):"
+for op in insert update delete; do
+	awk -v op="${op^^}" -v n="$ROWS" -v a="${med[none.$op]}" -v b="${med[migrate_ext.$op]}" -v c="${med[plpgsql.$op]}" "$compare_awk"'
+	BEGIN {
+		m = 1e6 * (b - a) / n; p = 1e6 * (c - a) / n
+		printf "  bulk %-6s            migrate_ext %+6.2f us, plpgsql %+6.2f us: %s\n", op, m, p, compare(m, p)
+	}'
+done
+awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" -v c="${tps[plpgsql]}" "$compare_awk"'
+BEGIN {
+	m = 1e6 / b - 1e6 / a; p = 1e6 / c - 1e6 / a
+	printf "  single-row UPDATE      migrate_ext %+6.1f us (%.1f%% of unaudited tps), plpgsql %+6.1f us (%.1f%%), unaudited %.1f us per transaction: %s\n",
+		m, 100 * b / a, p, 100 * c / a, 1e6 / a, compare(m, p)
+}'
+
+echo
+echo "WAL written per bulk statement (last round):"
+for op in insert update delete; do
+	awk -v op="${op^^}" -v n="$ROWS" -v a="${wal[none.$op]}" -v b="${wal[migrate_ext.$op]}" -v c="${wal[plpgsql.$op]}" 'BEGIN {
+		printf "  bulk %-6s none %5.1f MB, migrate_ext %5.1f MB, plpgsql %5.1f MB (log: migrate_ext %+4.0f B, plpgsql %+4.0f B per row)\n",
+			op, a / 1048576, b / 1048576, c / 1048576, (b - a) / n, (c - a) / n
+	}'
+done
+
+# --- where the migrate_ext time goes -----------------------------------------------
+# each timed statement runs in a transaction that is rolled back (so there is
+# no commit in any of them) on a freshly filled table, in these variants:
+#   none     : no audit
+#   buffered : migrate_ext with its flush trigger disabled: the row trigger
+#              builds the jsonb and buffers the rows, nothing is written
+#   noindex  : migrate_ext with the indexes of migrate.audit_log dropped
+#              inside the transaction
+#   full     : migrate_ext
+#   plpgsql  : the PL/pgSQL trigger, for reference
+# the single-row figure is $STATEMENTS one-row UPDATEs run by one DO block
+# (each its own statement, so each fires and flushes like a pgbench one, but
+# with no round trip, parse or commit): the server-side cost per statement.
+# $ROUNDS rounds, the order of the variants rotating; medians
+VARIANTS=(none buffered noindex full plpgsql)
+declare -A bd bdw
+nindexes=$(psql_db -c "SELECT count(*) FROM pg_index WHERE indrelid = 'migrate.audit_log'::regclass")
+for ((r = 1; r <= ROUNDS; r++)); do
+	for ((k = 0; k < ${#VARIANTS[@]}; k++)); do
+		variant=${VARIANTS[$(((k + r - 1) % ${#VARIANTS[@]}))]}
+		case "$variant" in
+		none | plpgsql) setup=$variant ;;
+		*) setup=migrate_ext ;;
+		esac
+		t=t_$setup
+		case "$variant" in
+		buffered) prep="ALTER TABLE $t DISABLE TRIGGER migrate_audit_flush;" ;;
+		noindex) prep="SELECT format('DROP INDEX %s', indexrelid::regclass) FROM pg_index WHERE indrelid = 'migrate.audit_log'::regclass \\gexec" ;;
+		*) prep= ;;
+		esac
+		loop="DO \$\$ BEGIN FOR i IN 1..$STATEMENTS LOOP UPDATE $t SET n = n + 1 WHERE id = (i::bigint * 7919) % $ROWS + 1; END LOOP; END \$\$;"
+		out="$work/breakdown_${variant}_$r.out"
+		psql_db >"$out" <<EOF
+$(create_sql "$setup")
+VACUUM ANALYZE $t;
+CHECKPOINT;
+BEGIN;
+$prep
+$(timed_sql insert "$(fill_sql "$t")")
+ROLLBACK;
+$(create_sql "$setup" filled)
+VACUUM ANALYZE $t;
+CHECKPOINT;
+BEGIN;
+$prep
+$(timed_sql update "UPDATE $t SET n = n + 1;")
+ROLLBACK;
+$(create_sql "$setup" filled)
+VACUUM ANALYZE $t;
+CHECKPOINT;
+BEGIN;
+$prep
+$(timed_sql single "$loop")
+ROLLBACK;
+EOF
+		for op in insert update single; do
+			read -r s w < <(awk -v op="$op" '$1 == op { print $2, $3 }' "$out")
+			bd[$variant.$op]="${bd[$variant.$op]:-} $s"
+			bdw[$variant.$op]=$w
+		done
+	done
+done
+echo
+echo "where the migrate_ext time goes (medians of $ROUNDS rounds, statements rolled back: no commit):"
+printf '  %-46s %-23s %-23s %s\n' variant "bulk INSERT" "bulk UPDATE" "single-row UPDATE ($STATEMENTS in a DO block)"
+for variant in "${VARIANTS[@]}"; do
+	for op in insert update single; do
+		# shellcheck disable=SC2086
+		bd[$variant.$op]=$(median ${bd[$variant.$op]})
+	done
+	case "$variant" in
+	none) label="no audit" ;;
+	buffered) label="migrate_ext, rows built and buffered, no flush" ;;
+	noindex) label="migrate_ext, audit_log without its $nindexes indexes" ;;
+	full) label="migrate_ext" ;;
+	plpgsql) label="plpgsql (reference)" ;;
+	esac
+	awk -v l="$label" -v i="${bd[$variant.insert]}" -v u="${bd[$variant.update]}" -v s="${bd[$variant.single]}" \
+		-v wi="${bdw[$variant.insert]}" -v wu="${bdw[$variant.update]}" -v k="$STATEMENTS" 'BEGIN {
+		printf "  %-46s %.3f s (%5.1f MB WAL) %.3f s (%5.1f MB WAL) %6.1f us per statement\n", l, i, wi / 1048576, u, wu / 1048576, 1e6 * s / k
+	}'
+done
+echo "  migrate_ext cost, split (added time per row; single-row: per statement):"
+for part in "row trigger: jsonb of the rows, buffering|none|buffered" \
+	"flush: INSERT ... SELECT FROM unnest() into audit_log|buffered|noindex" \
+	"the $nindexes indexes of audit_log|noindex|full" \
+	"total|none|full" \
+	"plpgsql trigger, total (reference)|none|plpgsql"; do
+	IFS='|' read -r label from to <<<"$part"
+	awk -v l="$label" -v n="$ROWS" -v k="$STATEMENTS" \
+		-v i0="${bd[$from.insert]}" -v i1="${bd[$to.insert]}" -v u0="${bd[$from.update]}" -v u1="${bd[$to.update]}" \
+		-v s0="${bd[$from.single]}" -v s1="${bd[$to.single]}" 'BEGIN {
+		printf "    %-54s INSERT %+5.2f us  UPDATE %+5.2f us  single-row UPDATE %+5.1f us\n", l, 1e6 * (i1 - i0) / n, 1e6 * (u1 - u0) / n, 1e6 * (s1 - s0) / k
+	}'
+done
+
+# --- targets --------------------------------------------------------------------
+echo
+for op in insert update; do
+	awk -v op="${op^^}" -v a="${med[none.$op]}" -v b="${med[migrate_ext.$op]}" -v target="$RATIO_TARGET" 'BEGIN {
+		ratio = b / a
+		# compare the rounded figures that are printed
+		if (sprintf("%.2f", ratio) + 0 <= target + 0)
+			printf "PASS: bulk %s with migrate_ext audit %.2fx unaudited <= %.1fx\n", op, ratio, target
+		else
+			printf "MISS: bulk %s with migrate_ext audit %.2fx unaudited > %.1fx (by %.2f: the audit adds %.0f%% of the unaudited time, the target allows %.0f%%)\n",
+				op, ratio, target, ratio - target, 100 * (ratio - 1), 100 * (target - 1)
+	}'
+done
+awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" -v target="$TPS_TARGET" 'BEGIN {
+	pct = 100 * b / a
+	if (sprintf("%.1f", pct) + 0 >= target + 0)
+		printf "PASS: single-row UPDATE throughput with migrate_ext audit %.1f%% of unaudited >= %d%%\n", pct, target
+	else
+		printf "MISS: single-row UPDATE throughput with migrate_ext audit %.1f%% of unaudited < %d%% (by %.1f points)\n", pct, target, target - pct
+}'
+per_row_target() {
+	awk -v op="$1" -v m="$2" -v p="$3" -v target="$PER_ROW_TARGET" 'BEGIN {
+		if (m <= 0) {
+			printf "PASS: %s: migrate_ext adds no measurable time per row\n", op
+			exit
+		}
+		x = p / m
+		if (sprintf("%.1f", x) + 0 >= target + 0)
+			printf "PASS: %s: migrate_ext adds %.1fx less time per row than plpgsql >= %dx\n", op, x, target
+		else if (x >= 1)
+			printf "MISS: %s: migrate_ext adds %.1fx less time per row than plpgsql < %dx (by a factor of %.1f)\n", op, x, target, target / x
+		else
+			printf "MISS: %s: migrate_ext adds %.1fx MORE time per row than plpgsql, not %dx less (by a factor of %.1f)\n", op, 1 / x, target, target / x
+	}'
+}
+for op in insert update delete; do
+	per_row_target "bulk ${op^^}" "$(awk -v a="${med[none.$op]}" -v b="${med[migrate_ext.$op]}" 'BEGIN { print b - a }')" \
+		"$(awk -v a="${med[none.$op]}" -v c="${med[plpgsql.$op]}" 'BEGIN { print c - a }')"
+done
+per_row_target "single-row UPDATE" "$(awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" 'BEGIN { print 1 / b - 1 / a }')" \
+	"$(awk -v a="${tps[none]}" -v c="${tps[plpgsql]}" 'BEGIN { print 1 / c - 1 / a }')"
+psql_admin -c "DROP DATABASE $db"
