@@ -51,6 +51,12 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/xid8.h"
+#include "access/tableam.h"
+#include "commands/sequence.h"
+#include "executor/execPartition.h"
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "utils/fmgrprotos.h"
 
 #include <math.h>
 
@@ -97,7 +103,7 @@ typedef struct AuditRel
 	bool		truncate_rows;
 	List	   *exclude_columns;	/* names, for TRUNCATE with truncate_rows */
 	bool	   *last_changed;	/* the columns of the last UPDATE logged */
-	char	   *last_literal;	/* and their text[] literal */
+	Datum		last_names;		/* and their text[] (in cxt) */
 } AuditRel;
 
 /* One log row waiting for the end of its statement. */
@@ -111,7 +117,7 @@ typedef struct AuditRow
 	Datum		row_key;		/* jsonb, or 0 */
 	Datum		old_values;
 	Datum		new_values;
-	char	   *changed;		/* text[] literal, or NULL */
+	Datum		changed;		/* text[] of changed columns, or 0 */
 	TimestampTz statement_at;
 	char	   *current_user;
 	char	   *app_user;
@@ -122,7 +128,6 @@ static HTAB *audit_rels = NULL;
 static MemoryContext buffer_cxt = NULL;
 static List *buffer = NIL;		/* AuditRow * */
 static AuditRow *pending_move = NULL;	/* DELETE half of a partition move */
-static SPIPlanPtr insert_plan = NULL;
 static char *session_user_name = NULL;
 static Oid	current_user_oid = InvalidOid;	/* whose name current_user_name is */
 static List *truncate_covered = NIL;	/* partitions whose rows a TRUNCATE of
@@ -530,143 +535,216 @@ buffer_row(AuditRow *r)
 	MemoryContextSwitchTo(old);
 }
 
-/* Build a 1-D array of n datums (NULL where isnull). */
-static Datum
-make_array(Datum *d, bool *nulls, int n, Oid elemtype)
+/* Where the columns of migrate.audit_log are (looked up once per table OID). */
+typedef struct LogLayout
 {
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	Oid			relid;
+	Oid			seqid;
+	int			natts;
+	int			id, logged_at, txid, statement_at, relid_col, schema_name, table_name,
+				operation, row_key, old_values, new_values, changed_columns,
+				session_user_name, current_user_name, app_user, application_name,
+				client_addr, migration_version;
+} LogLayout;
 
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, elemtype,
-											  typlen, typbyval, typalign));
+static LogLayout layout;
+
+/* 0-based position of a column of migrate.audit_log. */
+static int
+log_attno(Oid relid, const char *name)
+{
+	AttrNumber	attno = get_attnum(relid, name);
+
+	if (attno == InvalidAttrNumber)
+		elog(ERROR, "column %s of migrate.audit_log is missing", name);
+	return attno - 1;
 }
 
-#define AUDIT_NCOLS 15
+/* Find migrate.audit_log and its columns. */
+static void
+load_layout(void)
+{
+	Oid			nsp = get_namespace_oid(MIGRATE_SCHEMA, false);
+	Oid			relid = get_relname_relid("audit_log", nsp);
 
-/* Write every buffered row with one INSERT, as the extension owner. */
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table migrate.audit_log does not exist"),
+				 errhint("Reinstall the extension.")));
+	if (relid == layout.relid)
+		return;
+	layout.seqid = get_relname_relid("audit_log_id_seq", nsp);
+	layout.id = log_attno(relid, "id");
+	layout.logged_at = log_attno(relid, "logged_at");
+	layout.txid = log_attno(relid, "txid");
+	layout.statement_at = log_attno(relid, "statement_at");
+	layout.relid_col = log_attno(relid, "relid");
+	layout.schema_name = log_attno(relid, "schema_name");
+	layout.table_name = log_attno(relid, "table_name");
+	layout.operation = log_attno(relid, "operation");
+	layout.row_key = log_attno(relid, "row_key");
+	layout.old_values = log_attno(relid, "old_values");
+	layout.new_values = log_attno(relid, "new_values");
+	layout.changed_columns = log_attno(relid, "changed_columns");
+	layout.session_user_name = log_attno(relid, "session_user_name");
+	layout.current_user_name = log_attno(relid, "current_user_name");
+	layout.app_user = log_attno(relid, "app_user");
+	layout.application_name = log_attno(relid, "application_name");
+	layout.client_addr = log_attno(relid, "client_addr");
+	layout.migration_version = log_attno(relid, "migration_version");
+	layout.relid = relid;
+}
+
+/* inet_client_addr(), NULL for a local connection. */
+static Datum
+client_addr_datum(bool *isnull)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	Datum		d;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	d = inet_client_addr(fcinfo);
+	*isnull = fcinfo->isnull;
+	return d;
+}
+
+/*
+ * Write every buffered row straight into migrate.audit_log, the way COPY
+ * does: tuple routing to the partition, heap insert, index entries.  No
+ * SQL is parsed, planned or executed, and no permission is checked (the
+ * log is the extension's own table; writers need no right on it).
+ */
 static void
 flush_buffer(void)
 {
 	List	   *rows = buffer;
-	int			n = list_length(rows);
-	Datum	   *cols[AUDIT_NCOLS];
-	bool	   *nulls[AUDIT_NCOLS];
-	static const Oid elemtypes[AUDIT_NCOLS] = {
-		XID8OID, TIMESTAMPTZOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
-		JSONBOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTOID
-	};
-	Datum		values[AUDIT_NCOLS];
-	Oid			argtypes[AUDIT_NCOLS];
-	FullTransactionId fxid;
-	Oid			save_userid;
-	int			save_sec_context;
-	int			i = 0;
+	EState	   *estate;
+	RangeTblEntry *rte;
+	ResultRelInfo *root_rri;
+	ModifyTableState *mtstate;
+	PartitionTupleRouting *proute;
+	TupleTableSlot *slot;
+	Relation	rel;
+	Datum		txid;
+	Datum		su;
+	Datum		an;
+	Datum		ca;
+	bool		ca_null;
+	TimestampTz now;
+	CommandId	cid;
 	ListCell   *lc;
 	MemoryContext old;
-	int			nest;
 
 	if (pending_move)
 	{
 		/* a DELETE half whose INSERT never came: it was a delete */
 		rows = lappend(rows, pending_move);
-		n++;
 		pending_move = NULL;
 	}
 	buffer = NIL;
-	if (n == 0)
+	if (rows == NIL)
 		return;
 
-	old = MemoryContextSwitchTo(buffer_cxt);
 	load_session();
-	fxid = GetTopFullTransactionId();
-	for (int c = 0; c < AUDIT_NCOLS; c++)
-	{
-		cols[c] = palloc0(sizeof(Datum) * n);
-		nulls[c] = palloc0(sizeof(bool) * n);
-	}
+	load_layout();
+	old = MemoryContextSwitchTo(buffer_cxt);
+	txid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	su = CStringGetTextDatum(session_user_name);
+	an = CStringGetTextDatum(application_name ? application_name : "");
+	ca = client_addr_datum(&ca_null);
+	now = GetCurrentTimestamp();
+	cid = GetCurrentCommandId(true);
+
+	estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = layout.relid;
+	rte->relkind = RELKIND_PARTITIONED_TABLE;
+	rte->rellockmode = RowExclusiveLock;
+#if PG_VERSION_NUM >= 160000
+	ExecInitRangeTable(estate, list_make1(rte), NIL);
+#else
+	ExecInitRangeTable(estate, list_make1(rte));
+#endif
+	root_rri = makeNode(ResultRelInfo);
+	ExecInitResultRelation(estate, root_rri, 1);
+	rel = root_rri->ri_RelationDesc;
+	mtstate = makeNode(ModifyTableState);
+	mtstate->ps.plan = NULL;
+	mtstate->ps.state = estate;
+	mtstate->operation = CMD_INSERT;
+	mtstate->mt_nrels = 1;
+	mtstate->resultRelInfo = root_rri;
+	mtstate->rootResultRelInfo = root_rri;
+	proute = ExecSetupPartitionTupleRouting(estate, rel);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+
 	foreach(lc, rows)
 	{
 		AuditRow   *r = (AuditRow *) lfirst(lc);
+		ResultRelInfo *part;
+		TupleTableSlot *pslot;
+		Datum	   *v;
+		bool	   *n;
 
-		cols[0][i] = FullTransactionIdGetDatum(fxid);
-		cols[1][i] = TimestampTzGetDatum(r->statement_at);
-		cols[2][i] = ObjectIdGetDatum(r->root);
-		cols[3][i] = CStringGetTextDatum(r->schema_name);
-		cols[4][i] = CStringGetTextDatum(r->table_name);
-		cols[5][i] = CStringGetTextDatum(r->operation);
-		cols[6][i] = r->row_key;
-		nulls[6][i] = r->row_key == (Datum) 0;
-		cols[7][i] = r->old_values;
-		nulls[7][i] = r->old_values == (Datum) 0;
-		cols[8][i] = r->new_values;
-		nulls[8][i] = r->new_values == (Datum) 0;
-		cols[9][i] = r->changed ? CStringGetTextDatum(r->changed) : (Datum) 0;
-		nulls[9][i] = r->changed == NULL;
-		cols[10][i] = CStringGetTextDatum(session_user_name);
-		cols[11][i] = CStringGetTextDatum(r->current_user);
-		cols[12][i] = r->app_user ? CStringGetTextDatum(r->app_user) : (Datum) 0;
-		nulls[12][i] = r->app_user == NULL;
-		cols[13][i] = CStringGetTextDatum(application_name ? application_name : "");
-		cols[14][i] = r->migration ? CStringGetTextDatum(r->migration) : (Datum) 0;
-		nulls[14][i] = r->migration == NULL;
-		i++;
-	}
-	for (int c = 0; c < AUDIT_NCOLS; c++)
-	{
-		values[c] = make_array(cols[c], nulls[c], n, elemtypes[c]);
-		argtypes[c] = get_array_type(elemtypes[c]);
+		CHECK_FOR_INTERRUPTS();
+		ExecClearTuple(slot);
+		v = slot->tts_values;
+		n = slot->tts_isnull;
+		memset(n, true, sizeof(bool) * RelationGetDescr(rel)->natts);
+#define SETCOL(col, val) (v[layout.col] = (val), n[layout.col] = false)
+		SETCOL(id, Int64GetDatum(nextval_internal(layout.seqid, false)));
+		SETCOL(logged_at, TimestampTzGetDatum(now));
+		SETCOL(txid, txid);
+		SETCOL(statement_at, TimestampTzGetDatum(r->statement_at));
+		SETCOL(relid_col, ObjectIdGetDatum(r->root));
+		SETCOL(schema_name, CStringGetTextDatum(r->schema_name));
+		SETCOL(table_name, CStringGetTextDatum(r->table_name));
+		SETCOL(operation, CStringGetTextDatum(r->operation));
+		if (r->row_key)
+			SETCOL(row_key, r->row_key);
+		if (r->old_values)
+			SETCOL(old_values, r->old_values);
+		if (r->new_values)
+			SETCOL(new_values, r->new_values);
+		if (r->changed)
+			SETCOL(changed_columns, r->changed);
+		SETCOL(session_user_name, su);
+		SETCOL(current_user_name, CStringGetTextDatum(r->current_user));
+		if (r->app_user)
+			SETCOL(app_user, CStringGetTextDatum(r->app_user));
+		SETCOL(application_name, an);
+		if (!ca_null)
+			SETCOL(client_addr, ca);
+		if (r->migration)
+			SETCOL(migration_version, CStringGetTextDatum(r->migration));
+#undef SETCOL
+		ExecStoreVirtualTuple(slot);
+
+		part = ExecFindPartition(mtstate, root_rri, proute, slot, estate);
+		pslot = slot;
+		if (part->ri_RootToPartitionMap != NULL)
+		{
+			pslot = MakeSingleTupleTableSlot(RelationGetDescr(part->ri_RelationDesc), &TTSOpsVirtual);
+			pslot = execute_attr_map_slot(part->ri_RootToPartitionMap->attrMap, slot, pslot);
+		}
+		table_tuple_insert(part->ri_RelationDesc, pslot, cid, 0, NULL);
+		if (part->ri_NumIndices > 0)
+#if PG_VERSION_NUM >= 160000
+			(void) ExecInsertIndexTuples(part, pslot, estate, false, false, NULL, NIL, false);
+#else
+			(void) ExecInsertIndexTuples(part, pslot, estate, false, false, NULL, NIL);
+#endif
+		ResetPerTupleExprContext(estate);
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (insert_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(
-									   "INSERT INTO migrate.audit_log (txid, statement_at, relid, schema_name,"
-									   "  table_name, operation, row_key, old_values, new_values, changed_columns,"
-									   "  session_user_name, current_user_name, app_user, application_name,"
-									   "  client_addr, migration_version)"
-									   " SELECT u.txid, u.statement_at, u.relid, u.schema_name, u.table_name,"
-									   "  u.operation, u.row_key, u.old_values, u.new_values,"
-									   "  u.changed::pg_catalog.text[], u.su, u.cu, u.au, u.an,"
-									   "  pg_catalog.inet_client_addr(), u.mv"
-									   "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-									   "   pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
-									   "   pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
-									   "   pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11),"
-									   "   pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14),"
-									   "   pg_catalog.unnest($15)) WITH ORDINALITY"
-									   "   AS u(txid, statement_at, relid, schema_name, table_name, operation,"
-									   "        row_key, old_values, new_values, changed, su, cu, au, an, mv, ord)"
-									   " ORDER BY u.ord",
-									   AUDIT_NCOLS, argtypes);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the audit log insert");
-		insert_plan = plan;
-	}
-	nest = migrate_pin_search_path();
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(migrate_extension_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		if (SPI_execute_plan(insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not write the audit log");
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(true, nest);
-	SPI_finish();
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCleanupTupleRouting(mtstate, proute);
+	ExecCloseResultRelations(estate);
+	ExecCloseRangeTableRelations(estate);
+	FreeExecutorState(estate);
+	CommandCounterIncrement();
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(buffer_cxt);
 }
@@ -746,19 +824,17 @@ audit_init(void)
  * ---------------------------------------------------------------------
  */
 
-/* A text[] literal of column names. */
-static char *
-names_literal(AuditRel *ar, const bool *which)
+/* A text[] of column names. */
+static Datum
+names_array(AuditRel *ar, const bool *which)
 {
 	Datum	   *d = palloc(sizeof(Datum) * ar->natts);
 	int			n = 0;
-	ArrayType  *arr;
 
 	for (int i = 0; i < ar->natts; i++)
 		if (which[i])
 			d[n++] = CStringGetTextDatum(ar->attname[i]);
-	arr = construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT);
-	return OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(arr));
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /* Copy a jsonb datum into the buffer's memory. */
@@ -772,12 +848,6 @@ keep(Datum d)
 	return copy;
 }
 
-/* Copy a C string into the buffer's memory. */
-static char *
-keep_str(const char *s)
-{
-	return s ? MemoryContextStrdup(buffer_cxt, s) : NULL;
-}
 
 /* The keys of a jsonb object that are column names with which[i]. */
 static Datum
@@ -841,7 +911,7 @@ finish_move(AuditRel *ar, HeapTuple tup, TupleDesc desc)
 		}
 	}
 	r->operation = "UPDATE";
-	r->changed = keep_str(names_literal(ar, changed));
+	r->changed = keep(names_array(ar, changed));
 	if (ar->full_rows)
 		r->new_values = keep(JsonbPGetDatum(newj));
 	else if (any)
@@ -915,14 +985,15 @@ log_update(AuditRel *ar, HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
 	if (ar->last_changed == NULL ||
 		memcmp(ar->last_changed, changed, sizeof(bool) * ar->natts) != 0)
 	{
+		MemoryContext old = MemoryContextSwitchTo(ar->cxt);
+
 		if (ar->last_changed == NULL)
-			ar->last_changed = MemoryContextAlloc(ar->cxt, sizeof(bool) * ar->natts);
+			ar->last_changed = palloc(sizeof(bool) * ar->natts);
 		memcpy(ar->last_changed, changed, sizeof(bool) * ar->natts);
-		if (ar->last_literal)
-			pfree(ar->last_literal);
-		ar->last_literal = MemoryContextStrdup(ar->cxt, names_literal(ar, changed));
+		ar->last_names = datumCopy(names_array(ar, changed), false, -1);
+		MemoryContextSwitchTo(old);
 	}
-	r->changed = keep_str(ar->last_literal);
+	r->changed = keep(ar->last_names);
 	if (ar->full_rows)
 	{
 		r->old_values = keep(tuple_jsonb(ar, oldtup, desc, NULL));
