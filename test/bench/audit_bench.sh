@@ -6,8 +6,8 @@
 # table with the same data:
 #   none        : no trigger
 #   migrate_ext : SELECT migrate.audit_enable('t') (row triggers buffer the
-#                 changes; one INSERT ... SELECT FROM unnest() per statement
-#                 writes them to migrate.audit_log as the extension owner)
+#                 changes; a statement trigger writes them to
+#                 migrate.audit_log at the end of each statement)
 #   plpgsql     : test/bench/plpgsql_audit.sql, an AFTER ROW trigger that
 #                 inserts to_jsonb(OLD) / to_jsonb(NEW) into plpgsql_log
 # Operations:
@@ -53,6 +53,10 @@ db=migrate_audit_bench
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# the installed library, to tell when another build is installed mid-run
+lib="$(pg_config --pkglibdir)/migrate_ext.so"
+lib_stamp() { stat -c '%Y %s' "$lib" 2>/dev/null || echo none; }
+lib_at_start=$(lib_stamp)
 
 psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 psql_db() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -d "$db" "$@"; }
@@ -61,7 +65,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 
 echo
 echo "== migrate_ext audit benchmark =="
 echo "rows: $ROWS, rounds per setup: $ROUNDS, pgbench: 1 client, $PGBENCH_SECONDS s per setup and round"
-echo "build: $(git describe --always --dirty 2>/dev/null || echo unknown)"
+echo "build: $(git describe --always --dirty 2>/dev/null || echo unknown), library installed $(date -u -r "$lib" '+%Y-%m-%d %H:%M:%S UTC' 2>/dev/null || echo '(not found)')"
 echo "settings: $(psql_admin -Atc "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'wal_level', 'max_wal_size')")"
 
 psql_admin -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
@@ -329,7 +333,7 @@ for variant in "${VARIANTS[@]}"; do
 done
 echo "  migrate_ext cost, split (added time per row; single-row: per statement):"
 for part in "row trigger: jsonb of the rows, buffering|none|buffered" \
-	"flush: INSERT ... SELECT FROM unnest() into audit_log|buffered|noindex" \
+	"flush: writing the log rows (without index entries)|buffered|noindex" \
 	"the $nindexes indexes of audit_log|noindex|full" \
 	"total|none|full" \
 	"plpgsql trigger, total (reference)|none|plpgsql"; do
@@ -382,4 +386,7 @@ for op in insert update delete; do
 done
 per_row_target "single-row UPDATE" "$(awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" 'BEGIN { print 1 / b - 1 / a }')" \
 	"$(awk -v a="${tps[none]}" -v c="${tps[plpgsql]}" 'BEGIN { print 1 / c - 1 / a }')"
+if [ "$(lib_stamp)" != "$lib_at_start" ]; then
+	echo "WARNING: $lib was replaced while the benchmark ran: the figures mix two builds"
+fi
 psql_admin -c "DROP DATABASE $db"
