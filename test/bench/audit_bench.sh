@@ -53,9 +53,9 @@ db=migrate_audit_bench
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# the installed library, to tell when another build is installed mid-run
+# the installed library, to tell when a different build is installed mid-run
 lib="$(pg_config --pkglibdir)/migrate_ext.so"
-lib_stamp() { stat -c '%Y %s' "$lib" 2>/dev/null || echo none; }
+lib_stamp() { md5sum <"$lib" 2>/dev/null || echo none; }
 lib_at_start=$(lib_stamp)
 
 psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
