@@ -14,16 +14,20 @@
 #   bulk INSERT : INSERT ... SELECT FROM generate_series (100,000 rows)
 #   bulk UPDATE : UPDATE t SET n = n + 1 (every row, one column)
 #   bulk DELETE : DELETE FROM t (every row)
-#   single-row UPDATE : pgbench, 1 client, -T 10, UPDATE t SET n = n + 1
-#                 WHERE id = random(1, 100000); tps without connection time
+#   single-row UPDATE : pgbench, 1 client, UPDATE t SET n = n + 1
+#                 WHERE id = random(1, 100000); tps without connection time;
+#                 5 rounds of -T 5 per setup, the setups alternating; the
+#                 percent of unaudited tps and the added time per
+#                 transaction are medians of per-round figures (each against
+#                 the unaudited run of the same round: the speed of a shared
+#                 machine drifts)
 # Each bulk statement runs in its own transaction (autocommit) after VACUUM
 # ANALYZE of the table and a CHECKPOINT, timed in one psql session from the
 # statement before it to the one after it (so the time includes the commit
 # and one round trip). 3 rounds, the order of the setups rotating, the table
-# re-created and re-filled for each round and each pgbench run; medians are
-# printed. Every audited run is checked: the log must have exactly one row
-# per changed row for each operation (and one per pgbench transaction), or
-# the script fails.
+# re-created and re-filled for each round; medians are printed. Every
+# audited run is checked: the log must have exactly one row per changed row
+# for each operation (and one per pgbench transaction), or the script fails.
 # Then a breakdown of the migrate_ext cost (3 rounds, medians; each statement
 # in a transaction that is rolled back): rows only built and buffered (flush
 # trigger disabled, nothing written), written without the two indexes of
@@ -35,7 +39,7 @@
 # single-row UPDATE >= 85% of unaudited tps; migrate_ext adds >= 3x less time
 # per row than the PL/pgSQL trigger (bulk INSERT, UPDATE, DELETE and
 # single-row UPDATE). Always exits 0 once the measurement ran (a missed
-# target is reported as MISS, not as a failure). Takes about 3.5 minutes.
+# target is reported as MISS, not as a failure). Takes about 3 minutes.
 # Runs against the server in PGHOST/PGPORT/PGUSER (e.g. inside pg_virtualenv);
 # creates and drops the database migrate_audit_bench.
 set -euo pipefail
@@ -43,7 +47,8 @@ cd "$(dirname "$0")"
 
 ROWS=${BENCH_AUDIT_ROWS:-100000}
 ROUNDS=${BENCH_ROUNDS:-3}
-PGBENCH_SECONDS=${BENCH_PGBENCH_SECONDS:-10}
+PGBENCH_SECONDS=${BENCH_PGBENCH_SECONDS:-5}
+PGBENCH_ROUNDS=${BENCH_PGBENCH_ROUNDS:-5}
 STATEMENTS=${BENCH_AUDIT_STATEMENTS:-20000}
 RATIO_TARGET=1.8
 TPS_TARGET=85
@@ -64,7 +69,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 
 
 echo
 echo "== migrate_ext audit benchmark =="
-echo "rows: $ROWS, rounds per setup: $ROUNDS, pgbench: 1 client, $PGBENCH_SECONDS s per setup and round"
+echo "rows: $ROWS, rounds per setup: $ROUNDS; pgbench: 1 client, $PGBENCH_ROUNDS rounds of $PGBENCH_SECONDS s per setup"
 echo "build: $(git describe --always --dirty 2>/dev/null || echo unknown), library installed $(date -u -r "$lib" '+%Y-%m-%d %H:%M:%S UTC' 2>/dev/null || echo '(not found)')"
 echo "settings: $(psql_admin -Atc "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'wal_level', 'max_wal_size')")"
 
@@ -163,18 +168,25 @@ EOF
 done
 
 # --- single-row UPDATE with pgbench ----------------------------------------------
-declare -A tps_runs
-for ((r = 1; r <= ROUNDS; r++)); do
+# the three tables are filled once; then $PGBENCH_ROUNDS rounds of one
+# $PGBENCH_SECONDS-second pgbench run per setup, the order rotating. The speed
+# of a shared machine drifts over a minute, so each round's migrate_ext and
+# plpgsql runs are compared with the unaudited run of the same round, and the
+# medians of those per-round figures are reported
+for setup in "${SETUPS[@]}"; do
+	printf '\\set id random(1, %d)\nUPDATE t_%s SET n = n + 1 WHERE id = :id;\n' "$ROWS" "$setup" >"$work/pgbench_$setup.sql"
+	psql_db >/dev/null <<EOF
+$(create_sql "$setup" filled)
+VACUUM ANALYZE t_$setup;
+EOF
+done
+psql_db -c CHECKPOINT
+declare -A tps_runs round_tps pgbench_n
+ratio_m='' ratio_p='' added_m='' added_p=''
+for ((r = 1; r <= PGBENCH_ROUNDS; r++)); do
 	for ((k = 0; k < ${#SETUPS[@]}; k++)); do
 		setup=${SETUPS[$(((k + r - 1) % ${#SETUPS[@]}))]}
-		t=t_$setup
 		out="$work/pgbench_${setup}_$r.out"
-		printf '\\set id random(1, %d)\nUPDATE %s SET n = n + 1 WHERE id = :id;\n' "$ROWS" "$t" >"$work/pgbench_$setup.sql"
-		psql_db >/dev/null <<EOF
-$(create_sql "$setup" filled)
-VACUUM ANALYZE $t;
-CHECKPOINT;
-EOF
 		pgbench -n -c 1 -j 1 -T "$PGBENCH_SECONDS" -f "$work/pgbench_$setup.sql" "$db" >"$out" 2>&1 ||
 			{ cat "$out" >&2; exit 1; }
 		n=$(awk -F': ' '/number of transactions actually processed/ { print $2 }' "$out")
@@ -184,13 +196,21 @@ EOF
 			echo "error: cannot read the pgbench output" >&2
 			exit 1
 		fi
+		pgbench_n[$setup]=$((${pgbench_n[$setup]:-0} + n))
 		psql_db >"$out.logged" -c "$(logged_sql "$setup")"
-		check_logged "$setup" "$n" "$out.logged" UPDATE
+		check_logged "$setup" "${pgbench_n[$setup]}" "$out.logged" UPDATE
 		tps_runs[$setup]="${tps_runs[$setup]:-} $tps"
-		printf '  round %d %-11s  pgbench %7.1f tps, %d transactions%s\n' "$r" "$setup" "$tps" "$n" \
-			"$([ "$setup" = none ] || echo " (logged: UPDATE $n)")"
+		round_tps[$setup]=$tps
 	done
+	ratio_m+=" $(awk -v a="${round_tps[none]}" -v b="${round_tps[migrate_ext]}" 'BEGIN { print 100 * b / a }')"
+	ratio_p+=" $(awk -v a="${round_tps[none]}" -v c="${round_tps[plpgsql]}" 'BEGIN { print 100 * c / a }')"
+	added_m+=" $(awk -v a="${round_tps[none]}" -v b="${round_tps[migrate_ext]}" 'BEGIN { print 1e6 / b - 1e6 / a }')"
+	added_p+=" $(awk -v a="${round_tps[none]}" -v c="${round_tps[plpgsql]}" 'BEGIN { print 1e6 / c - 1e6 / a }')"
+	awk -v r="$r" -v a="${round_tps[none]}" -v b="${round_tps[migrate_ext]}" -v c="${round_tps[plpgsql]}" 'BEGIN {
+		printf "  pgbench round %d  none %7.1f tps  migrate_ext %7.1f tps (%5.1f%%)  plpgsql %7.1f tps (%5.1f%%)\n", r, a, b, 100 * b / a, c, 100 * c / a
+	}'
 done
+echo "  pgbench transactions logged: migrate_ext UPDATE ${pgbench_n[migrate_ext]}, plpgsql UPDATE ${pgbench_n[plpgsql]} (one per transaction)"
 
 # --- results ----------------------------------------------------------------------
 declare -A med tps
@@ -202,6 +222,13 @@ for setup in "${SETUPS[@]}"; do
 	# shellcheck disable=SC2086
 	tps[$setup]=$(median ${tps_runs[$setup]})
 done
+# shellcheck disable=SC2086
+{
+	ratio_m=$(median $ratio_m)
+	ratio_p=$(median $ratio_p)
+	added_m=$(median $added_m)
+	added_p=$(median $added_p)
+}
 
 # how the added time of migrate_ext (m) compares with that of plpgsql (p)
 # shellcheck disable=SC2016 # awk code, not shell expansions
@@ -220,9 +247,10 @@ for op in insert update delete; do
 		printf "%-30s %8.3f s %10.3f s %8.3f s %16.2fx %12.2fx\n", op, a, b, c, b / a, c / a
 	}'
 done
-awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" -v c="${tps[plpgsql]}" 'BEGIN {
-	printf "%-30s %6.0f tps %8.0f tps %6.0f tps %16.1f%% %12.1f%%\n", "single-row UPDATE (pgbench)", a, b, c, 100 * b / a, 100 * c / a
+awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" -v c="${tps[plpgsql]}" -v rm="$ratio_m" -v rp="$ratio_p" 'BEGIN {
+	printf "%-30s %6.0f tps %8.0f tps %6.0f tps %16.1f%% %12.1f%%\n", "single-row UPDATE (pgbench)", a, b, c, rm, rp
 }'
+echo "(pgbench: medians of $PGBENCH_ROUNDS runs of $PGBENCH_SECONDS s; the ratios are medians of the per-round ratios)"
 
 echo
 echo "added time per row (bulk: median statement minus unaudited, over $ROWS rows; single-row: per transaction, from tps):"
@@ -233,11 +261,10 @@ for op in insert update delete; do
 		printf "  bulk %-6s            migrate_ext %+6.2f us, plpgsql %+6.2f us: %s\n", op, m, p, compare(m, p)
 	}'
 done
-awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" -v c="${tps[plpgsql]}" "$compare_awk"'
+awk -v a="${tps[none]}" -v m="$added_m" -v p="$added_p" -v rm="$ratio_m" -v rp="$ratio_p" "$compare_awk"'
 BEGIN {
-	m = 1e6 / b - 1e6 / a; p = 1e6 / c - 1e6 / a
 	printf "  single-row UPDATE      migrate_ext %+6.1f us (%.1f%% of unaudited tps), plpgsql %+6.1f us (%.1f%%), unaudited %.1f us per transaction: %s\n",
-		m, 100 * b / a, p, 100 * c / a, 1e6 / a, compare(m, p)
+		m, rm, p, rp, 1e6 / a, compare(m, p)
 }'
 
 echo
@@ -358,8 +385,7 @@ for op in insert update; do
 				op, ratio, target, ratio - target, 100 * (ratio - 1), 100 * (target - 1)
 	}'
 done
-awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" -v target="$TPS_TARGET" 'BEGIN {
-	pct = 100 * b / a
+awk -v pct="$ratio_m" -v target="$TPS_TARGET" 'BEGIN {
 	if (sprintf("%.1f", pct) + 0 >= target + 0)
 		printf "PASS: single-row UPDATE throughput with migrate_ext audit %.1f%% of unaudited >= %d%%\n", pct, target
 	else
@@ -384,8 +410,7 @@ for op in insert update delete; do
 	per_row_target "bulk ${op^^}" "$(awk -v a="${med[none.$op]}" -v b="${med[migrate_ext.$op]}" 'BEGIN { print b - a }')" \
 		"$(awk -v a="${med[none.$op]}" -v c="${med[plpgsql.$op]}" 'BEGIN { print c - a }')"
 done
-per_row_target "single-row UPDATE" "$(awk -v a="${tps[none]}" -v b="${tps[migrate_ext]}" 'BEGIN { print 1 / b - 1 / a }')" \
-	"$(awk -v a="${tps[none]}" -v c="${tps[plpgsql]}" 'BEGIN { print 1 / c - 1 / a }')"
+per_row_target "single-row UPDATE" "$added_m" "$added_p"
 if [ "$(lib_stamp)" != "$lib_at_start" ]; then
 	echo "WARNING: $lib was replaced while the benchmark ran: the figures mix two builds"
 fi
