@@ -187,38 +187,21 @@ load_config(AuditRel *ar)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(ar->root)};
-	Oid			save_userid;
-	int			save_sec_context;
-	volatile int rc = 0;
+	int			rc;
 	List	   *excluded = NIL;
-	int			nest;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	nest = migrate_pin_search_path();
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(migrate_extension_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		rc = SPI_execute_with_args("SELECT (SELECT pg_catalog.string_agg(a.attname, pg_catalog.chr(1))"
-								   "          FROM pg_catalog.pg_attribute a"
-								   "         WHERE a.attrelid OPERATOR(pg_catalog.=) c.relid"
-								   "           AND a.attnum OPERATOR(pg_catalog.=) ANY (c.exclude_attnums)),"
-								   "       COALESCE((c.options OPERATOR(pg_catalog.->>) 'log_unchanged_updates')::pg_catalog.bool, false),"
-								   "       COALESCE((c.options OPERATOR(pg_catalog.->>) 'full_rows')::pg_catalog.bool, false),"
-								   "       COALESCE((c.options OPERATOR(pg_catalog.->>) 'truncate_rows')::pg_catalog.bool, false)"
-								   "  FROM migrate.audit_config c"
-								   " WHERE c.relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-								   1, argtypes, values, NULL, true, 1);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(true, nest);
+	rc = migrate_owner_spi("SELECT (SELECT pg_catalog.string_agg(a.attname, pg_catalog.chr(1))"
+						   "          FROM pg_catalog.pg_attribute a"
+						   "         WHERE a.attrelid OPERATOR(pg_catalog.=) c.relid"
+						   "           AND a.attnum OPERATOR(pg_catalog.=) ANY (c.exclude_attnums)),"
+						   "       COALESCE((c.options OPERATOR(pg_catalog.->>) 'log_unchanged_updates')::pg_catalog.bool, false),"
+						   "       COALESCE((c.options OPERATOR(pg_catalog.->>) 'full_rows')::pg_catalog.bool, false),"
+						   "       COALESCE((c.options OPERATOR(pg_catalog.->>) 'truncate_rows')::pg_catalog.bool, false)"
+						   "  FROM migrate.audit_config c"
+						   " WHERE c.relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+						   1, argtypes, values, NULL, true, 1, true);
 
 	if (rc == SPI_OK_SELECT && SPI_processed == 1)
 	{
@@ -1011,27 +994,7 @@ log_update(AuditRel *ar, HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
 static int
 exec_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values)
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	volatile int rc = 0;
-
-	int			nest = migrate_pin_search_path();
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(migrate_extension_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(true, nest);
-	return rc;
+	return migrate_owner_spi(sql, nargs, argtypes, values, NULL, false, 0, true);
 }
 
 /*
@@ -1246,29 +1209,12 @@ audited_table_arg(FunctionCallInfo fcinfo, const char *fn)
 	return relid;
 }
 
-/* Run a statement as the extension owner, with SPI connected. */
+/* Run a statement (DDL too) as the extension owner, with SPI connected. */
 static void
 owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls)
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	volatile int rc = 0;
+	int			rc = migrate_owner_spi(sql, nargs, argtypes, values, nulls, false, 0, false);
 
-	int			nest = migrate_pin_search_path();
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(migrate_extension_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(true, nest);
 	if (rc < 0)
 		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
 }

@@ -220,9 +220,7 @@ static int
 bk_exec_snapshot(BkPlan id, Datum *values, const char *nulls, long tcount,
 				 Snapshot snapshot)
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			owner = migrate_extension_owner();
+	OwnerSwitch sw;
 	volatile int rc = 0;
 
 	if (bk_plans[id] == NULL)
@@ -238,10 +236,7 @@ bk_exec_snapshot(BkPlan id, Datum *values, const char *nulls, long tcount,
 		bk_plans[id] = plan;
 	}
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	migrate_become_owner(&sw, true);
 	bookkeeping_write = true;
 	PG_TRY();
 	{
@@ -254,9 +249,10 @@ bk_exec_snapshot(BkPlan id, Datum *values, const char *nulls, long tcount,
 	PG_FINALLY();
 	{
 		bookkeeping_write = false;
-		SetUserIdAndSecContext(save_userid, save_sec_context);
+		migrate_restore_user(&sw, false);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, sw.nest);
 
 	if (rc < 0)
 		elog(ERROR, "bookkeeping query failed: %s", SPI_result_code_string(rc));

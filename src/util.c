@@ -30,6 +30,7 @@
 #include "catalog/pg_authid.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "executor/spi.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -285,6 +286,55 @@ migrate_pin_search_path(void)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	return nest;
+}
+
+/*
+ * Become the extension owner for the extension's own SQL (bookkeeping,
+ * audit configuration and log), with search_path = pg_catalog, pg_temp so
+ * nothing on the caller's path is reachable; "restricted" also forbids
+ * what SECURITY_RESTRICTED_OPERATION forbids.  Undo with
+ * migrate_restore_user (in PG_FINALLY: an error pops the GUC level by
+ * itself, so pop_gucs only on success).
+ */
+void
+migrate_become_owner(OwnerSwitch *sw, bool restricted)
+{
+	sw->nest = migrate_pin_search_path();
+	GetUserIdAndSecContext(&sw->save_userid, &sw->save_sec_context);
+	SetUserIdAndSecContext(migrate_extension_owner(),
+						   sw->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   (restricted ? SECURITY_RESTRICTED_OPERATION : 0));
+}
+
+/* Back to the caller's identity (and search_path when pop_gucs). */
+void
+migrate_restore_user(OwnerSwitch *sw, bool pop_gucs)
+{
+	SetUserIdAndSecContext(sw->save_userid, sw->save_sec_context);
+	if (pop_gucs)
+		AtEOXact_GUC(true, sw->nest);
+}
+
+/* SPI_execute_with_args as the extension owner (see migrate_become_owner). */
+int
+migrate_owner_spi(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				  const char *nulls, bool read_only, long tcount, bool restricted)
+{
+	OwnerSwitch sw;
+	volatile int rc = 0;
+
+	migrate_become_owner(&sw, restricted);
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, read_only, tcount);
+	}
+	PG_FINALLY();
+	{
+		migrate_restore_user(&sw, false);
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, sw.nest);
+	return rc;
 }
 
 /* Name of the current (effective) user. */

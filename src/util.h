@@ -26,6 +26,19 @@ extern void migrate_check_writable(const char *what);
 
 extern Oid	migrate_extension_owner(void);
 extern int	migrate_pin_search_path(void);
+
+/* Running as the extension owner, with search_path pinned (see util.c). */
+typedef struct OwnerSwitch
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			nest;
+} OwnerSwitch;
+
+extern void migrate_become_owner(OwnerSwitch *sw, bool restricted);
+extern void migrate_restore_user(OwnerSwitch *sw, bool pop_gucs);
+extern int	migrate_owner_spi(const char *sql, int nargs, Oid *argtypes, Datum *values,
+							  const char *nulls, bool read_only, long tcount, bool restricted);
 extern char *migrate_current_user_name(void);
 extern char *migrate_session_user_name(void);
 
