@@ -51,6 +51,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/xid8.h"
+#include "access/heapam.h"
 #include "access/tableam.h"
 #include "commands/sequence.h"
 #include "executor/execPartition.h"
@@ -592,6 +593,27 @@ client_addr_datum(bool *isnull)
 	return d;
 }
 
+/* log rows written per table_multi_insert call */
+#define AUDIT_BATCH 1000
+
+/* Insert a batch of log rows into one partition, then their index entries. */
+static void
+write_batch(EState *estate, ResultRelInfo *part, TupleTableSlot **slots, int n,
+			CommandId cid, BulkInsertState bistate)
+{
+	table_multi_insert(part->ri_RelationDesc, slots, n, cid, 0, bistate);
+	if (part->ri_NumIndices > 0)
+		for (int i = 0; i < n; i++)
+		{
+#if PG_VERSION_NUM >= 160000
+			(void) ExecInsertIndexTuples(part, slots[i], estate, false, false, NULL, NIL, false);
+#else
+			(void) ExecInsertIndexTuples(part, slots[i], estate, false, false, NULL, NIL);
+#endif
+			ResetPerTupleExprContext(estate);
+		}
+}
+
 /*
  * Write every buffered row straight into migrate.audit_log, the way COPY
  * does: tuple routing to the partition, heap insert, index entries.  No
@@ -608,6 +630,10 @@ flush_buffer(void)
 	ModifyTableState *mtstate;
 	PartitionTupleRouting *proute;
 	TupleTableSlot *slot;
+	TupleTableSlot *batch[AUDIT_BATCH] = {0};
+	int			nbatch = 0;
+	ResultRelInfo *batch_part = NULL;
+	BulkInsertState bistate;
 	Relation	rel;
 	Datum		txid;
 	Datum		su;
@@ -661,17 +687,19 @@ flush_buffer(void)
 	mtstate->resultRelInfo = root_rri;
 	mtstate->rootResultRelInfo = root_rri;
 	proute = ExecSetupPartitionTupleRouting(estate, rel);
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+	bistate = GetBulkInsertState();
 
 	foreach(lc, rows)
 	{
 		AuditRow   *r = (AuditRow *) lfirst(lc);
 		ResultRelInfo *part;
-		TupleTableSlot *pslot;
 		Datum	   *v;
 		bool	   *n;
 
 		CHECK_FOR_INTERRUPTS();
+		if (batch[nbatch] == NULL)
+			batch[nbatch] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+		slot = batch[nbatch];
 		ExecClearTuple(slot);
 		v = slot->tts_values;
 		n = slot->tts_isnull;
@@ -706,23 +734,38 @@ flush_buffer(void)
 		ExecStoreVirtualTuple(slot);
 
 		part = ExecFindPartition(mtstate, root_rri, proute, slot, estate);
-		pslot = slot;
+		if (part != batch_part && nbatch > 0)
+		{
+			/* the row goes elsewhere: write what is pending (slots 0..nbatch-1) */
+			write_batch(estate, batch_part, batch, nbatch, cid, bistate);
+			/* the current row's slot moves to position 0 */
+			batch[nbatch] = batch[0];
+			batch[0] = slot;
+			nbatch = 0;
+		}
 		if (part->ri_RootToPartitionMap != NULL)
 		{
-			pslot = MakeSingleTupleTableSlot(RelationGetDescr(part->ri_RelationDesc), &TTSOpsVirtual);
-			pslot = execute_attr_map_slot(part->ri_RootToPartitionMap->attrMap, slot, pslot);
-		}
-		table_tuple_insert(part->ri_RelationDesc, pslot, cid, 0, NULL);
-		if (part->ri_NumIndices > 0)
-#if PG_VERSION_NUM >= 160000
-			(void) ExecInsertIndexTuples(part, pslot, estate, false, false, NULL, NIL, false);
-#else
-			(void) ExecInsertIndexTuples(part, pslot, estate, false, false, NULL, NIL);
-#endif
-		ResetPerTupleExprContext(estate);
-	}
+			/* a partition with another column order: convert, one by one */
+			TupleTableSlot *pslot = MakeSingleTupleTableSlot(RelationGetDescr(part->ri_RelationDesc),
+															 &TTSOpsVirtual);
 
-	ExecDropSingleTupleTableSlot(slot);
+			pslot = execute_attr_map_slot(part->ri_RootToPartitionMap->attrMap, slot, pslot);
+			write_batch(estate, part, &pslot, 1, cid, bistate);
+			ExecDropSingleTupleTableSlot(pslot);
+			continue;
+		}
+		batch_part = part;
+		if (++nbatch == AUDIT_BATCH)
+		{
+			write_batch(estate, batch_part, batch, nbatch, cid, bistate);
+			nbatch = 0;
+		}
+	}
+	if (nbatch > 0)
+		write_batch(estate, batch_part, batch, nbatch, cid, bistate);
+	for (int i = 0; i < AUDIT_BATCH && batch[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(batch[i]);
+	FreeBulkInsertState(bistate);
 	ExecCleanupTupleRouting(mtstate, proute);
 	ExecCloseResultRelations(estate);
 	ExecCloseRangeTableRelations(estate);
