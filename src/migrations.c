@@ -742,6 +742,23 @@ backoff_sleep(int ms)
 	}
 }
 
+/* One try of a statement, for migrate_subxact. */
+typedef struct OneTry
+{
+	RunState   *rs;
+	ScriptStmt *st;
+	uint64		rows;
+} OneTry;
+
+/* migrate_subxact callback: run the statement once. */
+static void
+run_one_try(void *arg)
+{
+	OneTry	   *t = (OneTry *) arg;
+
+	t->rows = run_one(t->rs, t->st);
+}
+
 /*
  * Run one statement, retrying it after lock_timeout up to
  * migrate.lock_retries times: each try runs in a subtransaction so a failed
@@ -751,58 +768,37 @@ backoff_sleep(int ms)
 static uint64
 run_one_retrying(RunState *rs, ScriptStmt *st)
 {
-	volatile int attempt = 1;
+	int			attempt = 1;
+	OneTry		try;
 
 	for (;;)
 	{
-		MemoryContext oldcxt = CurrentMemoryContext;
-		ResourceOwner oldowner = CurrentResourceOwner;
 		TimestampTz start = GetCurrentTimestamp();
-		volatile uint64 rows = 0;
-		volatile bool retry = false;
-		volatile int backoff_ms = Min(100 << Min(attempt - 1, 10), 5000);
+		int			backoff_ms = Min(100 << Min(attempt - 1, 10), 5000);
+		ErrorData  *edata;
+		bool		gave_up;
 
 #if PG_VERSION_NUM >= 150000
 		backoff_ms += (int) (pg_prng_double(&pg_global_prng_state) * backoff_ms / 2);
 #else
 		backoff_ms += random() % (backoff_ms / 2 + 1);
 #endif
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcxt);
-		PG_TRY();
+		try.rs = rs;
+		try.st = st;
+		edata = migrate_subxact(run_one_try, &try, true);
+		if (edata == NULL)
+			return try.rows;
+		if (!is_lock_timeout(edata))
+			ReThrowError(edata);
+		gave_up = attempt > migrate_lock_retries;
+		record_lock_wait(rs, st, attempt, migrate_elapsed_ms(start, GetCurrentTimestamp()),
+						 gave_up, backoff_ms);
+		if (gave_up)
 		{
-			rows = run_one(rs, st);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
+			edata->hint = psprintf("Nothing was applied: the statement hit lock_timeout %d times (migrate.lock_retries = %d); the waits are in the WARNINGs above. Retry later, or end the blocking sessions.",
+								   attempt, migrate_lock_retries);
+			ReThrowError(edata);
 		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-			bool		gave_up;
-
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
-			if (!is_lock_timeout(edata))
-				ReThrowError(edata);
-			gave_up = attempt > migrate_lock_retries;
-			record_lock_wait(rs, st, attempt, migrate_elapsed_ms(start, GetCurrentTimestamp()),
-							 gave_up, backoff_ms);
-			if (gave_up)
-			{
-				edata->hint = psprintf("Nothing was applied: the statement hit lock_timeout %d times (migrate.lock_retries = %d); the waits are in the WARNINGs above. Retry later, or end the blocking sessions.",
-									   attempt, migrate_lock_retries);
-				ReThrowError(edata);
-			}
-			retry = true;
-		}
-		PG_END_TRY();
-		if (!retry)
-			return rows;
 		backoff_sleep(backoff_ms);
 		attempt++;
 	}
@@ -1216,6 +1212,23 @@ revert_job(MigrationJob *job)
 				  &job->actor, details.data);
 }
 
+/* Linting a script, for migrate_subxact. */
+typedef struct LintTry
+{
+	const char *script;
+	List	   *stmts;
+	List	   *findings;
+} LintTry;
+
+/* migrate_subxact callback: lint. */
+static void
+lint_try(void *arg)
+{
+	LintTry    *t = (LintTry *) arg;
+
+	t->findings = lint_script(t->script, t->stmts);
+}
+
 /*
  * Lint a script in a subtransaction: a linter failure (e.g. a name it
  * cannot look up as the current role, where the script itself switches
@@ -1224,39 +1237,18 @@ revert_job(MigrationJob *job)
 static List *
 lint_script_safely(const char *script, List *stmts, const char *version)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	List	   *volatile findings = NIL;
+	LintTry		t = {script, stmts, NIL};
+	ErrorData  *edata = migrate_subxact(lint_try, &t, true);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		findings = lint_script(script, stmts);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(edata);
-		ereport(WARNING,
-				(errcode(ERRCODE_MIGRATE_LINT_WARNING),
-				 errmsg("could not lint migration %s: %s", version, edata->message),
-				 errhint("The migration is applied without lint.")));
-		findings = NIL;
-	}
-	PG_END_TRY();
-	return findings;
+	if (edata == NULL)
+		return t.findings;
+	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		ReThrowError(edata);
+	ereport(WARNING,
+			(errcode(ERRCODE_MIGRATE_LINT_WARNING),
+			 errmsg("could not lint migration %s: %s", version, edata->message),
+			 errhint("The migration is applied without lint.")));
+	return NIL;
 }
 
 /*
@@ -1594,6 +1586,22 @@ migrate_repair(PG_FUNCTION_ARGS)
 	RETURN_RESULT("repaired");
 }
 
+/* One verify check, for migrate_subxact. */
+typedef struct CheckTry
+{
+	ScriptStmt *st;
+	char	   *failure;		/* NULL: passed */
+} CheckTry;
+
+/* migrate_subxact callback: evaluate the check. */
+static void
+check_try(void *arg)
+{
+	CheckTry   *t = (CheckTry *) arg;
+
+	t->failure = eval_check(t->st);
+}
+
 PG_FUNCTION_INFO_V1(migrate_verify);
 /* SQL: migrate.verify(version): each check in a subtransaction, reported */
 Datum
@@ -1638,41 +1646,22 @@ migrate_verify(PG_FUNCTION_ARGS)
 
 	foreach(lc, checks)
 	{
-		ScriptStmt *st = (ScriptStmt *) lfirst(lc);
-		MemoryContext oldcxt = CurrentMemoryContext;
-		ResourceOwner oldowner = CurrentResourceOwner;
-		char	   *failure = NULL;
+		CheckTry	t = {(ScriptStmt *) lfirst(lc), NULL};
+		ScriptStmt *st = t.st;
+		char	   *failure;
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
+		ErrorData  *edata = migrate_subxact(check_try, &t, true);
 
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcxt);
-		PG_TRY();
+		failure = t.failure;
+		if (edata)
 		{
-			failure = eval_check(st);
-			if (failure)
-				failure = MemoryContextStrdup(oldcxt, failure);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
 			/* a cancel or timeout ends the whole call, as in PL/pgSQL */
 			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 				ReThrowError(edata);
 			failure = psprintf("error %s: %s", unpack_sql_state(edata->sqlerrcode),
 							   edata->message);
 		}
-		PG_END_TRY();
 
 		values[0] = Int32GetDatum(st->no);
 		values[1] = CStringGetTextDatum(st->sql);

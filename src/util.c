@@ -572,6 +572,42 @@ migrate_describe_my_lock_blockers(bool see_all, bool *waiting, LOCKTAG *tag,
 	return buf.data;
 }
 
+/*
+ * Run fn(arg) in an internal subtransaction, kept (keep) or always rolled
+ * back, with the caller's memory context and resource owner restored.
+ * Returns NULL, or the error fn raised (copied into the caller's context,
+ * its subtransaction rolled back): the caller decides whether to re-raise.
+ */
+ErrorData *
+migrate_subxact(void (*fn) (void *arg), void *arg, bool keep)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		fn(arg);
+		if (keep)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	return edata;
+}
+
 /* Set up a set-returning function in materialize mode. */
 void
 migrate_materialize_srf(FunctionCallInfo fcinfo)

@@ -52,4 +52,6 @@ extern int	migrate_line_of(const char *str, int byte_offset);
 
 extern void migrate_materialize_srf(FunctionCallInfo fcinfo);
 
+extern ErrorData *migrate_subxact(void (*fn) (void *arg), void *arg, bool keep);
+
 #endif							/* MIGRATE_UTIL_H */
