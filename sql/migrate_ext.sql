@@ -463,14 +463,21 @@ COMMENT ON EVENT TRIGGER migrate_audit_partitions IS
 
 CREATE FUNCTION migrate.audit_history(tbl regclass, row_key jsonb)
 RETURNS SETOF migrate.audit_log
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT l.* FROM migrate.audit_log l
-	 WHERE l.relid OPERATOR(pg_catalog.=) $1
-	   AND (l.row_key OPERATOR(pg_catalog.=) $2
-			OR (l.operation OPERATOR(pg_catalog.=) 'TRUNCATE' AND l.row_key IS NULL))
-	 ORDER BY l.id
+BEGIN
+	IF tbl IS NULL OR row_key IS NULL THEN
+		RAISE EXCEPTION 'tbl and row_key must not be NULL'
+			USING ERRCODE = '22004', HINT = 'Pass the table and the row''s key as in migrate.audit_log.row_key, e.g. ''{"id": 42}''.';
+	END IF;
+	RETURN QUERY
+		SELECT l.* FROM migrate.audit_log l
+		 WHERE l.relid OPERATOR(pg_catalog.=) tbl
+		   AND (l.row_key OPERATOR(pg_catalog.=) audit_history.row_key
+				OR (l.operation OPERATOR(pg_catalog.=) 'TRUNCATE' AND l.row_key IS NULL))
+		 ORDER BY l.id;
+END
 $$;
 COMMENT ON FUNCTION migrate.audit_history(regclass, jsonb) IS
 'the logged changes of one row (and the TRUNCATEs of its table), oldest first';

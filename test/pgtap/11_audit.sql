@@ -15,7 +15,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL DateStyle = 'ISO, MDY';
-SELECT plan(145);
+SELECT plan(148);
 
 -- the log rows of one table, oldest first
 CREATE FUNCTION pg_temp.log(tbl regclass) RETURNS SETOF migrate.audit_log
@@ -468,6 +468,9 @@ SELECT throws_ok($$SELECT migrate.audit_row_as_of('plain', '{"id": 1}', now())$$
 SELECT throws_ok($$SELECT migrate.audit_revert('plain', '{"id": 1}', now())$$, 'MG018', NULL, 'audit_revert of a table never audited: MG018');
 SELECT throws_ok($$SELECT migrate.audit_revert('hist', '{"id": 1}', now(), NULL)$$, '22004', NULL, 'audit_revert with force NULL: 22004');
 SELECT throws_ok($$SELECT migrate.audit_add_partitions(-1)$$, '22023', NULL, 'audit_add_partitions(-1): 22023');
+SELECT throws_ok($$SELECT migrate.audit_add_partitions(NULL)$$, '22023', NULL, 'audit_add_partitions(NULL): 22023');
+SELECT throws_ok($$SELECT * FROM migrate.audit_history(NULL, '{"id": 1}')$$, '22004', NULL, 'audit_history with NULL tbl: 22004');
+SELECT throws_ok($$SELECT * FROM migrate.audit_history('hist', NULL)$$, '22004', NULL, 'audit_history with NULL row_key: 22004');
 
 --
 -- privileges
