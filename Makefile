@@ -12,6 +12,7 @@ OBJS = \
 	src/lint.o \
 	src/dryrun.o \
 	src/audit.o \
+	src/events.o \
 	src/migrations.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql

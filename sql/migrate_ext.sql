@@ -628,32 +628,17 @@ CREATE FUNCTION migrate.audit_add_partitions(days integer DEFAULT 7)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET "TimeZone" = 'UTC'
 AS $$
-DECLARE
-	d date;
-	created integer := 0;
-	name text;
 BEGIN
 	IF days IS NULL OR days OPERATOR(pg_catalog.<) 0 OR days OPERATOR(pg_catalog.>) 3660 THEN
 		RAISE EXCEPTION 'days must be between 0 and 3660' USING ERRCODE = '22023';
 	END IF;
-	FOR i IN 0 .. days LOOP
-		d := CURRENT_DATE OPERATOR(pg_catalog.+) i;
-		name := 'audit_log_p' OPERATOR(pg_catalog.||) pg_catalog.to_char(d, 'YYYYMMDD');
-		CONTINUE WHEN pg_catalog.to_regclass('migrate.' OPERATOR(pg_catalog.||) name) IS NOT NULL;
-		BEGIN
-			EXECUTE pg_catalog.format('CREATE TABLE migrate.%I PARTITION OF migrate.audit_log FOR VALUES FROM (%L) TO (%L)',
-									  name, d, d OPERATOR(pg_catalog.+) 1);
-			created := created OPERATOR(pg_catalog.+) 1;
-		EXCEPTION WHEN check_violation THEN
-			RAISE NOTICE 'partition % not created: the default partition already holds rows of %', name, d;
-		END;
-	END LOOP;
-	RETURN created;
+	RETURN pg_catalog.cardinality(migrate.add_partitions('audit_log', CURRENT_DATE, CURRENT_DATE OPERATOR(pg_catalog.+) days));
 END
 $$;
 COMMENT ON FUNCTION migrate.audit_add_partitions(integer) IS
-'creates daily partitions of migrate.audit_log from today to today + days (inserts never fail: the default partition catches the rest)';
+'creates UTC-day partitions of migrate.audit_log from today to today + days (migrate.maintain does this too; inserts never fail: the default partition catches the rest)';
 
 -- state-changing and history-reading functions are not for PUBLIC
 REVOKE ALL ON FUNCTION migrate.apply(text, text, text, text, text[], text) FROM PUBLIC;
@@ -669,3 +654,474 @@ REVOKE ALL ON FUNCTION migrate.audit_current_row(regclass, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.audit_row_as_of(regclass, jsonb, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.audit_revert(regclass, jsonb, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.audit_add_partitions(integer) FROM PUBLIC;
+
+--
+-- Monitoring events, retention and health views
+--
+CREATE FUNCTION migrate.severity_rank(severity text)
+RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE severity WHEN 'debug' THEN 1 WHEN 'info' THEN 2 WHEN 'notice' THEN 3
+						 WHEN 'warning' THEN 4 WHEN 'error' THEN 5 WHEN 'critical' THEN 6 END
+$$;
+COMMENT ON FUNCTION migrate.severity_rank(text) IS
+'order of event severities: debug 1, info 2, notice 3, warning 4, error 5, critical 6 (NULL for anything else)';
+
+CREATE SEQUENCE migrate.events_id_seq;
+COMMENT ON SEQUENCE migrate.events_id_seq IS 'ids of migrate.events rows, in the order events were recorded';
+
+CREATE TABLE migrate.events (
+	id bigint NOT NULL DEFAULT pg_catalog.nextval('migrate.events_id_seq'),
+	logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	kind text NOT NULL,
+	severity text NOT NULL CONSTRAINT events_severity_check
+		CHECK (severity IN ('debug', 'info', 'notice', 'warning', 'error', 'critical')),
+	message text,
+	details jsonb NOT NULL DEFAULT '{}',
+	session_user_name text,
+	current_user_name text,
+	application_name text,
+	client_addr inet,
+	pid integer,
+	txid xid8,
+	migration_version text
+) PARTITION BY RANGE (logged_at);
+CREATE TABLE migrate.events_default PARTITION OF migrate.events DEFAULT;
+CREATE INDEX events_logged_at_idx ON migrate.events (logged_at);
+COMMENT ON TABLE migrate.events IS
+'monitoring events, written by migrate.record_event as the extension owner; partitioned by UTC day (migrate.maintain creates days ahead), each day by severity class, so retention drops whole partitions';
+COMMENT ON TABLE migrate.events_default IS
+'default partition of migrate.events: events of days without a partition (migrate.maintain removes expired ones in bounded chunks)';
+COMMENT ON INDEX migrate.events_logged_at_idx IS 'events by time (time ranges, retention of the default partition)';
+COMMENT ON COLUMN migrate.events.id IS 'order in which events were recorded';
+COMMENT ON COLUMN migrate.events.logged_at IS 'when the event was recorded (clock time)';
+COMMENT ON COLUMN migrate.events.kind IS 'what happened, e.g. migration_applied, disk_full, nightly_job';
+COMMENT ON COLUMN migrate.events.severity IS 'debug, info, notice, warning, error or critical';
+COMMENT ON COLUMN migrate.events.message IS 'human-readable description';
+COMMENT ON COLUMN migrate.events.details IS 'structured details (jsonb)';
+COMMENT ON COLUMN migrate.events.session_user_name IS 'session user of the recording backend';
+COMMENT ON COLUMN migrate.events.current_user_name IS 'current (effective) user when the event was recorded';
+COMMENT ON COLUMN migrate.events.application_name IS 'application_name of the recording session';
+COMMENT ON COLUMN migrate.events.client_addr IS 'client address of the recording session (NULL for local connections)';
+COMMENT ON COLUMN migrate.events.pid IS 'backend pid of the recording session';
+COMMENT ON COLUMN migrate.events.txid IS 'transaction that recorded the event (for autonomous events: the caller''s transaction, NULL if it had no transaction id yet)';
+COMMENT ON COLUMN migrate.events.migration_version IS 'migration being applied when the event was recorded (migrate.current_migration())';
+COMMENT ON CONSTRAINT events_severity_check ON migrate.events IS 'the six severities';
+SELECT pg_catalog.pg_extension_config_dump('migrate.events_default', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.events_id_seq', '');
+REVOKE ALL ON migrate.events, migrate.events_default FROM PUBLIC;
+
+CREATE TABLE migrate.retention (
+	what text NOT NULL CHECK (what IN ('events', 'audit_log')),
+	severity text CHECK (severity IN ('debug', 'info', 'notice', 'warning', 'error', 'critical')),
+	keep interval CHECK (keep > interval '0'),
+	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CHECK (what = 'events' OR severity IS NULL)
+);
+CREATE UNIQUE INDEX retention_what_severity_idx ON migrate.retention (what, (COALESCE(severity, '')));
+INSERT INTO migrate.retention (what, severity, keep) VALUES
+	('events', NULL, interval '30 days'),
+	('events', 'debug', interval '7 days'),
+	('events', 'info', interval '7 days'),
+	('events', 'error', interval '90 days'),
+	('events', 'critical', interval '90 days'),
+	('audit_log', NULL, NULL);
+COMMENT ON TABLE migrate.retention IS
+'how long migrate.maintain keeps events and audit rows: one row per table (severity NULL: the default) and optional rows per event severity; keep NULL = forever';
+COMMENT ON COLUMN migrate.retention.what IS 'events or audit_log';
+COMMENT ON COLUMN migrate.retention.severity IS 'event severity this row applies to; NULL: every severity without a row of its own';
+COMMENT ON COLUMN migrate.retention.keep IS 'how long rows are kept; NULL keeps them forever';
+COMMENT ON COLUMN migrate.retention.updated_at IS 'when the row was inserted (update it yourself when you change keep)';
+COMMENT ON INDEX migrate.retention_what_severity_idx IS 'one retention row per table and severity';
+SELECT pg_catalog.pg_extension_config_dump('migrate.retention', '');
+REVOKE ALL ON migrate.retention FROM PUBLIC;
+
+-- C: record_event, its autonomous writer and the guard of the logs
+CREATE FUNCTION migrate.record_event(kind text, severity text DEFAULT 'info', message text DEFAULT NULL,
+									 details jsonb DEFAULT '{}', autonomous boolean DEFAULT false)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'migrate_record_event'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.record_event(text, text, text, jsonb, boolean) IS
+'records a monitoring event in migrate.events (and NOTIFY migrate_events at or above migrate.notify_min_severity); autonomous => true writes it in its own transaction through a background worker, so it survives a rollback';
+
+CREATE FUNCTION migrate.guard_log()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'migrate_guard_log'
+LANGUAGE C;
+COMMENT ON FUNCTION migrate.guard_log() IS
+'trigger function refusing UPDATE, DELETE and TRUNCATE of migrate.events and migrate.audit_log that do not come from the retention functions';
+REVOKE ALL ON FUNCTION migrate.guard_log() FROM PUBLIC;
+
+CREATE TRIGGER events_guard BEFORE UPDATE OR DELETE ON migrate.events
+	FOR EACH ROW EXECUTE FUNCTION migrate.guard_log();
+CREATE TRIGGER events_guard_truncate BEFORE TRUNCATE ON migrate.events
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log();
+CREATE TRIGGER audit_log_guard BEFORE UPDATE OR DELETE ON migrate.audit_log
+	FOR EACH ROW EXECUTE FUNCTION migrate.guard_log();
+CREATE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON migrate.audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log();
+COMMENT ON TRIGGER events_guard ON migrate.events IS 'events are never changed, and deleted only by retention';
+COMMENT ON TRIGGER events_guard_truncate ON migrate.events IS 'refuses TRUNCATE of migrate.events';
+COMMENT ON TRIGGER audit_log_guard ON migrate.audit_log IS 'audit rows are never changed, and deleted only by retention';
+COMMENT ON TRIGGER audit_log_guard_truncate ON migrate.audit_log IS 'refuses TRUNCATE of migrate.audit_log';
+
+CREATE FUNCTION migrate.retention_delete(part regclass, cutoff timestamptz, severities text[] DEFAULT NULL,
+										 max_rows bigint DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'migrate_retention_delete'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.retention_delete(regclass, timestamptz, text[], bigint) IS
+'internal: deletes rows older than cutoff (of the given severities) from one partition of migrate.events or migrate.audit_log, in chunks of 5,000 through the logged_at index, at most max_rows; used by maintain and cleanup';
+REVOKE ALL ON FUNCTION migrate.retention_delete(regclass, timestamptz, text[], bigint) FROM PUBLIC;
+
+-- effective retention of each event severity
+CREATE FUNCTION migrate.event_retention()
+RETURNS TABLE(severity text, keep interval)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.severity,
+		   CASE WHEN EXISTS (SELECT 1 FROM migrate.retention r
+							  WHERE r.what OPERATOR(pg_catalog.=) 'events'
+								AND r.severity OPERATOR(pg_catalog.=) s.severity)
+				THEN (SELECT r.keep FROM migrate.retention r
+					   WHERE r.what OPERATOR(pg_catalog.=) 'events'
+						 AND r.severity OPERATOR(pg_catalog.=) s.severity)
+				ELSE (SELECT r.keep FROM migrate.retention r
+					   WHERE r.what OPERATOR(pg_catalog.=) 'events' AND r.severity IS NULL)
+		   END
+	  FROM pg_catalog.unnest(ARRAY['debug', 'info', 'notice', 'warning', 'error', 'critical'])
+		   WITH ORDINALITY AS s(severity, n)
+	 ORDER BY s.n
+$$;
+COMMENT ON FUNCTION migrate.event_retention() IS
+'how long events of each severity are kept, from migrate.retention (NULL = forever)';
+
+-- UTC day partitions: name, bounds
+CREATE FUNCTION migrate.add_partitions(what text, first_day date, last_day date)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET "TimeZone" = 'UTC'
+AS $$
+DECLARE
+	d date;
+	name text;
+	created text[] := '{}';
+	cls record;
+BEGIN
+	IF what IS NULL OR what NOT IN ('events', 'audit_log') THEN
+		RAISE EXCEPTION 'what must be events or audit_log, not %', COALESCE(pg_catalog.quote_literal(what), 'NULL')
+			USING ERRCODE = '22023';
+	END IF;
+	IF first_day IS NULL OR last_day IS NULL OR last_day OPERATOR(pg_catalog.-) first_day OPERATOR(pg_catalog.>) 3660 THEN
+		RAISE EXCEPTION 'first_day and last_day must be given and at most 3660 days apart'
+			USING ERRCODE = '22023';
+	END IF;
+	d := first_day;
+	WHILE d OPERATOR(pg_catalog.<=) last_day LOOP
+		name := what OPERATOR(pg_catalog.||) '_p' OPERATOR(pg_catalog.||) pg_catalog.to_char(d, 'YYYYMMDD');
+		IF pg_catalog.to_regclass('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name)) IS NULL THEN
+			BEGIN
+				-- created detached, then attached: ATTACH takes only SHARE UPDATE
+				-- EXCLUSIVE on the parent, so writers are never blocked
+				IF what OPERATOR(pg_catalog.=) 'events' THEN
+					EXECUTE pg_catalog.format('CREATE TABLE migrate.%I (LIKE migrate.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY LIST (severity)', name);
+					-- one leaf per retention class, so expiry drops whole leaves
+					FOR cls IN SELECT pg_catalog.array_agg(r.severity ORDER BY migrate.severity_rank(r.severity)) AS sevs
+								 FROM migrate.event_retention() r
+								GROUP BY r.keep
+								ORDER BY pg_catalog.min(migrate.severity_rank(r.severity)) LOOP
+						EXECUTE pg_catalog.format('CREATE TABLE migrate.%I PARTITION OF migrate.%I FOR VALUES IN (%s)',
+												  name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1], name,
+												  (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(s), ', ') FROM pg_catalog.unnest(cls.sevs) s));
+					END LOOP;
+				ELSE
+					EXECUTE pg_catalog.format('CREATE TABLE migrate.%I (LIKE migrate.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+				END IF;
+				EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ATTACH PARTITION migrate.%I FOR VALUES FROM (%L) TO (%L)',
+										  what, name, d::timestamp AT TIME ZONE 'UTC',
+										  (d OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE 'UTC');
+				created := created OPERATOR(pg_catalog.||) name;
+			EXCEPTION WHEN check_violation THEN
+				RAISE NOTICE 'partition migrate.% not created: the default partition already holds rows of %', name, d
+					USING HINT = 'Those rows stay in the default partition; migrate.maintain removes them when they expire.';
+			END;
+		END IF;
+		d := d OPERATOR(pg_catalog.+) 1;
+	END LOOP;
+	RETURN created;
+END
+$$;
+COMMENT ON FUNCTION migrate.add_partitions(text, date, date) IS
+'creates the missing UTC-day partitions of migrate.events or migrate.audit_log from first_day to last_day (created detached and attached, so writers are not blocked); returns their names';
+REVOKE ALL ON FUNCTION migrate.add_partitions(text, date, date) FROM PUBLIC;
+
+-- one partition of events or audit_log, with its bounds and (events) severities
+CREATE FUNCTION migrate.log_partitions(what text)
+RETURNS TABLE(day_partition regclass, leaf regclass, is_default boolean, lower_bound timestamptz,
+			  upper_bound timestamptz, severities text[])
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET "TimeZone" = 'UTC'
+AS $$
+	WITH days AS (
+		SELECT c.oid, c.relkind, pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound
+		  FROM pg_catalog.pg_inherits i
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+		 WHERE i.inhparent OPERATOR(pg_catalog.=) pg_catalog.to_regclass('migrate.' OPERATOR(pg_catalog.||) what)
+	), days_b AS (
+		SELECT d.oid, d.relkind, d.bound OPERATOR(pg_catalog.=) 'DEFAULT' AS is_default,
+			   (pg_catalog.regexp_match(d.bound, 'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)')) AS b
+		  FROM days d
+	)
+	SELECT d.oid::regclass, COALESCE(l.oid, d.oid)::regclass, d.is_default,
+		   d.b[1]::timestamptz, d.b[2]::timestamptz,
+		   CASE WHEN l.oid IS NOT NULL
+				THEN ARRAY(SELECT m[1] FROM pg_catalog.regexp_matches(pg_catalog.pg_get_expr(l.relpartbound, l.oid), '''([a-z]+)''', 'g') m) END
+	  FROM days_b d
+	  LEFT JOIN LATERAL (
+		SELECT c.oid, c.relpartbound
+		  FROM pg_catalog.pg_inherits i
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+		 WHERE i.inhparent OPERATOR(pg_catalog.=) d.oid AND d.relkind OPERATOR(pg_catalog.=) 'p') l ON true
+	 ORDER BY d.b[1] NULLS FIRST, 2
+$$;
+COMMENT ON FUNCTION migrate.log_partitions(text) IS
+'partitions of migrate.events or migrate.audit_log with their UTC bounds (and, for events, the severities of each leaf)';
+REVOKE ALL ON FUNCTION migrate.log_partitions(text) FROM PUBLIC;
+
+-- drop one expired partition; when its parent is busy, empty it instead
+CREATE FUNCTION migrate.remove_log_partition(part regclass)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text := part::text;
+BEGIN
+	BEGIN
+		-- DROP needs ACCESS EXCLUSIVE on the parent for a moment (lock_timeout bounds the wait)
+		EXECUTE pg_catalog.format('DROP TABLE %s', name);
+		RETURN 'dropped';
+	EXCEPTION WHEN lock_not_available THEN
+		NULL;
+	END;
+	BEGIN
+		-- TRUNCATE locks only the expired partition, which no current writer uses;
+		-- the empty partition is dropped by a later run
+		EXECUTE pg_catalog.format('TRUNCATE %s', name);
+		RETURN 'truncated';
+	EXCEPTION WHEN lock_not_available THEN
+		RETURN 'deferred';
+	END;
+END
+$$;
+COMMENT ON FUNCTION migrate.remove_log_partition(regclass) IS
+'internal: drops an expired partition of migrate.events or migrate.audit_log, or truncates it when the parent cannot be locked within lock_timeout; returns dropped, truncated or deferred';
+REVOKE ALL ON FUNCTION migrate.remove_log_partition(regclass) FROM PUBLIC;
+
+CREATE FUNCTION migrate.maintain()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET "TimeZone" = 'UTC'
+AS $$
+DECLARE
+	started timestamptz := pg_catalog.clock_timestamp();
+	today date := CURRENT_DATE;
+	ahead integer := pg_catalog.current_setting('migrate.premake_days')::integer;
+	budget bigint := pg_catalog.current_setting('migrate.maintain_delete_limit')::bigint;
+	old_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+	created text[] := '{}';
+	dropped text[] := '{}';
+	truncated text[] := '{}';
+	deferred text[] := '{}';
+	deleted bigint := 0;
+	n bigint;
+	d record;
+	l record;
+	r record;
+	exp text[];
+	whole boolean;
+	leaves_gone regclass[];
+	nm text;
+	outcome text;
+	audit_keep interval;
+	result jsonb;
+BEGIN
+	IF pg_catalog.pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'cannot run migrate.maintain on a server in recovery'
+			USING ERRCODE = '25006', DETAIL = 'The server is a read-only hot standby.', HINT = 'Run migrate.maintain on the primary.';
+	END IF;
+	IF NOT pg_catalog.pg_try_advisory_xact_lock(1835624306, 2) THEN
+		RAISE NOTICE 'migrate.maintain is already running in another session; skipped';
+		RETURN pg_catalog.jsonb_build_object('skipped', true, 'reason', 'another migrate.maintain or migrate.cleanup is running');
+	END IF;
+	PERFORM pg_catalog.set_config('lock_timeout', pg_catalog.current_setting('migrate.maintain_lock_timeout'), true);
+
+	-- 1. partitions ahead
+	created := migrate.add_partitions('events', today, today OPERATOR(pg_catalog.+) ahead)
+		OPERATOR(pg_catalog.||) migrate.add_partitions('audit_log', today, today OPERATOR(pg_catalog.+) ahead);
+
+	-- 2. expired events: whole days, whole leaves, or (a leaf mixing severities
+	--    of different retention) a bounded delete of the expired severities
+	FOR d IN SELECT DISTINCT p.day_partition, p.upper_bound
+			   FROM migrate.log_partitions('events') p
+			  WHERE NOT p.is_default AND p.upper_bound OPERATOR(pg_catalog.<=) pg_catalog.now()
+			  ORDER BY p.upper_bound LOOP
+		whole := true;
+		leaves_gone := '{}';
+		FOR l IN SELECT p.leaf, p.severities FROM migrate.log_partitions('events') p
+				  WHERE p.day_partition OPERATOR(pg_catalog.=) d.day_partition LOOP
+			IF l.severities IS NULL THEN
+				whole := false;
+				CONTINUE;
+			END IF;
+			exp := ARRAY(SELECT e.severity FROM migrate.event_retention() e
+						  WHERE e.severity OPERATOR(pg_catalog.=) ANY (l.severities) AND e.keep IS NOT NULL
+							AND d.upper_bound OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) e.keep));
+			IF pg_catalog.cardinality(exp) OPERATOR(pg_catalog.=) pg_catalog.cardinality(l.severities) THEN
+				leaves_gone := leaves_gone OPERATOR(pg_catalog.||) l.leaf;
+			ELSE
+				whole := false;
+				IF pg_catalog.cardinality(exp) OPERATOR(pg_catalog.>) 0 AND budget OPERATOR(pg_catalog.>) deleted THEN
+					n := migrate.retention_delete(l.leaf, d.upper_bound, exp, budget OPERATOR(pg_catalog.-) deleted);
+					deleted := deleted OPERATOR(pg_catalog.+) n;
+				END IF;
+			END IF;
+		END LOOP;
+		IF whole THEN
+			leaves_gone := ARRAY[d.day_partition];
+		END IF;
+		FOR i IN 1 .. COALESCE(pg_catalog.cardinality(leaves_gone), 0) LOOP
+			nm := leaves_gone[i]::text;
+			outcome := migrate.remove_log_partition(leaves_gone[i]);
+			CASE outcome
+				WHEN 'dropped' THEN dropped := dropped OPERATOR(pg_catalog.||) nm;
+				WHEN 'truncated' THEN truncated := truncated OPERATOR(pg_catalog.||) nm;
+				ELSE deferred := deferred OPERATOR(pg_catalog.||) nm;
+			END CASE;
+		END LOOP;
+	END LOOP;
+
+	-- 3. expired events in the default partition: bounded, index-driven deletes
+	FOR r IN SELECT e.severity, e.keep FROM migrate.event_retention() e WHERE e.keep IS NOT NULL LOOP
+		EXIT WHEN deleted OPERATOR(pg_catalog.>=) budget;
+		deleted := deleted OPERATOR(pg_catalog.+)
+			migrate.retention_delete('migrate.events_default', pg_catalog.now() OPERATOR(pg_catalog.-) r.keep,
+									 ARRAY[r.severity], budget OPERATOR(pg_catalog.-) deleted);
+	END LOOP;
+
+	-- 4. the audit log (kept forever unless migrate.retention says otherwise)
+	SELECT rt.keep INTO audit_keep FROM migrate.retention rt
+	 WHERE rt.what OPERATOR(pg_catalog.=) 'audit_log' AND rt.severity IS NULL;
+	IF audit_keep IS NOT NULL THEN
+		FOR d IN SELECT p.day_partition, p.day_partition::text AS name FROM migrate.log_partitions('audit_log') p
+				  WHERE NOT p.is_default
+					AND p.upper_bound OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) audit_keep) LOOP
+			outcome := migrate.remove_log_partition(d.day_partition);
+			CASE outcome
+				WHEN 'dropped' THEN dropped := dropped OPERATOR(pg_catalog.||) d.name;
+				WHEN 'truncated' THEN truncated := truncated OPERATOR(pg_catalog.||) d.name;
+				ELSE deferred := deferred OPERATOR(pg_catalog.||) d.name;
+			END CASE;
+		END LOOP;
+		IF deleted OPERATOR(pg_catalog.<) budget THEN
+			deleted := deleted OPERATOR(pg_catalog.+)
+				migrate.retention_delete('migrate.audit_log_default', pg_catalog.now() OPERATOR(pg_catalog.-) audit_keep,
+										 NULL, budget OPERATOR(pg_catalog.-) deleted);
+		END IF;
+	END IF;
+
+	PERFORM pg_catalog.set_config('lock_timeout', old_lock_timeout, true);
+	result := pg_catalog.jsonb_build_object(
+		'created_partitions', pg_catalog.to_jsonb(created),
+		'dropped_partitions', pg_catalog.to_jsonb(dropped),
+		'truncated_partitions', pg_catalog.to_jsonb(truncated),
+		'deferred_partitions', pg_catalog.to_jsonb(deferred),
+		'deleted_rows', deleted,
+		'delete_limit_reached', deleted OPERATOR(pg_catalog.>=) budget,
+		'duration_ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started) OPERATOR(pg_catalog.*) 1000)::numeric, 1));
+	IF pg_catalog.cardinality(created) OPERATOR(pg_catalog.>) 0 OR pg_catalog.cardinality(dropped) OPERATOR(pg_catalog.>) 0
+	   OR pg_catalog.cardinality(truncated) OPERATOR(pg_catalog.>) 0 OR deleted OPERATOR(pg_catalog.>) 0 THEN
+		PERFORM migrate.record_event('maintenance', 'info', 'migrate.maintain removed expired rows or created partitions', result);
+	END IF;
+	IF pg_catalog.cardinality(deferred) OPERATOR(pg_catalog.>) 0 THEN
+		PERFORM migrate.record_event('maintenance_deferred', 'warning',
+									 'migrate.maintain could not lock expired partitions within migrate.maintain_lock_timeout; a later run retries',
+									 pg_catalog.jsonb_build_object('partitions', pg_catalog.to_jsonb(deferred)));
+	END IF;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION migrate.maintain() IS
+'creates partitions of migrate.events and migrate.audit_log ahead (migrate.premake_days) and removes expired ones per migrate.retention by dropping or truncating whole partitions; never waits longer than migrate.maintain_lock_timeout for a lock; returns what it did';
+REVOKE ALL ON FUNCTION migrate.maintain() FROM PUBLIC;
+
+CREATE FUNCTION migrate.cleanup(older_than interval)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET "TimeZone" = 'UTC'
+AS $$
+DECLARE
+	started timestamptz := pg_catalog.clock_timestamp();
+	cutoff timestamptz;
+	old_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+	dropped text[] := '{}';
+	truncated text[] := '{}';
+	deferred text[] := '{}';
+	deleted bigint := 0;
+	done oid[] := '{}';
+	p record;
+	outcome text;
+	result jsonb;
+BEGIN
+	IF older_than IS NULL OR older_than OPERATOR(pg_catalog.<) interval '0' THEN
+		RAISE EXCEPTION 'older_than must be a non-negative interval'
+			USING ERRCODE = '22023', HINT = 'E.g. SELECT migrate.cleanup(''30 days'').';
+	END IF;
+	IF pg_catalog.pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'cannot run migrate.cleanup on a server in recovery'
+			USING ERRCODE = '25006', DETAIL = 'The server is a read-only hot standby.', HINT = 'Run migrate.cleanup on the primary.';
+	END IF;
+	cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) older_than;
+	-- waits for a running migrate.maintain instead of skipping: cleanup is asked for now
+	PERFORM pg_catalog.pg_advisory_xact_lock(1835624306, 2);
+	PERFORM pg_catalog.set_config('lock_timeout', pg_catalog.current_setting('migrate.maintain_lock_timeout'), true);
+	FOR p IN SELECT x.day_partition::oid AS day_oid, x.day_partition::text AS name, x.*
+			   FROM migrate.log_partitions('events') x
+			 UNION ALL
+			 SELECT y.day_partition::oid, y.day_partition::text, y.* FROM migrate.log_partitions('audit_log') y LOOP
+		IF NOT p.is_default AND p.upper_bound OPERATOR(pg_catalog.<=) cutoff THEN
+			CONTINUE WHEN p.day_oid OPERATOR(pg_catalog.=) ANY (done);
+			done := done OPERATOR(pg_catalog.||) p.day_oid;
+			outcome := migrate.remove_log_partition(p.day_partition);
+			CASE outcome
+				WHEN 'dropped' THEN dropped := dropped OPERATOR(pg_catalog.||) p.name;
+				WHEN 'truncated' THEN truncated := truncated OPERATOR(pg_catalog.||) p.name;
+				ELSE deferred := deferred OPERATOR(pg_catalog.||) p.name;
+			END CASE;
+		ELSIF p.is_default OR p.lower_bound OPERATOR(pg_catalog.<) cutoff THEN
+			deleted := deleted OPERATOR(pg_catalog.+) migrate.retention_delete(p.leaf, cutoff, NULL, NULL);
+		END IF;
+	END LOOP;
+	PERFORM pg_catalog.set_config('lock_timeout', old_lock_timeout, true);
+	result := pg_catalog.jsonb_build_object(
+		'cutoff', cutoff,
+		'dropped_partitions', pg_catalog.to_jsonb(dropped),
+		'truncated_partitions', pg_catalog.to_jsonb(truncated),
+		'deferred_partitions', pg_catalog.to_jsonb(deferred),
+		'deleted_rows', deleted,
+		'duration_ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started) OPERATOR(pg_catalog.*) 1000)::numeric, 1));
+	PERFORM migrate.record_event('cleanup', 'notice', pg_catalog.format('migrate.cleanup removed events and audit rows older than %s', older_than), result);
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION migrate.cleanup(interval) IS
+'removes every event and audit row older than older_than now: whole partitions dropped (or truncated), the rest deleted through the logged_at index; returns what it did';
+REVOKE ALL ON FUNCTION migrate.cleanup(interval) FROM PUBLIC;

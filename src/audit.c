@@ -42,6 +42,7 @@
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -62,6 +63,7 @@
 #include <math.h>
 
 #include "audit.h"
+#include "events.h"
 #include "context.h"
 #include "errors.h"
 #include "migrate_ext.h"
@@ -580,19 +582,6 @@ load_layout(void)
 	layout.relid = relid;
 }
 
-/* inet_client_addr(), NULL for a local connection. */
-static Datum
-client_addr_datum(bool *isnull)
-{
-	LOCAL_FCINFO(fcinfo, 0);
-	Datum		d;
-
-	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
-	d = inet_client_addr(fcinfo);
-	*isnull = fcinfo->isnull;
-	return d;
-}
-
 /* log rows written per table_multi_insert call */
 #define AUDIT_BATCH 1000
 
@@ -661,7 +650,7 @@ flush_buffer(void)
 	txid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	su = CStringGetTextDatum(session_user_name);
 	an = CStringGetTextDatum(application_name ? application_name : "");
-	ca = client_addr_datum(&ca_null);
+	ca = migrate_client_addr_datum(&ca_null);
 	now = GetCurrentTimestamp();
 	cid = GetCurrentCommandId(true);
 
@@ -1262,14 +1251,6 @@ owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char 
 		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
 }
 
-/* Schema-qualified, quoted name of a relation. */
-static char *
-qualified_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
-
 /*
  * Drop the audit triggers a table has (as the extension owner), and the
  * TRUNCATE triggers of its partitions.
@@ -1286,7 +1267,7 @@ drop_triggers(Oid relid, const char *qname)
 	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
 		if (lfirst_oid(lc) != relid &&
 			OidIsValid(get_trigger_oid(lfirst_oid(lc), "migrate_audit_truncate", true)))
-			owner_exec(psprintf("DROP TRIGGER migrate_audit_truncate ON %s", qualified_name(lfirst_oid(lc))),
+			owner_exec(psprintf("DROP TRIGGER migrate_audit_truncate ON %s", migrate_qualified_relname(lfirst_oid(lc))),
 					   0, NULL, NULL, NULL);
 }
 
@@ -1392,12 +1373,23 @@ migrate_audit_enable(PG_FUNCTION_ARGS)
 			if (lfirst_oid(lc) != relid)
 				owner_exec(psprintf("CREATE TRIGGER migrate_audit_truncate BEFORE TRUNCATE ON %s"
 									" FOR EACH STATEMENT EXECUTE FUNCTION migrate.audit_trigger('%u')",
-									qualified_name(lfirst_oid(lc)), relid),
+									migrate_qualified_relname(lfirst_oid(lc)), relid),
 						   0, NULL, NULL, NULL);
 	}
 	SPI_finish();
 	/* every backend re-reads the options */
 	CacheInvalidateRelcacheByRelid(relid);
+	{
+		StringInfoData details;
+
+		initStringInfo(&details);
+		appendStringInfoString(&details, "{\"table\": ");
+		escape_json(&details, qname);
+		appendStringInfo(&details, ", \"relid\": %u, \"options\": %s, \"exclude_columns\": %s}", relid,
+						 DatumGetCString(DirectFunctionCall1(jsonb_out, options)),
+						 TextDatumGetCString(DirectFunctionCall1(array_to_json, PointerGetDatum(exclude))));
+		migrate_event_record("audit_enabled", "info", psprintf("auditing enabled on %s", qname), details.data);
+	}
 	PG_RETURN_VOID();
 }
 
@@ -1420,6 +1412,16 @@ migrate_audit_disable(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(NOTICE,
 				(errmsg("table %s was not audited", qname)));
+	else
+	{
+		StringInfoData details;
+
+		initStringInfo(&details);
+		appendStringInfoString(&details, "{\"table\": ");
+		escape_json(&details, qname);
+		appendStringInfo(&details, ", \"relid\": %u}", relid);
+		migrate_event_record("audit_disabled", "notice", psprintf("auditing disabled on %s", qname), details.data);
+	}
 	SPI_finish();
 	CacheInvalidateRelcacheByRelid(relid);
 	PG_RETURN_VOID();

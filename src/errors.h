@@ -53,4 +53,8 @@
 /* the table is not audited */
 #define ERRCODE_MIGRATE_NOT_AUDITED				MAKE_SQLSTATE('M','G','0','1','8')
 
+/* raised by the monitoring events and retention (src/events.c) */
+/* direct UPDATE, DELETE or TRUNCATE of migrate.events or migrate.audit_log */
+#define ERRCODE_MIGRATE_LOG_READ_ONLY			MAKE_SQLSTATE('M','G','0','1','9')
+
 #endif							/* MIGRATE_ERRORS_H */

@@ -42,8 +42,10 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
+#include "utils/json.h"
 
 #include "errors.h"
+#include "events.h"
 #include "lint.h"
 #include "script.h"
 #include "util.h"
@@ -1449,6 +1451,38 @@ lint_findings_json(List *findings)
 	return buf.data;
 }
 
+/* An event for a lint run with error findings (not on a read-only server). */
+void
+lint_record_errors(List *findings)
+{
+	StringInfoData details;
+	ListCell   *lc;
+	int			errors = 0;
+
+	initStringInfo(&details);
+	appendStringInfoString(&details, "{\"findings\": [");
+	foreach(lc, findings)
+	{
+		LintFinding *f = (LintFinding *) lfirst(lc);
+
+		if (strcmp(f->severity, "error") != 0)
+			continue;
+		if (errors++ > 0)
+			appendStringInfoString(&details, ", ");
+		appendStringInfo(&details, "{\"statement_no\": %d, \"line\": %d, \"rule\": ", f->statement_no, f->line);
+		escape_json(&details, f->rule);
+		appendStringInfoString(&details, ", \"message\": ");
+		escape_json(&details, f->message);
+		appendStringInfoChar(&details, '}');
+	}
+	appendStringInfoString(&details, "]}");
+	if (errors > 0)
+		migrate_event_record("lint_error", "error",
+							 psprintf(ngettext("migrate.lint found %d error finding",
+											   "migrate.lint found %d error findings", errors), errors),
+							 details.data);
+}
+
 PG_FUNCTION_INFO_V1(migrate_lint);
 /* SQL: migrate.lint(script) */
 Datum
@@ -1488,6 +1522,7 @@ migrate_lint(PG_FUNCTION_ARGS)
 		values[7] = f->hint ? CStringGetTextDatum(f->hint) : (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	lint_record_errors(findings);
 	SPI_finish();
 	return (Datum) 0;
 }

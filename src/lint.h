@@ -35,4 +35,6 @@ extern List *lint_script(const char *script, List *stmts);
 extern int	lint_error_count(List *findings);
 extern char *lint_findings_json(List *findings);
 
+extern void lint_record_errors(List *findings);
+
 #endif							/* MIGRATE_LINT_H */

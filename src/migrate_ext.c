@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "context.h"
+#include "events.h"
 #include "lint.h"
 #include "lockwatch.h"
 #include "migrate_ext.h"
@@ -24,11 +25,25 @@ int			migrate_lock_wait_timeout = 30000;
 bool		migrate_allow_out_of_order = false;
 int			migrate_lock_retries = 0;
 int			migrate_lint_level = LINT_WARN;
+int			migrate_maintain_lock_timeout = 100;
+int			migrate_premake_days = 7;
+int			migrate_maintain_delete_limit = 100000;
+int			migrate_slow_query_ms = 100;
 
 static const struct config_enum_entry lint_level_options[] = {
 	{"off", LINT_OFF, false},
 	{"warn", LINT_WARN, false},
 	{"error", LINT_ERROR, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry severity_options[] = {
+	{"debug", EVENT_DEBUG, false},
+	{"info", EVENT_INFO, false},
+	{"notice", EVENT_NOTICE, false},
+	{"warning", EVENT_WARNING, false},
+	{"error", EVENT_ERROR, false},
+	{"critical", EVENT_CRITICAL, false},
 	{NULL, 0, false}
 };
 
@@ -91,6 +106,52 @@ _PG_init(void)
 							0, 0, 100,
 							PGC_USERSET,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("migrate.notify_min_severity",
+							 "Lowest event severity sent with NOTIFY on the channel migrate_events.",
+							 "debug, info, notice, warning, error or critical.",
+							 &migrate_notify_min_severity,
+							 EVENT_WARNING,
+							 severity_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate.maintain_lock_timeout",
+							"lock_timeout of each DDL statement migrate.maintain and migrate.cleanup run.",
+							"A partition that cannot be locked in time is truncated instead of dropped, or left for the next run.",
+							&migrate_maintain_lock_timeout,
+							100, 1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate.premake_days",
+							"How many UTC days ahead migrate.maintain creates partitions of migrate.events and migrate.audit_log.",
+							NULL,
+							&migrate_premake_days,
+							7, 1, 366,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate.maintain_delete_limit",
+							"Most rows migrate.maintain deletes row by row in one run (expired rows outside whole expired partitions).",
+							NULL,
+							&migrate_maintain_delete_limit,
+							100000, 0, INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate.slow_query_ms",
+							"Mean (pg_stat_statements) or current running time from which migrate.slow_queries lists a query.",
+							NULL,
+							&migrate_slow_query_ms,
+							100, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000

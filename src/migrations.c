@@ -41,6 +41,7 @@
 
 #include "context.h"
 #include "errors.h"
+#include "events.h"
 #include "lint.h"
 #include "lockwatch.h"
 #include "migrate_ext.h"
@@ -373,7 +374,49 @@ current_actor(void)
 	return a;
 }
 
-/* Append a row to migrate.history. */
+static Datum apply_impl(PG_FUNCTION_ARGS);
+static Datum revert_impl(PG_FUNCTION_ARGS);
+
+/* The monitoring event of a history row: migration_applied, ... */
+static void
+history_event(const char *action, const char *version, const char *name,
+			  const char *checksum, const char *details_json)
+{
+	StringInfoData details;
+	const char *kind;
+	const char *done;
+	const char *severity = "info";
+
+	if (strcmp(action, "apply") == 0)
+		kind = "migration_applied", done = "applied";
+	else if (strcmp(action, "revert") == 0)
+		kind = "migration_reverted", done = "reverted", severity = "notice";
+	else if (strcmp(action, "repair") == 0)
+		kind = "migration_repaired", done = "repaired", severity = "notice";
+	else if (strcmp(action, "baseline") == 0)
+		kind = "migration_baselined", done = "baselined";
+	else
+		return;
+	initStringInfo(&details);
+	appendStringInfoString(&details, "{\"version\": ");
+	escape_json(&details, version);
+	appendStringInfoString(&details, ", \"name\": ");
+	if (name)
+		escape_json(&details, name);
+	else
+		appendStringInfoString(&details, "null");
+	appendStringInfoString(&details, ", \"checksum\": ");
+	if (checksum)
+		escape_json(&details, checksum);
+	else
+		appendStringInfoString(&details, "null");
+	appendStringInfo(&details, ", \"history\": %s}", details_json ? details_json : "{}");
+	migrate_event_record(kind, severity,
+						 psprintf("migration %s%s%s %s", version, name ? " " : "", name ? name : "", done),
+						 details.data);
+}
+
+/* Append a row to migrate.history (and its monitoring event). */
 static void
 write_history(const char *action, const char *version, const char *name,
 			  const char *checksum, const char *previous_checksum,
@@ -396,6 +439,7 @@ write_history(const char *action, const char *version, const char *name,
 	values[7] = CStringGetTextDatum(actor->application_name);
 	values[8] = CStringGetTextDatum(details_json ? details_json : "{}");
 	bk_exec(BK_HISTORY, values, nulls, 0);
+	history_event(action, version, name, checksum, details_json);
 }
 
 /* ---------------------------------------------------------------------
@@ -1280,6 +1324,8 @@ lint_for_apply(MigrationJob *job)
 				 f->hint ? errhint("%s", f->hint) : 0));
 	}
 	nerrors = lint_error_count(findings);
+	if (migrate_lint_level == LINT_WARN)
+		lint_record_errors(findings);
 	if (migrate_lint_level == LINT_ERROR && nerrors > 0)
 	{
 		StringInfoData buf;
@@ -1307,10 +1353,64 @@ lint_for_apply(MigrationJob *job)
 #define RETURN_RESULT(str) \
 	do { SPI_finish(); PG_RETURN_TEXT_P(cstring_to_text(str)); } while (0)
 
+/*
+ * Run apply or revert; when the extension refuses it (an MGxxx error),
+ * record a migration_refused event in its own transaction, so the event
+ * outlives the rollback the error causes.
+ */
+static Datum
+refusal_recorded(PGFunction impl, const char *function, FunctionCallInfo fcinfo)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile Datum result = (Datum) 0;
+
+	PG_TRY();
+	{
+		result = impl(fcinfo);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		StringInfoData details;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_TO_CATEGORY(ERRCODE_MIGRATE_CHECKSUM_MISMATCH) ||
+			edata->sqlerrcode == ERRCODE_MIGRATE_NESTED)
+			PG_RE_THROW();
+		FlushErrorState();
+		initStringInfo(&details);
+		appendStringInfoString(&details, "{\"function\": ");
+		escape_json(&details, function);
+		appendStringInfoString(&details, ", \"version\": ");
+		if (!PG_ARGISNULL(0))
+			escape_json(&details, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+		else
+			appendStringInfoString(&details, "null");
+		appendStringInfo(&details, ", \"sqlstate\": \"%s\", \"detail\": ", unpack_sql_state(edata->sqlerrcode));
+		if (edata->detail)
+			escape_json(&details, edata->detail);
+		else
+			appendStringInfoString(&details, "null");
+		appendStringInfoChar(&details, '}');
+		migrate_event_record_autonomous("migration_refused", "error", edata->message, details.data);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(migrate_apply);
 /* SQL: migrate.apply(version, name, script, down_script, requires, verify_script) */
 Datum
 migrate_apply(PG_FUNCTION_ARGS)
+{
+	return refusal_recorded(apply_impl, "migrate.apply", fcinfo);
+}
+
+/* migrate.apply itself. */
+static Datum
+apply_impl(PG_FUNCTION_ARGS)
 {
 	MigrationJob job = {0};
 	MigrationRow row;
@@ -1430,6 +1530,13 @@ PG_FUNCTION_INFO_V1(migrate_revert);
 /* SQL: migrate.revert(version) */
 Datum
 migrate_revert(PG_FUNCTION_ARGS)
+{
+	return refusal_recorded(revert_impl, "migrate.revert", fcinfo);
+}
+
+/* migrate.revert itself. */
+static Datum
+revert_impl(PG_FUNCTION_ARGS)
 {
 	MigrationJob job = {0};
 	MigrationRow row;

@@ -633,3 +633,24 @@ migrate_materialize_srf(FunctionCallInfo fcinfo)
 	MemoryContextSwitchTo(oldcxt);
 #endif
 }
+
+/* Schema-qualified, quoted name of a relation. */
+char *
+migrate_qualified_relname(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/* inet_client_addr(), NULL for a local connection. */
+Datum
+migrate_client_addr_datum(bool *isnull)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	Datum		d;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	d = inet_client_addr(fcinfo);
+	*isnull = fcinfo->isnull;
+	return d;
+}

@@ -40,6 +40,8 @@ extern void migrate_restore_user(OwnerSwitch *sw, bool pop_gucs);
 extern int	migrate_owner_spi(const char *sql, int nargs, Oid *argtypes, Datum *values,
 							  const char *nulls, bool read_only, long tcount, bool restricted);
 extern char *migrate_current_user_name(void);
+extern char *migrate_qualified_relname(Oid relid);
+extern Datum migrate_client_addr_datum(bool *isnull);
 extern char *migrate_session_user_name(void);
 
 extern bool migrate_may_see_all_activity(void);
