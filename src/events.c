@@ -78,8 +78,12 @@ static bool retention_write = false;
 	" current_user_name, application_name, client_addr, pid, txid, migration_version)" \
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
 
-/* longest message sent in a NOTIFY payload (the payload limit is 8000 bytes) */
-#define NOTIFY_MESSAGE_MAX 1000
+/*
+ * longest message sent in a NOTIFY payload: the payload limit is 8000 bytes,
+ * and JSON escaping can grow text up to six times (kind and migration
+ * version are at most 200 bytes each)
+ */
+#define NOTIFY_MESSAGE_MAX 800
 
 /* Severity number (1..6) of a name, 0 if it is none of the six. */
 int
@@ -204,6 +208,32 @@ notify_event(const EventData *ev, int64 id)
 	pfree(buf.data);
 }
 
+/* Prepare and keep the event insert, as the owner with search_path pinned. */
+static void
+prepare_insert(Oid *types)
+{
+	OwnerSwitch sw;
+
+	migrate_become_owner(&sw, true);
+	PG_TRY();
+	{
+		SPIPlanPtr	plan = SPI_prepare(EVENT_INSERT, EVENT_NARGS, types);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for the event insert: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		insert_plan = plan;
+	}
+	PG_FINALLY();
+	{
+		migrate_restore_user(&sw, false);
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, sw.nest);
+}
+
 /* Insert an event in the current transaction (SPI connected); its id. */
 static int64
 insert_event(const EventData *ev)
@@ -212,7 +242,8 @@ insert_event(const EventData *ev)
 	TEXTOID, INETOID, INT4OID, XID8OID, TEXTOID};
 	Datum		values[EVENT_NARGS];
 	char		nulls[EVENT_NARGS];
-	OwnerSwitch sw;
+	Oid			save_userid;
+	int			save_sec_context;
 	volatile int rc = 0;
 	bool		isnull;
 	int64		id;
@@ -246,28 +277,26 @@ insert_event(const EventData *ev)
 		nulls[10] = 'n';
 
 	/* written as the extension owner: callers need no right on the table */
-	migrate_become_owner(&sw, true);
+	if (insert_plan == NULL)
+		prepare_insert(types);
+
+	/*
+	 * The kept plan names everything schema-qualified and by OID, so running
+	 * it needs no search_path: only the user switch, like the foreign-key
+	 * triggers.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(migrate_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	PG_TRY();
 	{
-		if (insert_plan == NULL)
-		{
-			SPIPlanPtr	plan = SPI_prepare(EVENT_INSERT, EVENT_NARGS, types);
-
-			if (plan == NULL)
-				elog(ERROR, "SPI_prepare failed for the event insert: %s",
-					 SPI_result_code_string(SPI_result));
-			if (SPI_keepplan(plan) != 0)
-				elog(ERROR, "SPI_keepplan failed");
-			insert_plan = plan;
-		}
 		rc = SPI_execute_plan(insert_plan, values, nulls, false, 1);
 	}
 	PG_FINALLY();
 	{
-		migrate_restore_user(&sw, false);
+		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
-	AtEOXact_GUC(true, sw.nest);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "event insert failed: %s", SPI_result_code_string(rc));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -546,11 +575,13 @@ migrate_record_event(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
 				 errmsg("event kind is longer than 200 bytes"),
 				 errhint("Use a short identifier such as \"disk_full\" and put the rest in message or details.")));
-	migrate_check_writable("migrate.record_event");
+	if (!autonomous || RecoveryInProgress())
+		migrate_check_writable("migrate.record_event");
 	gather_session(&ev);
 
 	if (autonomous)
 	{
+		/* its own transaction is read-write even if the caller's is not */
 		/* the worker gets the details as text */
 		if (ev.details_jsonb)
 			ev.details = JsonbToCString(NULL, &ev.details_jsonb->root, VARSIZE(ev.details_jsonb));

@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "executor/spi.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -248,6 +249,19 @@ migrate_check_writable(const char *what)
 				 errhint("Run it in a read-write transaction.")));
 }
 
+/* the extension owner, cached until migrate.migrations changes (owner, drop) */
+static Oid	cached_owner = InvalidOid;
+static Oid	owner_relid = InvalidOid;
+static bool owner_callback_registered = false;
+
+/* Relcache callback: forget the cached owner when its table changes. */
+static void
+owner_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == owner_relid)
+		cached_owner = InvalidOid;
+}
+
 /*
  * The owner of the extension's tables (that of migrate.migrations): the
  * bookkeeping and the audit log are written as this role.
@@ -255,11 +269,15 @@ migrate_check_writable(const char *what)
 Oid
 migrate_extension_owner(void)
 {
-	Oid			nsp = get_namespace_oid(MIGRATE_SCHEMA, false);
-	Oid			relid = get_relname_relid("migrations", nsp);
+	Oid			nsp;
+	Oid			relid;
 	HeapTuple	tup;
 	Oid			owner;
 
+	if (OidIsValid(cached_owner))
+		return cached_owner;
+	nsp = get_namespace_oid(MIGRATE_SCHEMA, false);
+	relid = get_relname_relid("migrations", nsp);
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -270,6 +288,13 @@ migrate_extension_owner(void)
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
+	if (!owner_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(owner_relcache_callback, (Datum) 0);
+		owner_callback_registered = true;
+	}
+	owner_relid = relid;
+	cached_owner = owner;
 	return owner;
 }
 
