@@ -10,10 +10,11 @@
  * bitmap.  Everything about a relation comes from a cache keyed by its OID
  * and invalidated by relcache callbacks, so no catalog query runs per row.
  * Rows are buffered for the statement and written by its AFTER ... FOR EACH
- * STATEMENT trigger with one INSERT ... SELECT FROM unnest(...) through a
- * kept plan, as the extension owner (like the foreign-key triggers switch
- * user), so writers of an audited table need no right on the log and cannot
- * change it.  Rows buffered in a subtransaction that aborts are dropped.
+ * STATEMENT trigger straight into migrate.audit_log, the way COPY writes
+ * (tuple routing, table_multi_insert in batches, index entries): no SQL and
+ * no permission check, so writers of an audited table need no right on the
+ * log and cannot change it.  Rows buffered in a subtransaction that aborts
+ * are dropped.
  *
  * A row moved between partitions fires a DELETE on the old partition (its
  * tuple marked as moved) and an INSERT on the new one, in that order: the

@@ -258,6 +258,38 @@ SELECT display_name, status FROM public.profiles WHERE email = 'ada@example.com'
 SQL
 
 # -----------------------------------------------------------------------------
+step "monitoring events: what happened, recorded in the database" \
+	"Every apply, revert, refusal and audit change above recorded an event in migrate.events (the refusal in its own transaction, so it survived the rollback). Applications record their own with migrate.record_event; warnings and worse are also sent with NOTIFY migrate_events."
+psql_app <<'SQL'
+SELECT kind, severity, migration_version, message
+  FROM migrate.events
+ WHERE kind IN ('migration_applied', 'migration_refused', 'migration_reverted', 'audit_enabled')
+ ORDER BY id;
+LISTEN migrate_events;
+SELECT migrate.record_event('avatar_upload', 'warning', 'storage bucket avatars is 91% full',
+                            '{"bucket": "avatars", "used_pct": 91}') > 0 AS recorded;
+BEGIN;
+SELECT migrate.record_event('payment_sync', 'error', 'provider timed out',
+                            '{"provider": "stripe"}', autonomous => true) > 0 AS recorded_autonomously;
+ROLLBACK;
+SELECT kind, severity, message FROM migrate.events WHERE kind IN ('avatar_upload', 'payment_sync') ORDER BY id;
+SQL
+
+# -----------------------------------------------------------------------------
+step "dashboard summary and retention" \
+	"migrate.monitoring_summary gives the dashboard in one jsonb; migrate.maintain creates partitions ahead and drops expired ones whole (DROP instead of DELETE: no bloat, almost no WAL)."
+psql_app <<'SQL'
+SELECT jsonb_pretty(migrate.monitoring_summary('1 hour') - 'longest_running' - 'idle_in_transaction'
+                    - 'blocked_sessions' - 'tables_needing_vacuum' - 'latest_errors' - 'generated_at'
+                    - 'database_size_bytes' - 'cache_hit_ratio' - 'database_size' - 'connections_by_state') AS summary;
+SELECT what, severity, keep FROM migrate.retention ORDER BY what, severity NULLS FIRST;
+SELECT jsonb_array_length(m -> 'created_partitions') AS partitions_created,
+       m -> 'dropped_partitions' AS dropped
+  FROM migrate.maintain() m;
+SELECT schema_name, table_name, rls_enabled, policies, verdict FROM migrate.rls_status ORDER BY 1, 2;
+SQL
+
+# -----------------------------------------------------------------------------
 printf '\n== Summary ==\n'
 psql_app -At <<'SQL'
 SELECT format('- migrate.migrations: %s migrations, %s', sum(n),
@@ -283,6 +315,9 @@ cat <<'TEXT'
 - migrate.audit_enable turned on C audit triggers on profiles: each change was logged
   with the application user, application and session user; the row was rebuilt as it
   was after alice's change, and bob's later change was reverted.
+- migrate.events holds what happened (applies, the refusal, audit changes, the app's own
+  warning and the autonomous error that survived its rollback); migrate.maintain keeps
+  it partitioned by day and drops expired days whole.
 TEXT
 echo
 echo "demo: OK"
