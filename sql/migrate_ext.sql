@@ -780,7 +780,7 @@ REVOKE ALL ON FUNCTION migrate.retention_delete(regclass, timestamptz, text[], b
 -- effective retention of each event severity
 CREATE FUNCTION migrate.event_retention()
 RETURNS TABLE(severity text, keep interval)
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT s.severity,
@@ -892,7 +892,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION migrate.log_partitions(text) IS
 'partitions of migrate.events or migrate.audit_log with their UTC bounds (and, for events, the severities of each leaf)';
-REVOKE ALL ON FUNCTION migrate.log_partitions(text) FROM PUBLIC;
 
 -- drop one expired partition; when its parent is busy, empty it instead
 CREATE FUNCTION migrate.remove_log_partition(part regclass)
@@ -933,8 +932,11 @@ AS $$
 DECLARE
 	started timestamptz := pg_catalog.clock_timestamp();
 	today date := CURRENT_DATE;
-	ahead integer := pg_catalog.current_setting('migrate.premake_days')::integer;
-	budget bigint := pg_catalog.current_setting('migrate.maintain_delete_limit')::bigint;
+	-- the settings are defined when the library loads; before that, only a
+	-- value set with SET / ALTER ... SET exists (or none: the default)
+	ahead integer := COALESCE(pg_catalog.current_setting('migrate.premake_days', true), '7')::integer;
+	budget bigint := COALESCE(pg_catalog.current_setting('migrate.maintain_delete_limit', true), '100000')::bigint;
+	maintain_lock_timeout text := COALESCE(NULLIF(pg_catalog.current_setting('migrate.maintain_lock_timeout', true), ''), '100ms');
 	old_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 	created text[] := '{}';
 	dropped text[] := '{}';
@@ -961,7 +963,7 @@ BEGIN
 		RAISE NOTICE 'migrate.maintain is already running in another session; skipped';
 		RETURN pg_catalog.jsonb_build_object('skipped', true, 'reason', 'another migrate.maintain or migrate.cleanup is running');
 	END IF;
-	PERFORM pg_catalog.set_config('lock_timeout', pg_catalog.current_setting('migrate.maintain_lock_timeout'), true);
+	PERFORM pg_catalog.set_config('lock_timeout', maintain_lock_timeout, true);
 
 	-- 1. partitions ahead
 	created := migrate.add_partitions('events', today, today OPERATOR(pg_catalog.+) ahead)
@@ -1092,7 +1094,8 @@ BEGIN
 	cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) older_than;
 	-- waits for a running migrate.maintain instead of skipping: cleanup is asked for now
 	PERFORM pg_catalog.pg_advisory_xact_lock(1835624306, 2);
-	PERFORM pg_catalog.set_config('lock_timeout', pg_catalog.current_setting('migrate.maintain_lock_timeout'), true);
+	PERFORM pg_catalog.set_config('lock_timeout',
+								  COALESCE(NULLIF(pg_catalog.current_setting('migrate.maintain_lock_timeout', true), ''), '100ms'), true);
 	FOR p IN SELECT x.day_partition::oid AS day_oid, x.day_partition::text AS name, x.*
 			   FROM migrate.log_partitions('events') x
 			 UNION ALL
@@ -1125,3 +1128,521 @@ $$;
 COMMENT ON FUNCTION migrate.cleanup(interval) IS
 'removes every event and audit row older than older_than now: whole partitions dropped (or truncated), the rest deleted through the logged_at index; returns what it did';
 REVOKE ALL ON FUNCTION migrate.cleanup(interval) FROM PUBLIC;
+
+--
+-- Monitoring: slow queries, connections, table health, row-level security, summary
+--
+
+-- slow statements from pg_stat_statements when it is installed and readable,
+-- else the statements running now (pg_stat_activity)
+CREATE FUNCTION migrate.slow_query_rows()
+RETURNS TABLE(source text, queryid bigint, query text, user_name text, database_name text, calls bigint,
+			  total_ms double precision, mean_ms double precision, max_ms double precision, rows bigint,
+			  pid integer, state text, running_ms double precision)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	-- migrate.slow_query_ms has unit ms, so current_setting shows it as e.g. 100ms, 2s or 1min;
+	-- a placeholder set before the module was loaded shows the bare number of ms
+	raw text := pg_catalog.current_setting('migrate.slow_query_ms', true);
+	threshold interval;
+	threshold_ms double precision;
+	pgss_schema name;
+	suffix text;
+BEGIN
+	IF raw IS NULL OR pg_catalog.btrim(raw) OPERATOR(pg_catalog.=) '' THEN
+		raw := '100';
+	END IF;
+	IF raw OPERATOR(pg_catalog.~) '^\s*[0-9]+(\.[0-9]+)?\s*$' THEN
+		threshold := pg_catalog.make_interval(secs => raw::double precision OPERATOR(pg_catalog./) 1000);
+	ELSE
+		BEGIN
+			threshold := raw::interval;
+		EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+			threshold := interval '100 ms';
+		END;
+	END IF;
+	threshold_ms := EXTRACT(epoch FROM threshold)::double precision OPERATOR(pg_catalog.*) 1000;
+
+	SELECT n.nspname INTO pgss_schema
+	  FROM pg_catalog.pg_extension e
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+	 WHERE e.extname OPERATOR(pg_catalog.=) 'pg_stat_statements';
+	IF pgss_schema IS NOT NULL THEN
+		BEGIN
+			-- pg_stat_statements 1.8 (PostgreSQL 13) renamed *_time to *_exec_time;
+			-- a cluster upgraded without ALTER EXTENSION UPDATE still has the old names
+			suffix := CASE WHEN EXISTS (
+							SELECT 1 FROM pg_catalog.pg_attribute a
+							 WHERE a.attrelid OPERATOR(pg_catalog.=)
+								   pg_catalog.to_regclass(pg_catalog.format('%I.pg_stat_statements', pgss_schema))
+							   AND a.attname OPERATOR(pg_catalog.=) 'mean_exec_time'
+							   AND NOT a.attisdropped)
+						   THEN '_exec_time' ELSE '_time' END;
+			RETURN QUERY EXECUTE pg_catalog.format($q$
+				SELECT 'pg_stat_statements'::pg_catalog.text, s.queryid, s.query,
+					   r.rolname::pg_catalog.text, d.datname::pg_catalog.text,
+					   s.calls, s.total%2$s, s.mean%2$s, s.max%2$s, s.rows,
+					   NULL::pg_catalog.int4, NULL::pg_catalog.text, NULL::pg_catalog.float8
+				  FROM %1$I.pg_stat_statements s
+				  LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) s.userid
+				  LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) s.dbid
+				 WHERE s.mean%2$s OPERATOR(pg_catalog.>=) $1
+				 ORDER BY s.mean%2$s DESC, s.queryid$q$, pgss_schema, suffix)
+				USING threshold_ms;
+			RETURN;
+		EXCEPTION WHEN OTHERS THEN
+			-- e.g. not in shared_preload_libraries (55000), or no privilege on its schema (42501)
+			RAISE DEBUG 'migrate.slow_query_rows: pg_stat_statements not usable (%: %), using pg_stat_activity',
+				SQLSTATE, SQLERRM;
+		END;
+	END IF;
+
+	RETURN QUERY
+		SELECT 'pg_stat_activity'::pg_catalog.text,
+			   -- query_id exists from PostgreSQL 14 on
+			   (pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.->>) 'query_id')::pg_catalog.int8,
+			   a.query, a.usename::pg_catalog.text, a.datname::pg_catalog.text,
+			   NULL::pg_catalog.int8, NULL::pg_catalog.float8, NULL::pg_catalog.float8, NULL::pg_catalog.float8,
+			   NULL::pg_catalog.int8,
+			   a.pid, a.state,
+			   (EXTRACT(epoch FROM pg_catalog.now() OPERATOR(pg_catalog.-) a.query_start)::pg_catalog.float8
+				   OPERATOR(pg_catalog.*) 1000)
+		  FROM pg_catalog.pg_stat_activity a
+		 WHERE a.backend_type OPERATOR(pg_catalog.=) 'client backend'
+		   AND a.state OPERATOR(pg_catalog.<>) 'idle'
+		   AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+		   AND a.query_start IS NOT NULL
+		   AND (pg_catalog.now() OPERATOR(pg_catalog.-) a.query_start) OPERATOR(pg_catalog.>=) threshold
+		 ORDER BY a.query_start, a.pid;
+END
+$$;
+COMMENT ON FUNCTION migrate.slow_query_rows() IS
+'rows of migrate.slow_queries: statements of pg_stat_statements (when installed and loaded) with a mean time of at least migrate.slow_query_ms, slowest first; otherwise the statements of other client backends running for at least migrate.slow_query_ms';
+REVOKE ALL ON FUNCTION migrate.slow_query_rows() FROM PUBLIC;
+
+CREATE VIEW migrate.slow_queries AS
+	SELECT s.source, s.queryid, s.query, s.user_name, s.database_name, s.calls,
+		   s.total_ms, s.mean_ms, s.max_ms, s.rows, s.pid, s.state, s.running_ms
+	  FROM migrate.slow_query_rows() s;
+COMMENT ON VIEW migrate.slow_queries IS
+'slow statements: from pg_stat_statements (mean time >= migrate.slow_query_ms, slowest first) when it is installed and loaded, else those running now for at least migrate.slow_query_ms (pg_stat_activity); other users'' statements need pg_read_all_stats';
+COMMENT ON COLUMN migrate.slow_queries.source IS 'pg_stat_statements or pg_stat_activity';
+COMMENT ON COLUMN migrate.slow_queries.queryid IS 'query identifier (pg_stat_activity: NULL before PostgreSQL 14 or without compute_query_id)';
+COMMENT ON COLUMN migrate.slow_queries.query IS 'statement text (<insufficient privilege> for other users'' statements without pg_read_all_stats)';
+COMMENT ON COLUMN migrate.slow_queries.user_name IS 'role that ran the statement';
+COMMENT ON COLUMN migrate.slow_queries.database_name IS 'database the statement ran in';
+COMMENT ON COLUMN migrate.slow_queries.calls IS 'number of executions (pg_stat_statements only)';
+COMMENT ON COLUMN migrate.slow_queries.total_ms IS 'total execution time in ms (pg_stat_statements only)';
+COMMENT ON COLUMN migrate.slow_queries.mean_ms IS 'mean execution time in ms (pg_stat_statements only)';
+COMMENT ON COLUMN migrate.slow_queries.max_ms IS 'longest execution in ms (pg_stat_statements only)';
+COMMENT ON COLUMN migrate.slow_queries.rows IS 'rows retrieved or affected in total (pg_stat_statements only)';
+COMMENT ON COLUMN migrate.slow_queries.pid IS 'backend running the statement (pg_stat_activity only)';
+COMMENT ON COLUMN migrate.slow_queries.state IS 'backend state, e.g. active or idle in transaction (pg_stat_activity only)';
+COMMENT ON COLUMN migrate.slow_queries.running_ms IS 'ms since the statement started (pg_stat_activity only)';
+REVOKE ALL ON migrate.slow_queries FROM PUBLIC;
+
+CREATE VIEW migrate.connections AS
+	SELECT a.datname::pg_catalog.text AS database_name,
+		   a.usename::pg_catalog.text AS user_name,
+		   a.application_name,
+		   a.state,
+		   pg_catalog.count(*) AS connections,
+		   pg_catalog.count(*) FILTER (WHERE a.wait_event_type OPERATOR(pg_catalog.=) 'Lock') AS waiting,
+		   pg_catalog.count(*) FILTER (WHERE a.state OPERATOR(pg_catalog.~~) 'idle in transaction%') AS idle_in_transaction,
+		   pg_catalog.max(pg_catalog.now() OPERATOR(pg_catalog.-) a.xact_start) AS oldest_xact_age,
+		   pg_catalog.max(pg_catalog.now() OPERATOR(pg_catalog.-) a.query_start)
+			   FILTER (WHERE a.state OPERATOR(pg_catalog.=) 'active') AS longest_query_age
+	  FROM pg_catalog.pg_stat_activity a
+	 -- without pg_read_all_stats, other users' sessions show no backend_type
+	 -- (nor state or times) but still their database and user
+	 WHERE (a.backend_type OPERATOR(pg_catalog.=) 'client backend'
+			OR (a.backend_type IS NULL AND a.datid IS NOT NULL AND a.usename IS NOT NULL))
+	 GROUP BY a.datname, a.usename, a.application_name, a.state
+	 ORDER BY 1, 2, 3, 4;
+COMMENT ON VIEW migrate.connections IS
+'client connections grouped by database, user, application and state (pg_stat_activity; without pg_read_all_stats other users'' sessions are counted with state NULL and no times)';
+COMMENT ON COLUMN migrate.connections.database_name IS 'database connected to';
+COMMENT ON COLUMN migrate.connections.user_name IS 'role connected as';
+COMMENT ON COLUMN migrate.connections.application_name IS 'application_name of the connections';
+COMMENT ON COLUMN migrate.connections.state IS 'active, idle, idle in transaction, ... (NULL: another user''s sessions, not visible without pg_read_all_stats)';
+COMMENT ON COLUMN migrate.connections.connections IS 'number of connections';
+COMMENT ON COLUMN migrate.connections.waiting IS 'connections waiting for a heavyweight lock';
+COMMENT ON COLUMN migrate.connections.idle_in_transaction IS 'connections idle in a transaction (also aborted)';
+COMMENT ON COLUMN migrate.connections.oldest_xact_age IS 'age of the oldest open transaction';
+COMMENT ON COLUMN migrate.connections.longest_query_age IS 'running time of the longest running active statement';
+REVOKE ALL ON migrate.connections FROM PUBLIC;
+
+CREATE VIEW migrate.table_health AS
+	SELECT s.schemaname::pg_catalog.text AS schema_name,
+		   s.relname::pg_catalog.text AS table_name,
+		   s.n_live_tup AS live_tuples,
+		   s.n_dead_tup AS dead_tuples,
+		   pg_catalog.round(COALESCE(s.n_dead_tup::pg_catalog.numeric
+									 OPERATOR(pg_catalog./) NULLIF(s.n_live_tup OPERATOR(pg_catalog.+) s.n_dead_tup, 0),
+									 0), 4) AS dead_ratio,
+		   s.last_vacuum,
+		   s.last_autovacuum,
+		   s.last_analyze,
+		   s.last_autoanalyze,
+		   pg_catalog.age(c.relfrozenxid) AS xid_age,
+		   pg_catalog.pg_total_relation_size(c.oid) AS size_bytes,
+		   pg_catalog.pg_size_pretty(pg_catalog.pg_total_relation_size(c.oid)) AS size,
+		   s.seq_scan,
+		   s.idx_scan,
+		   -- OPERATOR() forms all have the same precedence: parenthesised
+		   (s.n_dead_tup::pg_catalog.float8 OPERATOR(pg_catalog.>)
+				(o.vacuum_threshold OPERATOR(pg_catalog.+)
+				 (o.vacuum_scale_factor OPERATOR(pg_catalog.*) GREATEST(c.reltuples, 0)::pg_catalog.float8)))
+		   OR (pg_catalog.age(c.relfrozenxid)::pg_catalog.float8 OPERATOR(pg_catalog.>)
+				(o.freeze_max_age OPERATOR(pg_catalog.*) 0.8)) AS needs_vacuum
+	  FROM pg_catalog.pg_stat_user_tables s
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.relid
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	  -- the autovacuum settings, overridden by the table's storage parameters as autovacuum does
+	  CROSS JOIN LATERAL (
+		SELECT COALESCE(pg_catalog.max(t.option_value) FILTER (WHERE t.option_name OPERATOR(pg_catalog.=) 'autovacuum_vacuum_threshold'),
+						pg_catalog.current_setting('autovacuum_vacuum_threshold'))::pg_catalog.float8 AS vacuum_threshold,
+			   COALESCE(pg_catalog.max(t.option_value) FILTER (WHERE t.option_name OPERATOR(pg_catalog.=) 'autovacuum_vacuum_scale_factor'),
+						pg_catalog.current_setting('autovacuum_vacuum_scale_factor'))::pg_catalog.float8 AS vacuum_scale_factor,
+			   LEAST(COALESCE(pg_catalog.max(t.option_value) FILTER (WHERE t.option_name OPERATOR(pg_catalog.=) 'autovacuum_freeze_max_age'),
+							  pg_catalog.current_setting('autovacuum_freeze_max_age'))::pg_catalog.float8,
+					 pg_catalog.current_setting('autovacuum_freeze_max_age')::pg_catalog.float8) AS freeze_max_age
+		  FROM pg_catalog.pg_options_to_table(c.reloptions) t) o
+	 WHERE c.relkind OPERATOR(pg_catalog.=) 'r'
+	   AND n.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[])
+	   AND NOT pg_catalog.starts_with(n.nspname::pg_catalog.text, 'pg_toast')
+	 ORDER BY 1, 2;
+COMMENT ON VIEW migrate.table_health IS
+'vacuum state, size and scans of ordinary tables and leaf partitions (pg_stat_user_tables); needs_vacuum when dead tuples pass the autovacuum threshold or the xid age passes 80% of autovacuum_freeze_max_age';
+COMMENT ON COLUMN migrate.table_health.schema_name IS 'schema of the table';
+COMMENT ON COLUMN migrate.table_health.table_name IS 'table (or leaf partition) name';
+COMMENT ON COLUMN migrate.table_health.live_tuples IS 'estimated live rows (n_live_tup)';
+COMMENT ON COLUMN migrate.table_health.dead_tuples IS 'estimated dead rows (n_dead_tup)';
+COMMENT ON COLUMN migrate.table_health.dead_ratio IS 'dead / (live + dead), rounded to 4 digits; 0 when there are none';
+COMMENT ON COLUMN migrate.table_health.last_vacuum IS 'last manual VACUUM';
+COMMENT ON COLUMN migrate.table_health.last_autovacuum IS 'last vacuum by autovacuum';
+COMMENT ON COLUMN migrate.table_health.last_analyze IS 'last manual ANALYZE';
+COMMENT ON COLUMN migrate.table_health.last_autoanalyze IS 'last analyze by autovacuum';
+COMMENT ON COLUMN migrate.table_health.xid_age IS 'transactions since relfrozenxid (age(relfrozenxid))';
+COMMENT ON COLUMN migrate.table_health.size_bytes IS 'total size with indexes and TOAST, in bytes';
+COMMENT ON COLUMN migrate.table_health.size IS 'total size with indexes and TOAST, human-readable';
+COMMENT ON COLUMN migrate.table_health.seq_scan IS 'sequential scans started';
+COMMENT ON COLUMN migrate.table_health.idx_scan IS 'index scans started (NULL without indexes)';
+COMMENT ON COLUMN migrate.table_health.needs_vacuum IS 'dead tuples > autovacuum_vacuum_threshold + autovacuum_vacuum_scale_factor * reltuples (table storage parameters first), or xid_age > 0.8 * autovacuum_freeze_max_age';
+REVOKE ALL ON migrate.table_health FROM PUBLIC;
+
+CREATE VIEW migrate.rls_status AS
+	SELECT n.nspname::pg_catalog.text AS schema_name,
+		   c.relname::pg_catalog.text AS table_name,
+		   c.relrowsecurity AS rls_enabled,
+		   c.relforcerowsecurity AS rls_forced,
+		   p.policies,
+		   CASE WHEN NOT c.relrowsecurity THEN 'exposed: no RLS'
+				WHEN p.policies OPERATOR(pg_catalog.=) 0 THEN 'RLS on but no policies'
+				ELSE 'ok' END AS verdict
+	  FROM pg_catalog.pg_class c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	  CROSS JOIN LATERAL (
+		SELECT pg_catalog.count(*)::pg_catalog.int4 AS policies
+		  FROM pg_catalog.pg_policy pol
+		 WHERE pol.polrelid OPERATOR(pg_catalog.=) c.oid) p
+	 WHERE c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::pg_catalog.char[])
+	   AND NOT c.relispartition
+	   AND n.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema', 'migrate']::pg_catalog.name[])
+	   AND NOT pg_catalog.starts_with(n.nspname::pg_catalog.text, 'pg_toast')
+	   AND NOT pg_catalog.starts_with(n.nspname::pg_catalog.text, 'pg_temp')
+	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+						WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+						  AND d.objid OPERATOR(pg_catalog.=) c.oid
+						  AND d.deptype OPERATOR(pg_catalog.=) 'e')
+	 ORDER BY 1, 2;
+COMMENT ON VIEW migrate.rls_status IS
+'row-level security of the tables in user schemas (not partitions, not extension members, not schema migrate): whether RLS is enabled and forced and how many policies each table has';
+COMMENT ON COLUMN migrate.rls_status.schema_name IS 'schema of the table';
+COMMENT ON COLUMN migrate.rls_status.table_name IS 'table (or partitioned table) name';
+COMMENT ON COLUMN migrate.rls_status.rls_enabled IS 'ALTER TABLE ... ENABLE ROW LEVEL SECURITY is in effect';
+COMMENT ON COLUMN migrate.rls_status.rls_forced IS 'FORCE ROW LEVEL SECURITY: policies apply to the table owner too';
+COMMENT ON COLUMN migrate.rls_status.policies IS 'number of policies on the table';
+COMMENT ON COLUMN migrate.rls_status.verdict IS 'exposed: no RLS, RLS on but no policies (no rows visible except to the owner and BYPASSRLS roles), or ok';
+REVOKE ALL ON migrate.rls_status FROM PUBLIC;
+
+CREATE FUNCTION migrate.monitoring_summary(since interval DEFAULT '1 hour')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	window_start timestamptz;
+	result jsonb := '{}';
+	pending jsonb := '{}';
+	errors jsonb := '{}';
+	section text;
+	v jsonb;
+	raw text;
+	ahead integer;
+	today date := (pg_catalog.now() AT TIME ZONE 'UTC')::date;
+	n bigint;
+	total bigint;
+	rel regclass;
+	est double precision;
+	old_pages bigint;
+	cur_pages bigint;
+BEGIN
+	IF since IS NULL OR since OPERATOR(pg_catalog.<) interval '0' THEN
+		RAISE EXCEPTION 'since must be a non-negative interval'
+			USING ERRCODE = '22023', HINT = 'E.g. SELECT migrate.monitoring_summary(''24 hours'').';
+	END IF;
+	window_start := pg_catalog.now() OPERATOR(pg_catalog.-) since;
+	result := pg_catalog.jsonb_build_object('since', since::pg_catalog.text, 'generated_at', pg_catalog.now());
+
+	-- Each section on its own: one the caller may not read (e.g. no SELECT on
+	-- migrate.events) is null, with the reason under "errors".
+
+	section := 'events_by_severity';
+	BEGIN
+		SELECT COALESCE(pg_catalog.jsonb_object_agg(x.severity, x.n), '{}') INTO v
+		  FROM (SELECT e.severity, pg_catalog.count(*) AS n
+				  FROM migrate.events e
+				 WHERE e.logged_at OPERATOR(pg_catalog.>=) window_start
+				 GROUP BY e.severity) x;
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, v);
+
+	section := 'events_by_kind';
+	BEGIN
+		SELECT COALESCE(pg_catalog.jsonb_object_agg(x.kind, x.n), '{}') INTO v
+		  FROM (SELECT e.kind, pg_catalog.count(*) AS n
+				  FROM migrate.events e
+				 WHERE e.logged_at OPERATOR(pg_catalog.>=) window_start
+				 GROUP BY e.kind) x;
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, v);
+
+	section := 'latest_errors';
+	BEGIN
+		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+					'id', x.id, 'logged_at', x.logged_at, 'kind', x.kind,
+					'severity', x.severity, 'message', x.message)
+				  ORDER BY x.logged_at DESC, x.id DESC), '[]') INTO v
+		  FROM (SELECT e.id, e.logged_at, e.kind, e.severity, e.message
+				  FROM migrate.events e
+				 WHERE e.logged_at OPERATOR(pg_catalog.>=) window_start
+				   AND e.severity OPERATOR(pg_catalog.=) ANY (ARRAY['error', 'critical'])
+				 ORDER BY e.logged_at DESC, e.id DESC
+				 LIMIT 10) x;
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, v);
+
+	section := 'connections_by_state';
+	BEGIN
+		SELECT COALESCE(pg_catalog.jsonb_object_agg(x.state, x.n), '{}') INTO v
+		  FROM (SELECT COALESCE(a.state, 'unknown') AS state, pg_catalog.count(*) AS n
+				  FROM pg_catalog.pg_stat_activity a
+				 -- other users' sessions without pg_read_all_stats: no backend_type, no state
+				 WHERE (a.backend_type OPERATOR(pg_catalog.=) 'client backend'
+						OR (a.backend_type IS NULL AND a.datid IS NOT NULL AND a.usename IS NOT NULL))
+				 GROUP BY 1) x;
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, v);
+
+	section := 'longest_running';
+	BEGIN
+		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+					'pid', x.pid, 'user_name', x.usename, 'application_name', x.application_name,
+					'running_for', (pg_catalog.now() OPERATOR(pg_catalog.-) x.query_start)::pg_catalog.text,
+					'query', pg_catalog.left(x.query, 200))
+				  ORDER BY x.query_start, x.pid), '[]') INTO v
+		  FROM (SELECT a.pid, a.usename, a.application_name, a.query_start, a.query
+				  FROM pg_catalog.pg_stat_activity a
+				 WHERE a.backend_type OPERATOR(pg_catalog.=) 'client backend'
+				   AND a.state OPERATOR(pg_catalog.=) 'active'
+				   AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+				   AND a.query_start IS NOT NULL
+				 ORDER BY a.query_start, a.pid
+				 LIMIT 5) x;
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, v);
+
+	section := 'idle_in_transaction';
+	BEGIN
+		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+					'pid', x.pid, 'user_name', x.usename, 'application_name', x.application_name,
+					'idle_for', (pg_catalog.now() OPERATOR(pg_catalog.-) x.state_change)::pg_catalog.text,
+					'xact_age', (pg_catalog.now() OPERATOR(pg_catalog.-) x.xact_start)::pg_catalog.text)
+				  ORDER BY x.state_change, x.pid), '[]') INTO v
+		  FROM (SELECT a.pid, a.usename, a.application_name, a.state_change, a.xact_start
+				  FROM pg_catalog.pg_stat_activity a
+				 WHERE a.backend_type OPERATOR(pg_catalog.=) 'client backend'
+				   AND a.state OPERATOR(pg_catalog.~~) 'idle in transaction%'
+				   AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+				 ORDER BY a.state_change, a.pid
+				 LIMIT 5) x;
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, v);
+
+	-- waiting backends from pg_locks, which (unlike pg_stat_activity) shows
+	-- every backend's locks to every role; waitstart exists from PostgreSQL 14 on
+	section := 'blocked_sessions';
+	BEGIN
+		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+					'pid', w.pid, 'blocked_by', pg_catalog.to_jsonb(b.blockers),
+					'wait_event', a.wait_event,
+					'waiting_for', (pg_catalog.now() OPERATOR(pg_catalog.-) COALESCE(w.waitstart, a.query_start))::pg_catalog.text,
+					'query', pg_catalog.left(a.query, 200))
+				  ORDER BY COALESCE(w.waitstart, a.query_start), w.pid), '[]') INTO v
+		  FROM (SELECT l.pid,
+					   pg_catalog.min((pg_catalog.to_jsonb(l) OPERATOR(pg_catalog.->>) 'waitstart')::pg_catalog.timestamptz) AS waitstart
+				  FROM pg_catalog.pg_locks l
+				 WHERE NOT l.granted AND l.pid IS NOT NULL
+				 GROUP BY l.pid) w
+		  CROSS JOIN LATERAL (SELECT pg_catalog.pg_blocking_pids(w.pid) AS blockers) b
+		  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) w.pid
+		 WHERE pg_catalog.cardinality(b.blockers) OPERATOR(pg_catalog.>) 0;
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, v);
+
+	section := 'cache_hit_ratio';
+	BEGIN
+		SELECT pg_catalog.to_jsonb(pg_catalog.round(d.blks_hit::pg_catalog.numeric
+					OPERATOR(pg_catalog./) NULLIF(d.blks_hit OPERATOR(pg_catalog.+) d.blks_read, 0), 4)) INTO v
+		  FROM pg_catalog.pg_stat_database d
+		 WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database();
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, COALESCE(v, 'null'));
+
+	section := 'database_size_bytes';
+	BEGIN
+		n := pg_catalog.pg_database_size(pg_catalog.current_database());
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		n := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+		'database_size_bytes', n, 'database_size', pg_catalog.pg_size_pretty(n));
+
+	section := 'tables_needing_vacuum';
+	BEGIN
+		SELECT COALESCE(pg_catalog.jsonb_agg(x.name ORDER BY x.dead_ratio DESC, x.xid_age DESC, x.name), '[]') INTO v
+		  FROM (SELECT pg_catalog.format('%I.%I', h.schema_name, h.table_name) AS name, h.dead_ratio, h.xid_age
+				  FROM migrate.table_health h
+				 WHERE h.needs_vacuum
+				 ORDER BY h.dead_ratio DESC, h.xid_age DESC, 1
+				 LIMIT 20) x;
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, v);
+
+	section := 'tables_exposed_without_rls';
+	BEGIN
+		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.format('%I.%I', r.schema_name, r.table_name)
+				  ORDER BY r.schema_name, r.table_name), '[]') INTO v
+		  FROM migrate.rls_status r
+		 WHERE r.verdict OPERATOR(pg_catalog.<>) 'ok';
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
+		v := NULL;
+	END;
+	result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, v);
+
+	-- pending maintenance: UTC days today .. today + migrate.premake_days without a partition
+	raw := pg_catalog.current_setting('migrate.premake_days', true);
+	ahead := CASE WHEN raw OPERATOR(pg_catalog.~) '^\s*[0-9]+\s*$' THEN raw::pg_catalog.int4 ELSE 7 END;
+	FOR i IN 1 .. 2 LOOP
+		section := CASE i WHEN 1 THEN 'events' ELSE 'audit_log' END;
+		BEGIN
+			WITH parts AS MATERIALIZED (
+				SELECT DISTINCT p.lower_bound, p.upper_bound
+				  FROM migrate.log_partitions(section) p
+				 WHERE NOT p.is_default
+			)
+			SELECT pg_catalog.count(*) INTO n
+			  FROM pg_catalog.generate_series(0, ahead) g(k)
+			 WHERE NOT EXISTS (
+				SELECT 1 FROM parts p
+				 WHERE p.lower_bound OPERATOR(pg_catalog.<=)
+					   ((today OPERATOR(pg_catalog.+) g.k)::timestamp AT TIME ZONE 'UTC')
+				   AND p.upper_bound OPERATOR(pg_catalog.>=)
+					   ((today OPERATOR(pg_catalog.+) g.k OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE 'UTC'));
+		EXCEPTION WHEN OTHERS THEN
+			errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+				'pending_maintenance.' OPERATOR(pg_catalog.||) section OPERATOR(pg_catalog.||) '_days_ahead_missing', SQLERRM);
+			n := NULL;
+		END;
+		pending := pending OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+			section OPERATOR(pg_catalog.||) '_days_ahead_missing', n::pg_catalog.int4);
+	END LOOP;
+
+	-- day partitions of events past the shortest retention (migrate.maintain removes them, or parts of them)
+	BEGIN
+		SELECT pg_catalog.count(DISTINCT p.day_partition) INTO n
+		  FROM migrate.log_partitions('events') p
+		 WHERE NOT p.is_default
+		   AND p.upper_bound OPERATOR(pg_catalog.<=)
+			   (pg_catalog.now() OPERATOR(pg_catalog.-) (SELECT pg_catalog.min(r.keep) FROM migrate.event_retention() r));
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('pending_maintenance.expired_event_partitions', SQLERRM);
+		n := NULL;
+	END;
+	pending := pending OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('expired_event_partitions', n::pg_catalog.int4);
+
+	-- rows in the default partitions: the planner's estimate (reltuples scaled to
+	-- the current size), counted only when there is no estimate (never vacuumed or analyzed)
+	BEGIN
+		total := 0;
+		FOREACH raw IN ARRAY ARRAY['migrate.events_default', 'migrate.audit_log_default'] LOOP
+			rel := pg_catalog.to_regclass(raw);
+			CONTINUE WHEN rel IS NULL;
+			SELECT c.reltuples, c.relpages,
+				   (pg_catalog.pg_relation_size(c.oid) OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::pg_catalog.int8)
+			  INTO est, old_pages, cur_pages
+			  FROM pg_catalog.pg_class c
+			 WHERE c.oid OPERATOR(pg_catalog.=) rel;
+			IF cur_pages OPERATOR(pg_catalog.=) 0 THEN
+				n := 0;
+			ELSIF est OPERATOR(pg_catalog.>=) 0 AND old_pages OPERATOR(pg_catalog.>) 0 THEN
+				n := pg_catalog.round((est OPERATOR(pg_catalog./) old_pages) OPERATOR(pg_catalog.*) cur_pages)::pg_catalog.int8;
+			ELSE
+				EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', rel) INTO n;
+			END IF;
+			total := total OPERATOR(pg_catalog.+) n;
+		END LOOP;
+	EXCEPTION WHEN OTHERS THEN
+		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('pending_maintenance.rows_in_default_partitions', SQLERRM);
+		total := NULL;
+	END;
+	pending := pending OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('rows_in_default_partitions', total);
+
+	RETURN result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('pending_maintenance', pending, 'errors', errors);
+END
+$$;
+COMMENT ON FUNCTION migrate.monitoring_summary(interval) IS
+'health snapshot as jsonb: events of the last since by severity and kind, latest errors, connections, long-running, idle-in-transaction and blocked sessions, cache hit ratio, database size, tables needing vacuum or exposed without RLS, and pending partition maintenance; a section the caller may not read is null, with the reason under errors';
+REVOKE ALL ON FUNCTION migrate.monitoring_summary(interval) FROM PUBLIC;
