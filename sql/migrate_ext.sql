@@ -769,13 +769,13 @@ COMMENT ON TRIGGER audit_log_guard ON migrate.audit_log IS 'audit rows are never
 COMMENT ON TRIGGER audit_log_guard_truncate ON migrate.audit_log IS 'refuses TRUNCATE of migrate.audit_log';
 
 CREATE FUNCTION migrate.retention_delete(part regclass, cutoff timestamptz, severities text[] DEFAULT NULL,
-										 max_rows bigint DEFAULT NULL)
+										 max_rows bigint DEFAULT NULL, not_before timestamptz DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'migrate_retention_delete'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION migrate.retention_delete(regclass, timestamptz, text[], bigint) IS
-'internal: deletes rows older than cutoff (of the given severities) from one partition of migrate.events or migrate.audit_log, in chunks of 5,000 through the logged_at index, at most max_rows; used by maintain and cleanup';
-REVOKE ALL ON FUNCTION migrate.retention_delete(regclass, timestamptz, text[], bigint) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.retention_delete(regclass, timestamptz, text[], bigint, timestamptz) IS
+'internal: deletes rows logged before cutoff (and not before not_before; of the given severities) from one partition of migrate.events or migrate.audit_log, in chunks of 5,000 through the logged_at index, at most max_rows; used by maintain, cleanup and add_partitions';
+REVOKE ALL ON FUNCTION migrate.retention_delete(regclass, timestamptz, text[], bigint, timestamptz) FROM PUBLIC;
 
 -- effective retention of each event severity
 CREATE FUNCTION migrate.event_retention()
@@ -800,7 +800,36 @@ $$;
 COMMENT ON FUNCTION migrate.event_retention() IS
 'how long events of each severity are kept, from migrate.retention (NULL = forever)';
 
--- UTC day partitions: name, bounds
+-- a new, detached day partition of events (LIST-partitioned by retention class) or audit_log
+CREATE FUNCTION migrate.new_log_partition(what text, name text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cls record;
+BEGIN
+	IF what OPERATOR(pg_catalog.=) 'events' THEN
+		EXECUTE pg_catalog.format('CREATE TABLE migrate.%I (LIKE migrate.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY LIST (severity)', name);
+		-- one leaf per retention class, so expiry drops whole leaves
+		FOR cls IN SELECT pg_catalog.array_agg(r.severity ORDER BY migrate.severity_rank(r.severity)) AS sevs
+					 FROM migrate.event_retention() r
+					GROUP BY r.keep
+					ORDER BY pg_catalog.min(migrate.severity_rank(r.severity)) LOOP
+			EXECUTE pg_catalog.format('CREATE TABLE migrate.%I PARTITION OF migrate.%I FOR VALUES IN (%s)',
+									  name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1], name,
+									  (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(s), ', ') FROM pg_catalog.unnest(cls.sevs) s));
+		END LOOP;
+	ELSE
+		EXECUTE pg_catalog.format('CREATE TABLE migrate.%I (LIKE migrate.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION migrate.new_log_partition(text, text) IS
+'internal: creates a detached day partition for migrate.events (sub-partitioned by retention class) or migrate.audit_log';
+REVOKE ALL ON FUNCTION migrate.new_log_partition(text, text) FROM PUBLIC;
+
+-- UTC day partitions: created detached, then attached
 CREATE FUNCTION migrate.add_partitions(what text, first_day date, last_day date)
 RETURNS text[]
 LANGUAGE plpgsql VOLATILE
@@ -810,45 +839,60 @@ AS $$
 DECLARE
 	d date;
 	name text;
+	dflt text;
+	lo timestamptz;
+	hi timestamptz;
+	n bigint;
+	move_limit bigint := COALESCE(pg_catalog.current_setting('migrate.maintain_delete_limit', true), '100000')::bigint;
 	created text[] := '{}';
-	cls record;
 BEGIN
 	IF what IS NULL OR what NOT IN ('events', 'audit_log') THEN
 		RAISE EXCEPTION 'what must be events or audit_log, not %', COALESCE(pg_catalog.quote_literal(what), 'NULL')
 			USING ERRCODE = '22023';
 	END IF;
-	IF first_day IS NULL OR last_day IS NULL OR last_day OPERATOR(pg_catalog.-) first_day OPERATOR(pg_catalog.>) 3660 THEN
+	IF first_day IS NULL OR last_day IS NULL OR (last_day OPERATOR(pg_catalog.-) first_day) OPERATOR(pg_catalog.>) 3660 THEN
 		RAISE EXCEPTION 'first_day and last_day must be given and at most 3660 days apart'
 			USING ERRCODE = '22023';
 	END IF;
+	dflt := what OPERATOR(pg_catalog.||) '_default';
 	d := first_day;
 	WHILE d OPERATOR(pg_catalog.<=) last_day LOOP
 		name := what OPERATOR(pg_catalog.||) '_p' OPERATOR(pg_catalog.||) pg_catalog.to_char(d, 'YYYYMMDD');
+		lo := d::timestamp AT TIME ZONE 'UTC';
+		hi := (d OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE 'UTC';
 		IF pg_catalog.to_regclass('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name)) IS NULL THEN
 			BEGIN
-				-- created detached, then attached: ATTACH takes only SHARE UPDATE
-				-- EXCLUSIVE on the parent, so writers are never blocked
-				IF what OPERATOR(pg_catalog.=) 'events' THEN
-					EXECUTE pg_catalog.format('CREATE TABLE migrate.%I (LIKE migrate.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY LIST (severity)', name);
-					-- one leaf per retention class, so expiry drops whole leaves
-					FOR cls IN SELECT pg_catalog.array_agg(r.severity ORDER BY migrate.severity_rank(r.severity)) AS sevs
-								 FROM migrate.event_retention() r
-								GROUP BY r.keep
-								ORDER BY pg_catalog.min(migrate.severity_rank(r.severity)) LOOP
-						EXECUTE pg_catalog.format('CREATE TABLE migrate.%I PARTITION OF migrate.%I FOR VALUES IN (%s)',
-												  name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1], name,
-												  (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(s), ', ') FROM pg_catalog.unnest(cls.sevs) s));
-					END LOOP;
-				ELSE
-					EXECUTE pg_catalog.format('CREATE TABLE migrate.%I (LIKE migrate.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-				END IF;
+				-- ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent: writers go on
+				PERFORM migrate.new_log_partition(what, name);
 				EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ATTACH PARTITION migrate.%I FOR VALUES FROM (%L) TO (%L)',
-										  what, name, d::timestamp AT TIME ZONE 'UTC',
-										  (d OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE 'UTC');
+										  what, name, lo, hi);
 				created := created OPERATOR(pg_catalog.||) name;
 			EXCEPTION WHEN check_violation THEN
-				RAISE NOTICE 'partition migrate.% not created: the default partition already holds rows of %', name, d
-					USING HINT = 'Those rows stay in the default partition; migrate.maintain removes them when they expire.';
+				-- rows of that day already went to the default partition (e.g.
+				-- before the first maintain): move them into the new partition,
+				-- holding back only inserts that go to the default partition
+				BEGIN
+					EXECUTE pg_catalog.format('LOCK TABLE migrate.%I IN SHARE ROW EXCLUSIVE MODE', dflt);
+					EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM migrate.%I WHERE logged_at OPERATOR(pg_catalog.>=) $1 AND logged_at OPERATOR(pg_catalog.<) $2', dflt)
+						INTO n USING lo, hi;
+					IF n OPERATOR(pg_catalog.>) move_limit THEN
+						RAISE NOTICE 'partition migrate.% not created: the default partition holds % rows of %, more than migrate.maintain_delete_limit (%)',
+							name, n, d, move_limit
+							USING HINT = 'Raise migrate.maintain_delete_limit for one run of migrate.maintain, or leave them: they expire from the default partition.';
+					ELSE
+						PERFORM migrate.new_log_partition(what, name);
+						EXECUTE pg_catalog.format('INSERT INTO migrate.%I SELECT * FROM migrate.%I WHERE logged_at OPERATOR(pg_catalog.>=) $1 AND logged_at OPERATOR(pg_catalog.<) $2',
+												  name, dflt) USING lo, hi;
+						PERFORM migrate.retention_delete(('migrate.' OPERATOR(pg_catalog.||) dflt)::regclass, hi, NULL, NULL, lo);
+						EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ATTACH PARTITION migrate.%I FOR VALUES FROM (%L) TO (%L)',
+												  what, name, lo, hi);
+						created := created OPERATOR(pg_catalog.||) name;
+						RAISE NOTICE 'partition migrate.% created with % rows moved from the default partition', name, n;
+					END IF;
+				EXCEPTION WHEN lock_not_available THEN
+					RAISE NOTICE 'partition migrate.% not created: the default partition holds rows of % and is busy', name, d
+						USING HINT = 'A later migrate.maintain retries.';
+				END;
 			END;
 		END IF;
 		d := d OPERATOR(pg_catalog.+) 1;
@@ -857,7 +901,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION migrate.add_partitions(text, date, date) IS
-'creates the missing UTC-day partitions of migrate.events or migrate.audit_log from first_day to last_day (created detached and attached, so writers are not blocked); returns their names';
+'creates the missing UTC-day partitions of migrate.events or migrate.audit_log from first_day to last_day (created detached and attached, so writers are not blocked; rows of such a day already in the default partition are moved in); returns their names';
 REVOKE ALL ON FUNCTION migrate.add_partitions(text, date, date) FROM PUBLIC;
 
 -- one partition of events or audit_log, with its bounds and (events) severities

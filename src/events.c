@@ -633,7 +633,7 @@ migrate_guard_log(PG_FUNCTION_ARGS)
 #define RETENTION_CHUNK 5000
 
 PG_FUNCTION_INFO_V1(migrate_retention_delete);
-/* SQL: migrate.retention_delete(part, cutoff, severities, max_rows) */
+/* SQL: migrate.retention_delete(part, cutoff, severities, max_rows, not_before) */
 Datum
 migrate_retention_delete(PG_FUNCTION_ARGS)
 {
@@ -644,9 +644,9 @@ migrate_retention_delete(PG_FUNCTION_ARGS)
 	char	   *sql;
 	int64		limit;
 	volatile int64 total = 0;
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
-	Oid			types[3] = {TIMESTAMPTZOID, TEXTARRAYOID, INT4OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			types[4] = {TIMESTAMPTZOID, TEXTARRAYOID, INT4OID, TIMESTAMPTZOID};
 	SPIPlanPtr	plan;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -682,16 +682,24 @@ migrate_retention_delete(PG_FUNCTION_ARGS)
 	}
 	else
 		values[1] = PG_GETARG_DATUM(2);
+	if (PG_NARGS() < 5 || PG_ARGISNULL(4))
+	{
+		values[3] = (Datum) 0;
+		nulls[3] = 'n';
+	}
+	else
+		values[3] = PG_GETARG_DATUM(4);
 
 	/* the oldest rows first, through the logged_at index, a chunk at a time */
 	sql = psprintf("DELETE FROM %s WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
-				   "SELECT ctid FROM %s WHERE logged_at OPERATOR(pg_catalog.<) $1%s"
+				   "SELECT ctid FROM %s WHERE logged_at OPERATOR(pg_catalog.<) $1"
+				   " AND ($4 IS NULL OR logged_at OPERATOR(pg_catalog.>=) $4)%s"
 				   " ORDER BY logged_at LIMIT $3))",
 				   migrate_qualified_relname(part), migrate_qualified_relname(part),
 				   root == events_oid ? " AND ($2 IS NULL OR severity OPERATOR(pg_catalog.=) ANY ($2))" : "");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(sql, 3, types);
+	plan = SPI_prepare(sql, 4, types);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	retention_write = true;
