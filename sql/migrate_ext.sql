@@ -746,6 +746,7 @@ AS 'MODULE_PATHNAME', 'migrate_record_event'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION migrate.record_event(text, text, text, jsonb, boolean) IS
 'records a monitoring event in migrate.events (and NOTIFY migrate_events at or above migrate.notify_min_severity); autonomous => true writes it in its own transaction through a background worker, so it survives a rollback';
+REVOKE ALL ON FUNCTION migrate.record_event(text, text, text, jsonb, boolean) FROM PUBLIC;
 
 CREATE FUNCTION migrate.guard_log()
 RETURNS trigger
@@ -763,6 +764,14 @@ CREATE TRIGGER audit_log_guard BEFORE UPDATE OR DELETE ON migrate.audit_log
 	FOR EACH ROW EXECUTE FUNCTION migrate.guard_log();
 CREATE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON migrate.audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log();
+-- statement triggers are not cloned to partitions: each partition gets its own
+-- (add_partitions adds it to the partitions it creates)
+CREATE TRIGGER events_guard_truncate BEFORE TRUNCATE ON migrate.events_default
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log();
+CREATE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON migrate.audit_log_default
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log();
+COMMENT ON TRIGGER events_guard_truncate ON migrate.events_default IS 'refuses TRUNCATE of the default partition of migrate.events';
+COMMENT ON TRIGGER audit_log_guard_truncate ON migrate.audit_log_default IS 'refuses TRUNCATE of the default partition of migrate.audit_log';
 COMMENT ON TRIGGER events_guard ON migrate.events IS 'events are never changed, and deleted only by retention';
 COMMENT ON TRIGGER events_guard_truncate ON migrate.events IS 'refuses TRUNCATE of migrate.events';
 COMMENT ON TRIGGER audit_log_guard ON migrate.audit_log IS 'audit rows are never changed, and deleted only by retention';
@@ -776,6 +785,14 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION migrate.retention_delete(regclass, timestamptz, text[], bigint, timestamptz) IS
 'internal: deletes rows logged before cutoff (and not before not_before; of the given severities) from one partition of migrate.events or migrate.audit_log, in chunks of 5,000 through the logged_at index, at most max_rows; used by maintain, cleanup and add_partitions';
 REVOKE ALL ON FUNCTION migrate.retention_delete(regclass, timestamptz, text[], bigint, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION migrate.retention_truncate(part regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migrate_retention_truncate'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION migrate.retention_truncate(regclass) IS
+'internal: truncates one expired partition of migrate.events or migrate.audit_log (past its guard); used by maintain and cleanup when a partition cannot be dropped';
+REVOKE ALL ON FUNCTION migrate.retention_truncate(regclass) FROM PUBLIC;
 
 -- effective retention of each event severity
 CREATE FUNCTION migrate.event_retention()
@@ -819,10 +836,15 @@ BEGIN
 			EXECUTE pg_catalog.format('CREATE TABLE migrate.%I PARTITION OF migrate.%I FOR VALUES IN (%s)',
 									  name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1], name,
 									  (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(s), ', ') FROM pg_catalog.unnest(cls.sevs) s));
+			EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON migrate.%I FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log()',
+									  'events_guard_truncate', name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1]);
 		END LOOP;
 	ELSE
 		EXECUTE pg_catalog.format('CREATE TABLE migrate.%I (LIKE migrate.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
 	END IF;
+	-- statement triggers are not cloned to partitions: TRUNCATE needs its own guard
+	EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON migrate.%I FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log()',
+							  what OPERATOR(pg_catalog.||) '_guard_truncate', name);
 END
 $$;
 COMMENT ON FUNCTION migrate.new_log_partition(text, text) IS
@@ -866,7 +888,7 @@ BEGIN
 				PERFORM migrate.new_log_partition(what, name);
 				EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ATTACH PARTITION migrate.%I FOR VALUES FROM (%L) TO (%L)',
 										  what, name, lo, hi);
-				created := created OPERATOR(pg_catalog.||) name;
+				created := created OPERATOR(pg_catalog.||) ('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name));
 			EXCEPTION WHEN check_violation THEN
 				-- rows of that day already went to the default partition (e.g.
 				-- before the first maintain): move them into the new partition,
@@ -886,7 +908,7 @@ BEGIN
 						PERFORM migrate.retention_delete(('migrate.' OPERATOR(pg_catalog.||) dflt)::regclass, hi, NULL, NULL, lo);
 						EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ATTACH PARTITION migrate.%I FOR VALUES FROM (%L) TO (%L)',
 												  what, name, lo, hi);
-						created := created OPERATOR(pg_catalog.||) name;
+						created := created OPERATOR(pg_catalog.||) ('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name));
 						RAISE NOTICE 'partition migrate.% created with % rows moved from the default partition', name, n;
 					END IF;
 				EXCEPTION WHEN lock_not_available THEN
@@ -956,7 +978,7 @@ BEGIN
 	BEGIN
 		-- TRUNCATE locks only the expired partition, which no current writer uses;
 		-- the empty partition is dropped by a later run
-		EXECUTE pg_catalog.format('TRUNCATE %s', name);
+		PERFORM migrate.retention_truncate(part);
 		RETURN 'truncated';
 	EXCEPTION WHEN lock_not_available THEN
 		RETURN 'deferred';
@@ -991,9 +1013,7 @@ DECLARE
 	d record;
 	l record;
 	r record;
-	exp text[];
-	whole boolean;
-	leaves_gone regclass[];
+	last_day oid;
 	nm text;
 	outcome text;
 	audit_keep interval;
@@ -1014,44 +1034,47 @@ BEGIN
 		OPERATOR(pg_catalog.||) migrate.add_partitions('audit_log', today, today OPERATOR(pg_catalog.+) ahead);
 
 	-- 2. expired events: whole days, whole leaves, or (a leaf mixing severities
-	--    of different retention) a bounded delete of the expired severities
-	FOR d IN SELECT DISTINCT p.day_partition, p.upper_bound
-			   FROM migrate.log_partitions('events') p
-			  WHERE NOT p.is_default AND p.upper_bound OPERATOR(pg_catalog.<=) pg_catalog.now()
-			  ORDER BY p.upper_bound LOOP
-		whole := true;
-		leaves_gone := '{}';
-		FOR l IN SELECT p.leaf, p.severities FROM migrate.log_partitions('events') p
-				  WHERE p.day_partition OPERATOR(pg_catalog.=) d.day_partition LOOP
-			IF l.severities IS NULL THEN
-				whole := false;
-				CONTINUE;
+	--    of different retention) a bounded delete of the expired severities;
+	--    one pass over the partitions of the days that have ended
+	last_day := NULL;
+	FOR l IN WITH ret AS (SELECT e.severity, e.keep FROM migrate.event_retention() e),
+				  leaves AS (
+					SELECT p.day_partition, p.upper_bound, p.leaf, p.severities,
+						   ARRAY(SELECT rt.severity FROM ret rt
+								  WHERE rt.severity OPERATOR(pg_catalog.=) ANY (p.severities) AND rt.keep IS NOT NULL
+									AND p.upper_bound OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) rt.keep)) AS expired
+					  FROM migrate.log_partitions('events') p
+					 WHERE NOT p.is_default AND p.upper_bound OPERATOR(pg_catalog.<=) pg_catalog.now())
+			 SELECT v.day_partition, v.day_partition::text AS day_name, v.leaf, v.leaf::text AS leaf_name,
+					v.severities, v.expired, v.upper_bound,
+					v.severities IS NOT NULL
+					AND pg_catalog.cardinality(v.expired) OPERATOR(pg_catalog.=) pg_catalog.cardinality(v.severities) AS leaf_expired,
+					pg_catalog.bool_and(v.severities IS NOT NULL
+										AND pg_catalog.cardinality(v.expired) OPERATOR(pg_catalog.=) pg_catalog.cardinality(v.severities))
+						OVER (PARTITION BY v.day_partition) AS day_expired
+			   FROM leaves v
+			  ORDER BY v.upper_bound, v.leaf LOOP
+		IF l.day_expired THEN
+			-- the whole day at once (once per day)
+			CONTINUE WHEN last_day IS NOT DISTINCT FROM l.day_partition::oid;
+			last_day := l.day_partition::oid;
+			nm := l.day_name;
+			outcome := migrate.remove_log_partition(l.day_partition);
+		ELSIF l.leaf_expired THEN
+			nm := l.leaf_name;
+			outcome := migrate.remove_log_partition(l.leaf);
+		ELSE
+			IF pg_catalog.cardinality(l.expired) OPERATOR(pg_catalog.>) 0 AND budget OPERATOR(pg_catalog.>) deleted THEN
+				deleted := deleted OPERATOR(pg_catalog.+)
+					migrate.retention_delete(l.leaf, l.upper_bound, l.expired, budget OPERATOR(pg_catalog.-) deleted);
 			END IF;
-			exp := ARRAY(SELECT e.severity FROM migrate.event_retention() e
-						  WHERE e.severity OPERATOR(pg_catalog.=) ANY (l.severities) AND e.keep IS NOT NULL
-							AND d.upper_bound OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) e.keep));
-			IF pg_catalog.cardinality(exp) OPERATOR(pg_catalog.=) pg_catalog.cardinality(l.severities) THEN
-				leaves_gone := leaves_gone OPERATOR(pg_catalog.||) l.leaf;
-			ELSE
-				whole := false;
-				IF pg_catalog.cardinality(exp) OPERATOR(pg_catalog.>) 0 AND budget OPERATOR(pg_catalog.>) deleted THEN
-					n := migrate.retention_delete(l.leaf, d.upper_bound, exp, budget OPERATOR(pg_catalog.-) deleted);
-					deleted := deleted OPERATOR(pg_catalog.+) n;
-				END IF;
-			END IF;
-		END LOOP;
-		IF whole THEN
-			leaves_gone := ARRAY[d.day_partition];
+			CONTINUE;
 		END IF;
-		FOR i IN 1 .. COALESCE(pg_catalog.cardinality(leaves_gone), 0) LOOP
-			nm := leaves_gone[i]::text;
-			outcome := migrate.remove_log_partition(leaves_gone[i]);
-			CASE outcome
-				WHEN 'dropped' THEN dropped := dropped OPERATOR(pg_catalog.||) nm;
-				WHEN 'truncated' THEN truncated := truncated OPERATOR(pg_catalog.||) nm;
-				ELSE deferred := deferred OPERATOR(pg_catalog.||) nm;
-			END CASE;
-		END LOOP;
+		CASE outcome
+			WHEN 'dropped' THEN dropped := dropped OPERATOR(pg_catalog.||) nm;
+			WHEN 'truncated' THEN truncated := truncated OPERATOR(pg_catalog.||) nm;
+			ELSE deferred := deferred OPERATOR(pg_catalog.||) nm;
+		END CASE;
 	END LOOP;
 
 	-- 3. expired events in the default partition: bounded, index-driven deletes
@@ -1090,7 +1113,7 @@ BEGIN
 		'truncated_partitions', pg_catalog.to_jsonb(truncated),
 		'deferred_partitions', pg_catalog.to_jsonb(deferred),
 		'deleted_rows', deleted,
-		'delete_limit_reached', deleted OPERATOR(pg_catalog.>=) budget,
+		'delete_limit_reached', budget OPERATOR(pg_catalog.>) 0 AND deleted OPERATOR(pg_catalog.>=) budget,
 		'duration_ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started) OPERATOR(pg_catalog.*) 1000)::numeric, 1));
 	IF pg_catalog.cardinality(created) OPERATOR(pg_catalog.>) 0 OR pg_catalog.cardinality(dropped) OPERATOR(pg_catalog.>) 0
 	   OR pg_catalog.cardinality(truncated) OPERATOR(pg_catalog.>) 0 OR deleted OPERATOR(pg_catalog.>) 0 THEN

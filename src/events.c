@@ -32,6 +32,8 @@
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -449,6 +451,38 @@ migrate_event_worker_main(Datum main_arg)
 	proc_exit(0);
 }
 
+/*
+ * Whether this transaction holds a lock on migrate.events or its default
+ * partition that the worker's insert (ROW EXCLUSIVE) would wait for, e.g.
+ * after migrate.maintain attached or dropped partitions.
+ */
+static bool
+holds_conflicting_event_lock(void)
+{
+	Oid			nsp = get_namespace_oid(MIGRATE_SCHEMA, false);
+	Oid			rels[2];
+	LOCKMODE	modes[4] = {ShareLock, ShareRowExclusiveLock, ExclusiveLock, AccessExclusiveLock};
+
+	rels[0] = get_relname_relid("events", nsp);
+	rels[1] = get_relname_relid("events_default", nsp);
+	for (int i = 0; i < 2; i++)
+	{
+		LOCKTAG		tag;
+
+		if (!OidIsValid(rels[i]))
+			continue;
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, rels[i]);
+		for (int m = 0; m < 4; m++)
+#if PG_VERSION_NUM >= 170000
+			if (LockHeldByMe(&tag, modes[m], false))
+#else
+			if (LockHeldByMe(&tag, modes[m]))
+#endif
+				return true;
+	}
+	return false;
+}
+
 /* Write an event through a background worker and wait for it; its id. */
 static int64
 record_autonomous(EventData *ev)
@@ -461,6 +495,12 @@ record_autonomous(EventData *ev)
 	BgwHandleStatus status;
 	int64		id;
 
+	if (holds_conflicting_event_lock())
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("cannot write an autonomous event while this transaction locks migrate.events"),
+				 errdetail("This transaction changed the partitions of migrate.events (migrate.maintain, migrate.cleanup or migrate.add_partitions); the event writer would wait for that lock until this transaction ends."),
+				 errhint("Record the event in another transaction, or with autonomous => false.")));
 	initStringInfo(&strings);
 	put_string(&strings, ev->kind);
 	put_string(&strings, ev->message);
@@ -617,6 +657,8 @@ migrate_guard_log(PG_FUNCTION_ARGS)
 				 errmsg("migrate.guard_log() must be called as a trigger")));
 	if (retention_write && TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 		return PointerGetDatum(trigdata->tg_trigtuple);
+	if (retention_write && TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		return PointerGetDatum(NULL);
 
 	op = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
 		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" :
@@ -629,6 +671,52 @@ migrate_guard_log(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
+/* The log (migrate.events or migrate.audit_log) a partition belongs to, or an error. */
+static Oid
+log_partition_root(Oid part)
+{
+	Oid			nsp = get_namespace_oid(MIGRATE_SCHEMA, false);
+	Oid			events_oid = get_relname_relid("events", nsp);
+	Oid			audit_oid = get_relname_relid("audit_log", nsp);
+	Oid			root = part;
+
+	while (OidIsValid(root) && get_rel_relispartition(root))
+		root = get_partition_parent(root, false);
+	if (!OidIsValid(root) || (root != events_oid && root != audit_oid) || root == part)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("relation with OID %u is not a partition of migrate.events or migrate.audit_log", part),
+				 errhint("Retention works on the partitions listed by migrate.log_partitions().")));
+	return root;
+}
+
+PG_FUNCTION_INFO_V1(migrate_retention_truncate);
+/* SQL: migrate.retention_truncate(part) */
+Datum
+migrate_retention_truncate(PG_FUNCTION_ARGS)
+{
+	Oid			part = PG_GETARG_OID(0);
+	char	   *sql;
+
+	(void) log_partition_root(part);
+	sql = psprintf("TRUNCATE %s", migrate_qualified_relname(part));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	retention_write = true;
+	PG_TRY();
+	{
+		if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "retention truncate failed");
+	}
+	PG_FINALLY();
+	{
+		retention_write = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
 /* rows deleted per statement by retention_delete */
 #define RETENTION_CHUNK 5000
 
@@ -639,7 +727,6 @@ migrate_retention_delete(PG_FUNCTION_ARGS)
 {
 	Oid			part;
 	Oid			events_oid;
-	Oid			audit_oid;
 	Oid			root;
 	char	   *sql;
 	int64		limit;
@@ -658,17 +745,8 @@ migrate_retention_delete(PG_FUNCTION_ARGS)
 	if (limit <= 0)
 		PG_RETURN_INT64(0);
 
-	/* only partitions of the two logs */
+	root = log_partition_root(part);
 	events_oid = get_relname_relid("events", get_namespace_oid(MIGRATE_SCHEMA, false));
-	audit_oid = get_relname_relid("audit_log", get_namespace_oid(MIGRATE_SCHEMA, false));
-	root = part;
-	while (get_rel_relispartition(root))
-		root = get_partition_parent(root, false);
-	if (!OidIsValid(root) || (root != events_oid && root != audit_oid) || root == part)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("relation with OID %u is not a partition of migrate.events or migrate.audit_log", part),
-				 errhint("Retention works on the partitions listed by migrate.log_partitions().")));
 	if (!PG_ARGISNULL(2) && root != events_oid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -20,6 +20,9 @@ SET LOCAL TimeZone = 'UTC';
 SELECT plan(146);
 
 -- name of the partition of day D-n (with an optional leaf suffix)
+-- add_partitions returns schema-qualified names; the tests compare bare ones
+CREATE FUNCTION pg_temp.added(what text, first_day date, last_day date) RETURNS text[]
+LANGUAGE sql AS $$ SELECT ARRAY(SELECT regexp_replace(n, '^migrate\.', '') FROM unnest(migrate.add_partitions(what, first_day, last_day)) n) $$;
 CREATE FUNCTION pg_temp.p(what text, n int, suffix text DEFAULT '') RETURNS text
 LANGUAGE sql AS $$ SELECT what || '_p' || to_char(current_date - n, 'YYYYMMDD') || suffix $$;
 -- D-n at a UTC time of day
@@ -180,7 +183,7 @@ SELECT is((SELECT (severity, details)::text FROM migrate.events WHERE kind = 'cl
 -- of the default partition; an expired day whose parent is locked by another
 -- session is truncated instead of dropped
 --
-SELECT is(migrate.add_partitions('events', current_date - 200, current_date - 200), ARRAY[pg_temp.p('events', 200)],
+SELECT is(pg_temp.added('events', current_date - 200, current_date - 200), ARRAY[pg_temp.p('events', 200)],
     'add_partitions(events, D-200, D-200) creates events_pD-200');
 DO $$ BEGIN PERFORM pg_temp.put(200, 'debug'); PERFORM pg_temp.put(200, 'error'); END $$;
 DO $$ BEGIN PERFORM dblink_exec('tap_a', 'BEGIN'); PERFORM dblink_exec('tap_a', 'LOCK TABLE ONLY migrate.events IN ACCESS SHARE MODE'); END $$;
@@ -249,15 +252,15 @@ SELECT throws_ok($$SELECT migrate.add_partitions(NULL, current_date, current_dat
 SELECT throws_ok($$SELECT migrate.add_partitions('events', NULL, current_date)$$, '22023', NULL, 'add_partitions with a NULL day: 22023');
 SELECT throws_ok($$SELECT migrate.add_partitions('events', current_date - 3661, current_date)$$, '22023', NULL,
     'add_partitions over more than 3660 days: 22023');
-SELECT is(migrate.add_partitions('events', current_date, current_date + 1), '{}'::text[],
+SELECT is(pg_temp.added('events', current_date, current_date + 1), '{}'::text[],
     'add_partitions of existing days creates nothing');
-SELECT is(migrate.add_partitions('events', current_date - 5, current_date - 6), '{}'::text[],
+SELECT is(pg_temp.added('events', current_date - 5, current_date - 6), '{}'::text[],
     'add_partitions with last_day before first_day creates nothing');
 
 -- rows already in the default partition are moved into the new partition
 DO $$ BEGIN PERFORM pg_temp.put(60, 'debug'); PERFORM pg_temp.put(60, 'warning'); PERFORM pg_temp.put(60, 'error'); END $$;
 SELECT is(pg_temp.holder(60, 'warning'), 'migrate.events_default', 'an event of a day without partition goes to the default partition');
-SELECT is(migrate.add_partitions('events', current_date - 60, current_date - 60), ARRAY[pg_temp.p('events', 60)],
+SELECT is(pg_temp.added('events', current_date - 60, current_date - 60), ARRAY[pg_temp.p('events', 60)],
     'add_partitions(D-60) creates the day although the default partition holds rows of it');
 SELECT is(ARRAY[pg_temp.holder(60, 'debug'), pg_temp.holder(60, 'warning'), pg_temp.holder(60, 'error')],
     ARRAY['migrate.' || pg_temp.p('events', 60, '_debug'), 'migrate.' || pg_temp.p('events', 60, '_notice'),
@@ -265,7 +268,7 @@ SELECT is(ARRAY[pg_temp.holder(60, 'debug'), pg_temp.holder(60, 'warning'), pg_t
     '... and moves them into its leaves');
 SELECT is((SELECT count(*) FROM migrate.events_default), 0::bigint, '... out of the default partition');
 DO $$ BEGIN PERFORM pg_temp.put_audit(25, '01:00'); PERFORM pg_temp.put_audit(25, '23:00'); END $$;
-SELECT is(migrate.add_partitions('audit_log', current_date - 25, current_date - 25), ARRAY[pg_temp.p('audit_log', 25)],
+SELECT is(pg_temp.added('audit_log', current_date - 25, current_date - 25), ARRAY[pg_temp.p('audit_log', 25)],
     'add_partitions(audit_log, D-25) with rows of the day in the default partition');
 SELECT results_eq($$SELECT tableoid::regclass::text FROM migrate.audit_log WHERE table_name = 'tap_ret'$$,
     $$VALUES ('migrate.' || pg_temp.p('audit_log', 25)), ('migrate.' || pg_temp.p('audit_log', 25))$$,
@@ -275,7 +278,7 @@ SELECT results_eq($$SELECT tableoid::regclass::text FROM migrate.audit_log WHERE
 -- unless there are more than migrate.maintain_delete_limit of them
 DO $$ BEGIN PERFORM pg_temp.put(20, 'info'); PERFORM pg_temp.put(20, 'notice'); END $$;
 SET LOCAL migrate.maintain_delete_limit = 1;
-SELECT is(migrate.add_partitions('events', current_date - 20, current_date - 20), '{}'::text[],
+SELECT is(pg_temp.added('events', current_date - 20, current_date - 20), '{}'::text[],
     'add_partitions(D-20) with 2 rows of the day in the default partition and maintain_delete_limit = 1 creates nothing');
 RESET migrate.maintain_delete_limit;
 SELECT is(to_regclass('migrate.' || pg_temp.p('events', 20)), NULL, '... no partition');
@@ -293,12 +296,12 @@ SELECT results_eq($$SELECT what, severity, keep FROM migrate.retention WHERE wha
     $$VALUES ('audit_log', NULL::text, NULL::interval)$$, 'the audit log is kept forever by default');
 
 SELECT is(
-    migrate.add_partitions('events', current_date - 120, current_date - 120)
-    || migrate.add_partitions('events', current_date - 95, current_date - 95)
-    || migrate.add_partitions('events', current_date - 50, current_date - 50)
-    || migrate.add_partitions('events', current_date - 40, current_date - 40)
-    || migrate.add_partitions('events', current_date - 10, current_date - 10)
-    || migrate.add_partitions('events', current_date - 3, current_date - 3),
+    pg_temp.added('events', current_date - 120, current_date - 120)
+    || pg_temp.added('events', current_date - 95, current_date - 95)
+    || pg_temp.added('events', current_date - 50, current_date - 50)
+    || pg_temp.added('events', current_date - 40, current_date - 40)
+    || pg_temp.added('events', current_date - 10, current_date - 10)
+    || pg_temp.added('events', current_date - 3, current_date - 3),
     ARRAY[pg_temp.p('events', 120), pg_temp.p('events', 95), pg_temp.p('events', 50), pg_temp.p('events', 40),
           pg_temp.p('events', 10), pg_temp.p('events', 3)],
     'add_partitions of past days D-120, D-95, D-50, D-40, D-10, D-3');
@@ -351,7 +354,7 @@ SELECT is(pg_temp.n_ev('maintenance'), :'maint_before'::bigint, '... and records
 -- days are UTC days whatever the session's TimeZone
 SELECT current_date - 7 AS d7, pg_temp.p('events', 7) AS p7 \gset
 SET LOCAL TimeZone = 'Pacific/Kiritimati';
-SELECT is(migrate.add_partitions('events', :'d7', :'d7'), ARRAY[:'p7'],
+SELECT is(pg_temp.added('events', :'d7', :'d7'), ARRAY[:'p7'],
     'add_partitions in a session with TimeZone UTC+14');
 SELECT is(pg_temp.maintain()->'created_partitions', '[]'::jsonb,
     'maintain in a session with TimeZone UTC+14 creates nothing new (today is the UTC day)');
@@ -388,7 +391,7 @@ SELECT is(pg_temp.names(pg_temp.last_run()->'dropped_partitions'), '{}'::text[],
 SELECT results_eq($$SELECT * FROM pg_temp.left_events() WHERE days_ago = 3 AND severity IN ('debug', 'info')$$,
     $$VALUES (3, 'info')$$, '... its info event stays');
 
-SELECT is(migrate.add_partitions('events', current_date - 2, current_date - 2), ARRAY[pg_temp.p('events', 2)],
+SELECT is(pg_temp.added('events', current_date - 2, current_date - 2), ARRAY[pg_temp.p('events', 2)],
     'a day created after the change');
 SELECT results_eq(
     $$SELECT leaf::text, severities FROM migrate.log_partitions('events') WHERE day_partition = ('migrate.' || pg_temp.p('events', 2))::regclass$$,
@@ -420,8 +423,8 @@ RESET migrate.maintain_delete_limit;
 -- the audit log: kept forever unless migrate.retention says otherwise
 --
 DO $$ BEGIN PERFORM pg_temp.put_audit(15); END $$;
-SELECT is(migrate.add_partitions('audit_log', current_date - 20, current_date - 20)
-          || migrate.add_partitions('audit_log', current_date - 5, current_date - 5),
+SELECT is(pg_temp.added('audit_log', current_date - 20, current_date - 20)
+          || pg_temp.added('audit_log', current_date - 5, current_date - 5),
     ARRAY[pg_temp.p('audit_log', 20), pg_temp.p('audit_log', 5)], 'add_partitions(audit_log) of D-20 and D-5');
 DO $$ BEGIN PERFORM pg_temp.put_audit(20); PERFORM pg_temp.put_audit(5); END $$;
 SELECT is(pg_temp.sqlstate_of(format('DELETE FROM migrate.%I', pg_temp.p('audit_log', 5))), 'MG019',
@@ -479,8 +482,8 @@ SELECT is((SELECT (session_user_name, current_user_name)::text FROM migrate.even
 -- cleanup: whole partitions before the cut-off dropped, straddling ones and
 -- the default partitions deleted row-wise, whatever migrate.retention says
 --
-SELECT is(migrate.add_partitions('events', current_date - 4, current_date - 4)
-          || migrate.add_partitions('audit_log', current_date - 4, current_date - 4),
+SELECT is(pg_temp.added('events', current_date - 4, current_date - 4)
+          || pg_temp.added('audit_log', current_date - 4, current_date - 4),
     ARRAY[pg_temp.p('events', 4), pg_temp.p('audit_log', 4)], 'partitions of D-4');
 DO $$ BEGIN PERFORM pg_temp.put(4, s, t) FROM unnest(ARRAY['notice', 'error']) s, unnest(ARRAY['06:00', '18:00']) t; END $$;
 DO $$ BEGIN PERFORM pg_temp.put_audit(4, '06:00'); PERFORM pg_temp.put_audit(4, '18:00'); END $$;
