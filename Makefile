@@ -23,7 +23,7 @@ REGRESS = setup apply_basic apply_errors versions revert baseline_repair verify_
 REGRESS_OPTS = --inputdir=.
 
 # isolation specs for concurrency
-ISOLATION = concurrent_apply concurrent_lock_timeout lock_retries
+ISOLATION = concurrent_apply concurrent_lock_timeout lock_retries events_notify maintain_concurrent maintain_skip
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
 
 # -Wextra warns about unused parameters inside PostgreSQL's own inline header
