@@ -884,12 +884,20 @@ BEGIN
 		hi := (d OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE 'UTC';
 		IF pg_catalog.to_regclass('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name)) IS NULL THEN
 			BEGIN
-				-- ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent: writers go on
+				-- ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent, so writers
+				-- of other partitions go on (and ACCESS EXCLUSIVE on the default
+				-- partition, normally empty, until the transaction ends)
 				PERFORM migrate.new_log_partition(what, name);
 				EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ATTACH PARTITION migrate.%I FOR VALUES FROM (%L) TO (%L)',
 										  what, name, lo, hi);
 				created := created OPERATOR(pg_catalog.||) ('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name));
-			EXCEPTION WHEN check_violation THEN
+			EXCEPTION WHEN lock_not_available THEN
+				-- ATTACH also locks the default partition (ACCESS EXCLUSIVE): a
+				-- session reading migrate.events or writing to the default
+				-- partition holds it up; leave the day to a later run
+				RAISE NOTICE 'partition migrate.% not created: migrate.% or its default partition is in use (lock_timeout)', name, what
+					USING HINT = 'A later migrate.maintain retries; until then rows of that day go to the default partition.';
+			WHEN check_violation THEN
 				-- rows of that day already went to the default partition (e.g.
 				-- before the first maintain): move them into the new partition,
 				-- holding back only inserts that go to the default partition
@@ -1029,10 +1037,6 @@ BEGIN
 	END IF;
 	PERFORM pg_catalog.set_config('lock_timeout', maintain_lock_timeout, true);
 
-	-- 1. partitions ahead
-	created := migrate.add_partitions('events', today, today OPERATOR(pg_catalog.+) ahead)
-		OPERATOR(pg_catalog.||) migrate.add_partitions('audit_log', today, today OPERATOR(pg_catalog.+) ahead);
-
 	-- 2. expired events: whole days, whole leaves, or (a leaf mixing severities
 	--    of different retention) a bounded delete of the expired severities;
 	--    one pass over the partitions of the days that have ended
@@ -1105,6 +1109,11 @@ BEGIN
 										 NULL, budget OPERATOR(pg_catalog.-) deleted);
 		END IF;
 	END IF;
+
+	-- 5. partitions ahead, last: ATTACH locks the default partition until
+	--    commit, so it is taken after the waits of the drops, not before
+	created := migrate.add_partitions('events', today, today OPERATOR(pg_catalog.+) ahead)
+		OPERATOR(pg_catalog.||) migrate.add_partitions('audit_log', today, today OPERATOR(pg_catalog.+) ahead);
 
 	PERFORM pg_catalog.set_config('lock_timeout', old_lock_timeout, true);
 	result := pg_catalog.jsonb_build_object(

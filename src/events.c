@@ -341,6 +341,7 @@ typedef struct EventMessage
 	Oid			database;
 	Oid			owner;
 	int			severity;
+	int			notify_min_severity;	/* the caller's migrate.notify_min_severity */
 	int			pid;
 	uint64		txid;			/* 0: none */
 	volatile int status;		/* 0 pending, 1 written, 2 failed */
@@ -413,6 +414,8 @@ migrate_event_worker_main(Datum main_arg)
 	ev.migration = get_string(&p);
 	ev.severity = msg->severity;
 	ev.pid = msg->pid;
+	/* NOTIFY as the caller's setting says, not the worker's */
+	migrate_notify_min_severity = msg->notify_min_severity;
 	ev.txid = msg->txid ? FullTransactionIdFromU64(msg->txid) : InvalidFullTransactionId;
 
 	PG_TRY();
@@ -517,6 +520,7 @@ record_autonomous(EventData *ev)
 	msg->database = MyDatabaseId;
 	msg->owner = migrate_extension_owner();
 	msg->severity = ev->severity;
+	msg->notify_min_severity = migrate_notify_min_severity;
 	msg->pid = ev->pid;
 	msg->txid = FullTransactionIdIsValid(ev->txid) ? U64FromFullTransactionId(ev->txid) : 0;
 	msg->len = strings.len;
