@@ -19,7 +19,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # pg_regress suites: inputs in sql/, outputs in expected/
-REGRESS = setup apply_basic apply_errors versions revert baseline_repair verify_checks timeouts privileges lint_rules lint_locks dry_run lint_review audit
+REGRESS = setup apply_basic apply_errors versions revert baseline_repair verify_checks timeouts privileges lint_rules lint_locks dry_run lint_review audit events
 REGRESS_OPTS = --inputdir=.
 
 # isolation specs for concurrency

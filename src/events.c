@@ -754,7 +754,8 @@ migrate_retention_delete(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2) && root != events_oid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("severities apply only to partitions of migrate.events")));
+				 errmsg("severities apply only to partitions of migrate.events"),
+				 errhint("Pass NULL as severities for a partition of migrate.audit_log.")));
 
 	values[0] = PG_GETARG_DATUM(1);
 	if (PG_ARGISNULL(2))
