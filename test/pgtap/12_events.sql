@@ -16,7 +16,7 @@ BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL migrate.lint_level = warn;
-SELECT plan(139);
+SELECT plan(158);
 
 -- one event by id; the newest event of a kind and the number of events of a
 -- kind recorded by this transaction (autonomous events of earlier test files,
@@ -367,6 +367,78 @@ SELECT is((SELECT (e.details->>'function', e.details->>'version', e.details->>'s
 SELECT throws_ok($$SELECT migrate.apply('13', 'syntax', 'SELEC 1')$$, '42601', NULL, 'apply of a script with a syntax error: 42601');
 SELECT is((SELECT count(*) FROM migrate.events WHERE kind = 'migration_refused' AND details->>'version' = '13' AND txid = pg_current_xact_id()), 0::bigint,
     '... is a failure, not a refusal: no migration_refused');
+
+--
+-- an autonomous event in a transaction that itself locks migrate.events
+-- (LOCK TABLE, or migrate.maintain / add_partitions attaching partitions,
+-- which keeps ACCESS EXCLUSIVE on the default partition until the end of the
+-- transaction): the worker's insert would wait for the caller's own lock
+-- until its lock_timeout (5 s), so the call is refused at once with 55P03;
+-- a refusal of migrate.apply then raises its own error, its
+-- migration_refused event not written (a WARNING)
+--
+SAVEPOINT own_lock;
+LOCK TABLE migrate.events IN SHARE MODE;
+SELECT clock_timestamp() AS t0 \gset
+SELECT throws_ok($$SELECT migrate.record_event('tap_own_lock', 'error', 'blocked', autonomous => true)$$,
+    '55P03', 'cannot write an autonomous event while this transaction locks migrate.events',
+    'an autonomous event after LOCK TABLE migrate.events IN SHARE MODE: 55P03');
+SELECT cmp_ok(clock_timestamp() - :'t0'::timestamptz, '<', interval '2 s',
+    '... at once (the worker would have waited 5 s)');
+SELECT is(pg_temp.n_ev('tap_own_lock'), 0::bigint, '... and nothing was written');
+SELECT lives_ok($$SELECT migrate.record_event('tap_own_lock_tx', 'error', 'transactional')$$,
+    '... a transactional event in the same transaction is recorded');
+SELECT (SELECT count(*) FROM migrate.events WHERE kind = 'migration_refused' AND details->>'version' = '12') AS refused_before \gset
+SELECT clock_timestamp() AS t0 \gset
+SELECT throws_ok($$SELECT migrate.apply('12', 'to repair', 'SELECT 3')$$, 'MG001', NULL,
+    'a refused apply while this transaction locks migrate.events still raises its error (MG001)');
+SELECT cmp_ok(clock_timestamp() - :'t0'::timestamptz, '<', interval '2 s', '... at once');
+SELECT is((SELECT count(*) FROM migrate.events WHERE kind = 'migration_refused' AND details->>'version' = '12'),
+    :'refused_before'::bigint, '... its migration_refused event could not be written');
+ROLLBACK TO SAVEPOINT own_lock;
+
+SAVEPOINT own_lock;
+LOCK TABLE migrate.events_default IN EXCLUSIVE MODE;
+SELECT throws_ok($$SELECT migrate.record_event('tap_own_lock', 'error', autonomous => true)$$,
+    '55P03', 'cannot write an autonomous event while this transaction locks migrate.events',
+    'a lock on the default partition alone (EXCLUSIVE): 55P03 too');
+ROLLBACK TO SAVEPOINT own_lock;
+
+-- locks that do not conflict with the worker's ROW EXCLUSIVE do not stop it
+SAVEPOINT own_lock;
+LOCK TABLE migrate.events IN ROW EXCLUSIVE MODE;
+LOCK TABLE migrate.events IN SHARE UPDATE EXCLUSIVE MODE;
+SELECT count(*) >= 0 AS read_events FROM migrate.events \gset
+SELECT lives_ok($$SELECT migrate.record_event('tap_own_weak_lock', 'error', autonomous => true)$$,
+    'an autonomous event after reading migrate.events and ROW / SHARE UPDATE EXCLUSIVE locks on it is written');
+ROLLBACK TO SAVEPOINT own_lock;
+SELECT is(pg_temp.n_ev('tap_own_weak_lock'), 1::bigint, '... and survives the rollback');
+
+SAVEPOINT own_lock;
+INSERT INTO ids VALUES ('own_maintain', 0);
+UPDATE ids SET id = jsonb_array_length(migrate.maintain()->'created_partitions') WHERE name = 'own_maintain';
+SELECT cmp_ok((SELECT id FROM ids WHERE name = 'own_maintain'), '>', 0::bigint,
+    'migrate.maintain created partitions in this transaction');
+SELECT clock_timestamp() AS t0 \gset
+SELECT throws_ok($$SELECT migrate.record_event('tap_own_lock', 'error', autonomous => true)$$,
+    '55P03', 'cannot write an autonomous event while this transaction locks migrate.events',
+    '... then an autonomous event: 55P03');
+SELECT cmp_ok(clock_timestamp() - :'t0'::timestamptz, '<', interval '2 s', '... at once');
+SELECT clock_timestamp() AS t0 \gset
+SELECT throws_ok($$SELECT migrate.revert('404')$$, 'MG010', NULL,
+    '... a refused revert still raises its error (MG010)');
+SELECT cmp_ok(clock_timestamp() - :'t0'::timestamptz, '<', interval '2 s', '... at once');
+ROLLBACK TO SAVEPOINT own_lock;
+
+SAVEPOINT own_lock;
+SELECT cmp_ok(cardinality(migrate.add_partitions('events', current_date + 400, current_date + 400)), '=', 1,
+    'add_partitions attached a partition in this transaction');
+SELECT throws_ok($$SELECT migrate.record_event('tap_own_lock', 'error', autonomous => true)$$,
+    '55P03', NULL, '... then an autonomous event: 55P03');
+ROLLBACK TO SAVEPOINT own_lock;
+SELECT is(pg_temp.n_ev('tap_own_lock'), 0::bigint, 'none of the refused autonomous events was written');
+SELECT lives_ok($$SELECT migrate.record_event('tap_own_lock_after', 'info', autonomous => true)$$,
+    'after ROLLBACK TO SAVEPOINT (the locks released) autonomous events are written again');
 
 --
 -- lint errors

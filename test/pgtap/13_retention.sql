@@ -17,7 +17,7 @@
 BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(146);
+SELECT plan(166);
 
 -- name of the partition of day D-n (with an optional leaf suffix)
 -- add_partitions returns schema-qualified names; the tests compare bare ones
@@ -121,6 +121,8 @@ SELECT is(
                            'migrate.new_log_partition(text, text)'::regprocedure)
              AND a.grantee = 0 AND a.privilege_type = 'EXECUTE'),
     '{}'::text[], 'PUBLIC may execute none of maintain, cleanup, add_partitions, retention_delete, remove_log_partition, new_log_partition');
+SELECT ok(NOT has_function_privilege('mg_tap_ret_nobody', 'migrate.retention_truncate(regclass)', 'EXECUTE'),
+    'PUBLIC may not execute retention_truncate (it gets past the TRUNCATE guard)');
 SELECT ok(NOT has_function_privilege('mg_tap_ret_nobody', 'migrate.maintain()', 'EXECUTE')
           AND NOT has_function_privilege('mg_tap_ret_nobody', 'migrate.cleanup(interval)', 'EXECUTE'),
     'a role without grants may not execute maintain or cleanup');
@@ -161,6 +163,28 @@ SELECT is((SELECT l FROM dblink('tap_a', 'SELECT pg_advisory_unlock(1835624306, 
     'the second session releases the lock');
 
 --
+-- migrate.retention_truncate (maintain's TRUNCATE fallback) gets past the
+-- guard only while it runs: when its TRUNCATE fails (here: another session
+-- reads the default partition), a TRUNCATE right after is refused again
+--
+DO $$ BEGIN PERFORM dblink_exec('tap_a', 'BEGIN'); PERFORM dblink_exec('tap_a', 'LOCK TABLE migrate.events_default IN ACCESS SHARE MODE'); END $$;
+SET LOCAL lock_timeout = '100ms';
+SELECT is(pg_temp.sqlstate_of($$SELECT migrate.retention_truncate('migrate.events_default')$$), '55P03',
+    'retention_truncate of a partition another session reads: 55P03 (lock_timeout)');
+SET LOCAL lock_timeout = 0;
+DO $$ BEGIN PERFORM dblink_exec('tap_a', 'ROLLBACK'); END $$;
+SELECT is(pg_temp.sqlstate_of('TRUNCATE migrate.events_default'), 'MG019',
+    '... then a TRUNCATE of that partition is refused again: MG019');
+SELECT is(pg_temp.sqlstate_of($$SELECT migrate.retention_truncate('migrate.events_default')$$), 'ok',
+    'retention_truncate of the default partition works once it is free (rolled back here)');
+SELECT is(pg_temp.sqlstate_of('TRUNCATE migrate.audit_log_default'), 'MG019',
+    '... and leaves the guard on: TRUNCATE of a log partition right after: MG019');
+SELECT is(pg_temp.sqlstate_of($$SELECT migrate.retention_truncate('migrate.events')$$), '22023',
+    'retention_truncate of migrate.events itself: 22023');
+SELECT is(pg_temp.sqlstate_of($$SELECT migrate.retention_truncate('pg_class')$$), '22023',
+    'retention_truncate of a relation that is not a log partition: 22023');
+
+--
 -- cleanup(0): a clean slate (events committed by earlier test files)
 --
 SELECT throws_ok($$SELECT migrate.cleanup(NULL)$$, '22023', NULL, 'cleanup(NULL): 22023');
@@ -197,6 +221,46 @@ SELECT is(pg_temp.names(pg_temp.last_run()->'truncated_partitions'), ARRAY[pg_te
 SELECT is(pg_temp.names(pg_temp.last_run()->'dropped_partitions'), '{}'::text[], '... not dropped');
 SELECT is((SELECT count(*) FROM migrate.events WHERE kind = 'tap_ret'), 0::bigint, '... its rows are gone');
 SELECT isnt(to_regclass('migrate.' || pg_temp.p('events', 200)), NULL, '... the partition is still there');
+
+-- the guard stays on: TRUNCATE of the logs and of every one of their
+-- partitions is refused even for a superuser, also of the day maintain has
+-- just truncated through migrate.retention_truncate
+SELECT is(pg_temp.sqlstate_of(format('TRUNCATE migrate.%I', pg_temp.p('events', 200))), 'MG019',
+    'TRUNCATE of the day maintain has just truncated (superuser): MG019');
+SELECT is(pg_temp.sqlstate_of(format('TRUNCATE migrate.%I', pg_temp.p('events', 200, '_error'))), 'MG019',
+    '... of one of its leaves: MG019');
+SELECT is(pg_temp.sqlstate_of('TRUNCATE migrate.events_default'), 'MG019',
+    'TRUNCATE of the default partition of events (superuser): MG019');
+SELECT is(pg_temp.sqlstate_of(format('TRUNCATE migrate.%I', pg_temp.p('events', 0))), 'MG019',
+    'TRUNCATE of today''s day partition of events, a partitioned table (superuser): MG019');
+SELECT is(ARRAY(SELECT pg_temp.sqlstate_of(format('TRUNCATE migrate.%I', pg_temp.p('events', 0, l)))
+                  FROM unnest(ARRAY['_debug', '_notice', '_error']) l),
+    '{MG019,MG019,MG019}'::text[], 'TRUNCATE of each leaf of today''s events partition (superuser): MG019');
+SELECT is(pg_temp.sqlstate_of(format('TRUNCATE migrate.%I', pg_temp.p('events', -7, '_notice'))), 'MG019',
+    'TRUNCATE of a leaf of a day ahead (superuser): MG019');
+SELECT is(pg_temp.sqlstate_of(format('TRUNCATE migrate.%I CASCADE', pg_temp.p('events', 0, '_error'))), 'MG019',
+    'TRUNCATE ... CASCADE of a leaf: MG019');
+SELECT is(pg_temp.sqlstate_of(format('TRUNCATE pg_temp.runs, migrate.%I', pg_temp.p('events', 0, '_error'))), 'MG019',
+    'TRUNCATE of another table together with a leaf: MG019');
+SELECT is(pg_temp.sqlstate_of('TRUNCATE migrate.audit_log_default'), 'MG019',
+    'TRUNCATE of the default partition of audit_log (superuser): MG019');
+SELECT is(pg_temp.sqlstate_of(format('TRUNCATE migrate.%I', pg_temp.p('audit_log', 0))), 'MG019',
+    'TRUNCATE of today''s audit_log partition (superuser): MG019');
+SELECT is(
+    ARRAY(SELECT t.relid::text FROM (SELECT relid FROM pg_partition_tree('migrate.events')
+                                     UNION ALL SELECT relid FROM pg_partition_tree('migrate.audit_log')) t
+           WHERE pg_temp.sqlstate_of(format('TRUNCATE %s', t.relid)) IS DISTINCT FROM 'MG019' ORDER BY 1),
+    '{}'::text[], 'TRUNCATE of events, audit_log and each of their partitions (defaults, days, leaves): MG019 for every one');
+SELECT is(
+    ARRAY(SELECT t.relid::text FROM (SELECT relid FROM pg_partition_tree('migrate.events')
+                                     UNION ALL SELECT relid FROM pg_partition_tree('migrate.audit_log')) t
+           WHERE NOT EXISTS (SELECT FROM pg_trigger g
+                              WHERE g.tgrelid = t.relid AND g.tgfoid = 'migrate.guard_log()'::regprocedure
+                                AND (g.tgtype & 32) <> 0 AND g.tgenabled <> 'D')
+           ORDER BY 1),
+    '{}'::text[], '... each has its own enabled BEFORE TRUNCATE guard trigger');
+SELECT cmp_ok((SELECT count(*) FROM pg_partition_tree('migrate.events') WHERE isleaf AND level = 2), '>=', 3::bigint,
+    '... (the leaves of the days were among them)');
 SELECT is((SELECT array_agg(k ORDER BY k COLLATE "C") FROM jsonb_object_keys(pg_temp.last_run()) k),
     '{created_partitions,deferred_partitions,delete_limit_reached,deleted_rows,dropped_partitions,duration_ms,truncated_partitions}'::text[],
     'the result has the documented keys');
