@@ -716,7 +716,10 @@ REVOKE ALL ON migrate.events, migrate.events_default FROM PUBLIC;
 CREATE TABLE migrate.retention (
 	what text NOT NULL CHECK (what IN ('events', 'audit_log')),
 	severity text CHECK (severity IN ('debug', 'info', 'notice', 'warning', 'error', 'critical')),
-	keep interval CHECK (keep > interval '0'),
+	keep interval CHECK (keep > interval '0'
+						 AND EXTRACT(year FROM keep) >= 0 AND EXTRACT(month FROM keep) >= 0
+						 AND EXTRACT(day FROM keep) >= 0 AND EXTRACT(hour FROM keep) >= 0
+						 AND EXTRACT(minute FROM keep) >= 0 AND EXTRACT(second FROM keep) >= 0),
 	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CHECK (what = 'events' OR severity IS NULL)
 );
@@ -772,6 +775,13 @@ CREATE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON migrate.audit_log_def
 	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log();
 COMMENT ON TRIGGER events_guard_truncate ON migrate.events_default IS 'refuses TRUNCATE of the default partition of migrate.events';
 COMMENT ON TRIGGER audit_log_guard_truncate ON migrate.audit_log_default IS 'refuses TRUNCATE of the default partition of migrate.audit_log';
+-- ENABLE ALWAYS: session_replication_role = replica does not switch them off
+ALTER TABLE migrate.events ENABLE ALWAYS TRIGGER events_guard;
+ALTER TABLE migrate.events ENABLE ALWAYS TRIGGER events_guard_truncate;
+ALTER TABLE migrate.audit_log ENABLE ALWAYS TRIGGER audit_log_guard;
+ALTER TABLE migrate.audit_log ENABLE ALWAYS TRIGGER audit_log_guard_truncate;
+ALTER TABLE migrate.events_default ENABLE ALWAYS TRIGGER events_guard_truncate;
+ALTER TABLE migrate.audit_log_default ENABLE ALWAYS TRIGGER audit_log_guard_truncate;
 COMMENT ON TRIGGER events_guard ON migrate.events IS 'events are never changed, and deleted only by retention';
 COMMENT ON TRIGGER events_guard_truncate ON migrate.events IS 'refuses TRUNCATE of migrate.events';
 COMMENT ON TRIGGER audit_log_guard ON migrate.audit_log IS 'audit rows are never changed, and deleted only by retention';
@@ -838,6 +848,8 @@ BEGIN
 									  (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(s), ', ') FROM pg_catalog.unnest(cls.sevs) s));
 			EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON migrate.%I FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log()',
 									  'events_guard_truncate', name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1]);
+			EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ENABLE ALWAYS TRIGGER events_guard_truncate',
+									  name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1]);
 		END LOOP;
 	ELSE
 		EXECUTE pg_catalog.format('CREATE TABLE migrate.%I (LIKE migrate.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
@@ -845,6 +857,7 @@ BEGIN
 	-- statement triggers are not cloned to partitions: TRUNCATE needs its own guard
 	EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON migrate.%I FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log()',
 							  what OPERATOR(pg_catalog.||) '_guard_truncate', name);
+	EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ENABLE ALWAYS TRIGGER %I', name, what OPERATOR(pg_catalog.||) '_guard_truncate');
 END
 $$;
 COMMENT ON FUNCTION migrate.new_log_partition(text, text) IS
@@ -856,6 +869,7 @@ CREATE FUNCTION migrate.add_partitions(what text, first_day date, last_day date)
 RETURNS text[]
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET "DateStyle" = 'ISO, YMD'
 SET "TimeZone" = 'UTC'
 AS $$
 DECLARE
@@ -891,7 +905,11 @@ BEGIN
 				EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ATTACH PARTITION migrate.%I FOR VALUES FROM (%L) TO (%L)',
 										  what, name, lo, hi);
 				created := created OPERATOR(pg_catalog.||) ('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name));
-			EXCEPTION WHEN lock_not_available THEN
+			EXCEPTION WHEN invalid_object_definition THEN
+				-- a partition made by hand already covers (part of) that day
+				RAISE NOTICE 'partition migrate.% not created: %', name, SQLERRM
+					USING HINT = 'Rows of that day go to the partition that covers it.';
+			WHEN lock_not_available THEN
 				-- ATTACH also locks the default partition (ACCESS EXCLUSIVE): a
 				-- session reading migrate.events or writing to the default
 				-- partition holds it up; leave the day to a later run
@@ -919,7 +937,8 @@ BEGIN
 						created := created OPERATOR(pg_catalog.||) ('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name));
 						RAISE NOTICE 'partition migrate.% created with % rows moved from the default partition', name, n;
 					END IF;
-				EXCEPTION WHEN lock_not_available THEN
+				EXCEPTION WHEN lock_not_available OR check_violation THEN
+					-- busy, or (REPEATABLE READ) rows committed since this snapshot
 					RAISE NOTICE 'partition migrate.% not created: the default partition holds rows of % and is busy', name, d
 						USING HINT = 'A later migrate.maintain retries.';
 				END;
@@ -940,6 +959,7 @@ RETURNS TABLE(day_partition regclass, leaf regclass, is_default boolean, lower_b
 			  upper_bound timestamptz, severities text[])
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
+SET "DateStyle" = 'ISO, YMD'
 SET "TimeZone" = 'UTC'
 AS $$
 	WITH days AS (
@@ -980,7 +1000,8 @@ BEGIN
 		-- DROP needs ACCESS EXCLUSIVE on the parent for a moment (lock_timeout bounds the wait)
 		EXECUTE pg_catalog.format('DROP TABLE %s', name);
 		RETURN 'dropped';
-	EXCEPTION WHEN lock_not_available THEN
+	EXCEPTION WHEN lock_not_available OR dependent_objects_still_exist THEN
+		-- busy, or something (a view made by hand) depends on it: empty it
 		NULL;
 	END;
 	BEGIN
@@ -1001,6 +1022,7 @@ CREATE FUNCTION migrate.maintain()
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET "DateStyle" = 'ISO, YMD'
 SET "TimeZone" = 'UTC'
 AS $$
 DECLARE
@@ -1043,9 +1065,11 @@ BEGIN
 	last_day := NULL;
 	FOR l IN WITH ret AS (SELECT e.severity, e.keep FROM migrate.event_retention() e),
 				  leaves AS (
-					SELECT p.day_partition, p.upper_bound, p.leaf, p.severities,
+					SELECT p.day_partition, p.upper_bound, p.leaf,
+						   -- a partition made by hand, not split by severity, holds all six
+						   COALESCE(p.severities, ARRAY['debug', 'info', 'notice', 'warning', 'error', 'critical']) AS severities,
 						   ARRAY(SELECT rt.severity FROM ret rt
-								  WHERE rt.severity OPERATOR(pg_catalog.=) ANY (p.severities) AND rt.keep IS NOT NULL
+								  WHERE rt.severity OPERATOR(pg_catalog.=) ANY (COALESCE(p.severities, ARRAY['debug', 'info', 'notice', 'warning', 'error', 'critical'])) AND rt.keep IS NOT NULL
 									AND p.upper_bound OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) rt.keep)) AS expired
 					  FROM migrate.log_partitions('events') p
 					 WHERE NOT p.is_default AND p.upper_bound OPERATOR(pg_catalog.<=) pg_catalog.now())
@@ -1140,10 +1164,11 @@ COMMENT ON FUNCTION migrate.maintain() IS
 'creates partitions of migrate.events and migrate.audit_log ahead (migrate.premake_days) and removes expired ones per migrate.retention by dropping or truncating whole partitions; never waits longer than migrate.maintain_lock_timeout for a lock; returns what it did';
 REVOKE ALL ON FUNCTION migrate.maintain() FROM PUBLIC;
 
-CREATE FUNCTION migrate.cleanup(older_than interval)
+CREATE FUNCTION migrate.cleanup(older_than interval, include_audit_log boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET "DateStyle" = 'ISO, YMD'
 SET "TimeZone" = 'UTC'
 AS $$
 DECLARE
@@ -1175,7 +1200,8 @@ BEGIN
 	FOR p IN SELECT x.day_partition::oid AS day_oid, x.day_partition::text AS name, x.*
 			   FROM migrate.log_partitions('events') x
 			 UNION ALL
-			 SELECT y.day_partition::oid, y.day_partition::text, y.* FROM migrate.log_partitions('audit_log') y LOOP
+			 SELECT y.day_partition::oid, y.day_partition::text, y.* FROM migrate.log_partitions('audit_log') y
+			  WHERE COALESCE(include_audit_log, false) LOOP
 		IF NOT p.is_default AND p.upper_bound OPERATOR(pg_catalog.<=) cutoff THEN
 			CONTINUE WHEN p.day_oid OPERATOR(pg_catalog.=) ANY (done);
 			done := done OPERATOR(pg_catalog.||) p.day_oid;
@@ -1192,18 +1218,21 @@ BEGIN
 	PERFORM pg_catalog.set_config('lock_timeout', old_lock_timeout, true);
 	result := pg_catalog.jsonb_build_object(
 		'cutoff', cutoff,
+		'include_audit_log', COALESCE(include_audit_log, false),
 		'dropped_partitions', pg_catalog.to_jsonb(dropped),
 		'truncated_partitions', pg_catalog.to_jsonb(truncated),
 		'deferred_partitions', pg_catalog.to_jsonb(deferred),
 		'deleted_rows', deleted,
 		'duration_ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started) OPERATOR(pg_catalog.*) 1000)::numeric, 1));
-	PERFORM migrate.record_event('cleanup', 'notice', pg_catalog.format('migrate.cleanup removed events and audit rows older than %s', older_than), result);
+	PERFORM migrate.record_event('cleanup', CASE WHEN include_audit_log THEN 'warning' ELSE 'notice' END,
+								 pg_catalog.format('migrate.cleanup removed events%s older than %s',
+												   CASE WHEN include_audit_log THEN ' and audit rows' ELSE '' END, older_than), result);
 	RETURN result;
 END
 $$;
-COMMENT ON FUNCTION migrate.cleanup(interval) IS
-'removes every event and audit row older than older_than now: whole partitions dropped (or truncated), the rest deleted through the logged_at index; returns what it did';
-REVOKE ALL ON FUNCTION migrate.cleanup(interval) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.cleanup(interval, boolean) IS
+'removes every event (and with include_audit_log every audit row) older than older_than now: whole partitions dropped (or truncated), the rest deleted through the logged_at index; returns what it did';
+REVOKE ALL ON FUNCTION migrate.cleanup(interval, boolean) FROM PUBLIC;
 
 --
 -- Monitoring: slow queries, connections, table health, row-level security, summary
@@ -1448,6 +1477,7 @@ CREATE FUNCTION migrate.monitoring_summary(since interval DEFAULT '1 hour')
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET "DateStyle" = 'ISO, YMD'
 AS $$
 DECLARE
 	window_start timestamptz;

@@ -21,6 +21,9 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_type.h"
+#include "utils/syscache.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_authid.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -55,6 +58,7 @@
 
 /* GUCs (defined in migrate_ext.c) */
 int			migrate_notify_min_severity = EVENT_WARNING;
+bool		migrate_notify_message = false;
 
 static const char *const severity_names[] = {
 	NULL, "debug", "info", "notice", "warning", "error", "critical"
@@ -187,7 +191,8 @@ notify_event(const EventData *ev, int64 id)
 
 	if (ev->severity < migrate_notify_min_severity)
 		return;
-	if (ev->message)
+	/* any role may LISTEN: the message goes out only where that is allowed */
+	if (ev->message && migrate_notify_message)
 	{
 		int			len = strlen(ev->message);
 
@@ -342,6 +347,7 @@ typedef struct EventMessage
 	Oid			owner;
 	int			severity;
 	int			notify_min_severity;	/* the caller's migrate.notify_min_severity */
+	bool		notify_message; /* the caller's migrate.notify_message */
 	int			pid;
 	uint64		txid;			/* 0: none */
 	volatile int status;		/* 0 pending, 1 written, 2 failed */
@@ -401,7 +407,14 @@ migrate_event_worker_main(Datum main_arg)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("migrate_ext event writer could not attach to its dynamic shared memory segment")));
 	msg = (EventMessage *) dsm_segment_address(seg);
+#if PG_VERSION_NUM >= 170000
+	BackgroundWorkerInitializeConnectionByOid(msg->database, msg->owner, BGWORKER_BYPASS_ROLELOGINCHECK);
+#else
 	BackgroundWorkerInitializeConnectionByOid(msg->database, msg->owner, 0);
+#endif
+	/* the event is written even if the owner's transactions default to read-only */
+	(void) set_config_option("default_transaction_read_only", "off", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
 
 	p = msg->data;
 	ev.kind = get_string(&p);
@@ -416,6 +429,7 @@ migrate_event_worker_main(Datum main_arg)
 	ev.pid = msg->pid;
 	/* NOTIFY as the caller's setting says, not the worker's */
 	migrate_notify_min_severity = msg->notify_min_severity;
+	migrate_notify_message = msg->notify_message;
 	ev.txid = msg->txid ? FullTransactionIdFromU64(msg->txid) : InvalidFullTransactionId;
 
 	PG_TRY();
@@ -463,18 +477,22 @@ static bool
 holds_conflicting_event_lock(void)
 {
 	Oid			nsp = get_namespace_oid(MIGRATE_SCHEMA, false);
-	Oid			rels[2];
+	Oid			events_oid = get_relname_relid("events", nsp);
+	Oid			seq_oid = get_relname_relid("events_id_seq", nsp);
 	LOCKMODE	modes[4] = {ShareLock, ShareRowExclusiveLock, ExclusiveLock, AccessExclusiveLock};
+	List	   *rels;
+	ListCell   *lc;
 
-	rels[0] = get_relname_relid("events", nsp);
-	rels[1] = get_relname_relid("events_default", nsp);
-	for (int i = 0; i < 2; i++)
+	if (!OidIsValid(events_oid))
+		return false;
+	rels = find_all_inheritors(events_oid, NoLock, NULL);
+	if (OidIsValid(seq_oid))
+		rels = lappend_oid(rels, seq_oid);
+	foreach(lc, rels)
 	{
 		LOCKTAG		tag;
 
-		if (!OidIsValid(rels[i]))
-			continue;
-		SET_LOCKTAG_RELATION(tag, MyDatabaseId, rels[i]);
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, lfirst_oid(lc));
 		for (int m = 0; m < 4; m++)
 #if PG_VERSION_NUM >= 170000
 			if (LockHeldByMe(&tag, modes[m], false))
@@ -484,6 +502,31 @@ holds_conflicting_event_lock(void)
 				return true;
 	}
 	return false;
+}
+
+/* Refuse at once what the worker cannot do (instead of failing in it). */
+static void
+check_worker_can_connect(Oid owner)
+{
+	HeapTuple	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
+	bool		canlogin;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for role %u", owner);
+	canlogin = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
+	ReleaseSysCache(tup);
+#if PG_VERSION_NUM < 170000
+	if (!canlogin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("cannot write an autonomous event: the extension owner \"%s\" cannot log in",
+						GetUserNameFromId(owner, false)),
+				 errdetail("The event writer is a background worker that connects as the extension owner."),
+				 errhint("ALTER ROLE %s LOGIN, or record the event with autonomous => false.",
+						 quote_identifier(GetUserNameFromId(owner, false)))));
+#else
+	(void) canlogin;
+#endif
 }
 
 /* Write an event through a background worker and wait for it; its id. */
@@ -519,8 +562,10 @@ record_autonomous(EventData *ev)
 	memset(msg, 0, offsetof(EventMessage, data));
 	msg->database = MyDatabaseId;
 	msg->owner = migrate_extension_owner();
+	check_worker_can_connect(msg->owner);
 	msg->severity = ev->severity;
 	msg->notify_min_severity = migrate_notify_min_severity;
+	msg->notify_message = migrate_notify_message;
 	msg->pid = ev->pid;
 	msg->txid = FullTransactionIdIsValid(ev->txid) ? U64FromFullTransactionId(ev->txid) : 0;
 	msg->len = strings.len;
@@ -543,7 +588,17 @@ record_autonomous(EventData *ev)
 				 errmsg("could not start a background worker for an autonomous event"),
 				 errdetail("Every background worker slot (max_worker_processes) is in use."),
 				 errhint("Raise max_worker_processes, or record the event with autonomous => false.")));
-	status = WaitForBackgroundWorkerShutdown(handle);
+	PG_TRY();
+	{
+		status = WaitForBackgroundWorkerShutdown(handle);
+	}
+	PG_CATCH();
+	{
+		/* cancelled while waiting: do not let the event appear afterwards */
+		TerminateBackgroundWorker(handle);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	if (status == BGWH_POSTMASTER_DIED)
 		ereport(FATAL,
 				(errcode(ERRCODE_ADMIN_SHUTDOWN),

@@ -13,8 +13,10 @@
 #define EVENT_WARNING	4
 #define EVENT_ERROR		5
 #define EVENT_CRITICAL	6
+#define EVENT_NOTIFY_OFF 7		/* migrate.notify_min_severity = off */
 
 extern int	migrate_notify_min_severity;
+extern bool migrate_notify_message;
 
 extern int	migrate_event_severity(const char *name);
 extern void migrate_event_record(const char *kind, const char *severity, const char *message,

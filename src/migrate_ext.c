@@ -44,6 +44,7 @@ static const struct config_enum_entry severity_options[] = {
 	{"warning", EVENT_WARNING, false},
 	{"error", EVENT_ERROR, false},
 	{"critical", EVENT_CRITICAL, false},
+	{"off", EVENT_NOTIFY_OFF, false},
 	{NULL, 0, false}
 };
 
@@ -110,11 +111,20 @@ _PG_init(void)
 
 	DefineCustomEnumVariable("migrate.notify_min_severity",
 							 "Lowest event severity sent with NOTIFY on the channel migrate_events.",
-							 "debug, info, notice, warning, error or critical.",
+							 "debug, info, notice, warning, error, critical, or off (no NOTIFY: e.g. for transactions that use PREPARE TRANSACTION).",
 							 &migrate_notify_min_severity,
 							 EVENT_WARNING,
 							 severity_options,
 							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("migrate.notify_message",
+							 "Include the event's message in the NOTIFY payload.",
+							 "Any role may LISTEN, so by default the payload carries only id, kind, severity, migration version and pid.",
+							 &migrate_notify_message,
+							 false,
+							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 

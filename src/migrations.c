@@ -1354,6 +1354,33 @@ lint_for_apply(MigrationJob *job)
 	do { SPI_finish(); PG_RETURN_TEXT_P(cstring_to_text(str)); } while (0)
 
 /*
+ * Whether an error is one of the refusals apply and revert raise from their
+ * own checks, before any statement of the script runs (so nothing is half
+ * done when the event is written).
+ */
+static bool
+is_refusal(int sqlerrcode)
+{
+	switch (sqlerrcode)
+	{
+		case ERRCODE_MIGRATE_CHECKSUM_MISMATCH:
+		case ERRCODE_MIGRATE_MISSING_REQUIREMENT:
+		case ERRCODE_MIGRATE_OUT_OF_ORDER:
+		case ERRCODE_MIGRATE_LOCK_TIMEOUT:
+		case ERRCODE_MIGRATE_TRANSACTION_CONTROL:
+		case ERRCODE_MIGRATE_NON_TRANSACTIONAL:
+		case ERRCODE_MIGRATE_NO_DOWN_SCRIPT:
+		case ERRCODE_MIGRATE_HAS_DEPENDENTS:
+		case ERRCODE_MIGRATE_NOT_FOUND:
+		case ERRCODE_MIGRATE_UNSUPPORTED_STATEMENT:
+		case ERRCODE_MIGRATE_LINT_FAILED:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
  * Run apply or revert; when the extension refuses it (an MGxxx error),
  * record a migration_refused event in its own transaction, so the event
  * outlives the rollback the error causes.
@@ -1375,8 +1402,7 @@ refusal_recorded(PGFunction impl, const char *function, FunctionCallInfo fcinfo)
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_TO_CATEGORY(ERRCODE_MIGRATE_CHECKSUM_MISMATCH) ||
-			edata->sqlerrcode == ERRCODE_MIGRATE_NESTED)
+		if (!is_refusal(edata->sqlerrcode))
 			PG_RE_THROW();
 		FlushErrorState();
 		initStringInfo(&details);

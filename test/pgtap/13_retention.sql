@@ -17,7 +17,7 @@
 BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(166);
+SELECT plan(170);
 
 -- name of the partition of day D-n (with an optional leaf suffix)
 -- add_partitions returns schema-qualified names; the tests compare bare ones
@@ -111,10 +111,10 @@ SELECT throws_ok($$SET migrate.maintain_delete_limit = -1$$, '22023', NULL, 'mai
 --
 CREATE ROLE mg_tap_ret_nobody NOLOGIN;
 CREATE ROLE mg_tap_ret_admin NOLOGIN;
-GRANT EXECUTE ON FUNCTION migrate.maintain(), migrate.cleanup(interval) TO mg_tap_ret_admin;
+GRANT EXECUTE ON FUNCTION migrate.maintain(), migrate.cleanup(interval, boolean) TO mg_tap_ret_admin;
 SELECT is(
     ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-           WHERE p.oid IN ('migrate.maintain()'::regprocedure, 'migrate.cleanup(interval)'::regprocedure,
+           WHERE p.oid IN ('migrate.maintain()'::regprocedure, 'migrate.cleanup(interval, boolean)'::regprocedure,
                            'migrate.add_partitions(text, date, date)'::regprocedure,
                            'migrate.retention_delete(regclass, timestamptz, text[], bigint, timestamptz)'::regprocedure,
                            'migrate.remove_log_partition(regclass)'::regprocedure,
@@ -124,13 +124,13 @@ SELECT is(
 SELECT ok(NOT has_function_privilege('mg_tap_ret_nobody', 'migrate.retention_truncate(regclass)', 'EXECUTE'),
     'PUBLIC may not execute retention_truncate (it gets past the TRUNCATE guard)');
 SELECT ok(NOT has_function_privilege('mg_tap_ret_nobody', 'migrate.maintain()', 'EXECUTE')
-          AND NOT has_function_privilege('mg_tap_ret_nobody', 'migrate.cleanup(interval)', 'EXECUTE'),
+          AND NOT has_function_privilege('mg_tap_ret_nobody', 'migrate.cleanup(interval, boolean)', 'EXECUTE'),
     'a role without grants may not execute maintain or cleanup');
 SELECT is(
     ARRAY(SELECT (proname, prosecdef, proconfig)::text FROM pg_proc
-           WHERE oid IN ('migrate.maintain()'::regprocedure, 'migrate.cleanup(interval)'::regprocedure) ORDER BY proname),
-    ARRAY['(cleanup,t,"{""search_path=pg_catalog, pg_temp"",TimeZone=UTC}")',
-          '(maintain,t,"{""search_path=pg_catalog, pg_temp"",TimeZone=UTC}")'],
+           WHERE oid IN ('migrate.maintain()'::regprocedure, 'migrate.cleanup(interval, boolean)'::regprocedure) ORDER BY proname),
+    ARRAY['(cleanup,t,"{""search_path=pg_catalog, pg_temp"",""DateStyle=ISO, YMD"",TimeZone=UTC}")',
+          '(maintain,t,"{""search_path=pg_catalog, pg_temp"",""DateStyle=ISO, YMD"",TimeZone=UTC}")'],
     'maintain and cleanup are SECURITY DEFINER with search_path pinned to pg_catalog, pg_temp (and TimeZone UTC)');
 SELECT is((SELECT prosecdef FROM pg_proc WHERE oid = 'migrate.add_partitions(text, date, date)'::regprocedure), false,
     'add_partitions is not SECURITY DEFINER');
@@ -191,16 +191,16 @@ SELECT throws_ok($$SELECT migrate.cleanup(NULL)$$, '22023', NULL, 'cleanup(NULL)
 SELECT throws_ok($$SELECT migrate.cleanup('-1 second')$$, '22023', NULL, 'cleanup of a negative interval: 22023');
 SELECT (SELECT count(*) FROM migrate.events WHERE logged_at < now())
      + (SELECT count(*) FROM migrate.audit_log WHERE logged_at < now()) AS old_rows \gset
-INSERT INTO runs (r) SELECT migrate.cleanup('0');
+INSERT INTO runs (r) SELECT migrate.cleanup('0', include_audit_log => true);
 SELECT is((SELECT r - 'duration_ms' FROM runs ORDER BY n DESC LIMIT 1),
-    jsonb_build_object('cutoff', now(), 'dropped_partitions', '[]'::jsonb, 'truncated_partitions', '[]'::jsonb,
+    jsonb_build_object('cutoff', now(), 'include_audit_log', true, 'dropped_partitions', '[]'::jsonb, 'truncated_partitions', '[]'::jsonb,
                        'deferred_partitions', '[]'::jsonb, 'deleted_rows', :old_rows),
     'cleanup(0) deletes every row logged before now() from the default partitions and says so');
 SELECT is((SELECT count(*) FROM migrate.events WHERE logged_at < now())
         + (SELECT count(*) FROM migrate.audit_log WHERE logged_at < now()), 0::bigint,
     '... no row older than now() is left');
 SELECT is((SELECT (severity, details)::text FROM migrate.events WHERE kind = 'cleanup'),
-    (SELECT ('notice', r)::text FROM runs ORDER BY n DESC LIMIT 1), 'cleanup records a cleanup event (notice) with its result');
+    (SELECT ('warning', r)::text FROM runs ORDER BY n DESC LIMIT 1), 'cleanup with include_audit_log records a cleanup event (warning) with its result');
 
 --
 -- first maintain: today .. today + 7; the cleanup event of today is moved out
@@ -556,16 +556,27 @@ SELECT is(pg_temp.holder(6, 'error') || ' ' || pg_temp.holder(1, 'error'), 'migr
     'events of D-6 and D-1 are in the default partition');
 SELECT (SELECT count(*) FROM migrate.events WHERE kind = 'tap_ret' AND logged_at >= pg_temp.at(4))
      + (SELECT count(*) FROM migrate.audit_log WHERE table_name = 'tap_ret' AND logged_at >= pg_temp.at(4)) AS newer_rows \gset
--- cut-off: D-4 12:00 UTC
+-- cut-off: D-4 12:00 UTC; first events only, the audit log is left alone
+SELECT (SELECT count(*) FROM migrate.audit_log) AS audit_rows_before \gset
 INSERT INTO runs (r) SELECT migrate.cleanup(now() - pg_temp.at(4));
+SELECT is((SELECT count(*) FROM migrate.audit_log), :'audit_rows_before'::bigint,
+    'cleanup without include_audit_log leaves the audit log alone');
+SELECT is((SELECT count(*) FROM migrate.events WHERE logged_at < pg_temp.at(4)), 0::bigint,
+    '... and removes the events older than the cut-off');
+SELECT is((SELECT pg_temp.names(r->'dropped_partitions') FROM runs ORDER BY n DESC LIMIT 1),
+    pg_temp.sorted(ARRAY[pg_temp.p('events', 60), pg_temp.p('events', 50), pg_temp.p('events', 40), pg_temp.p('events', 10),
+                         pg_temp.p('events', 7)]),
+    '... dropping every partition of events that ends before the cut-off');
+SELECT is((SELECT r->'deleted_rows' FROM runs ORDER BY n DESC LIMIT 1), '5'::jsonb,
+    '... and deleting the older rows of the straddling D-4 partition (2 events) and of the default partition (D-45, D-20, D-6)');
+INSERT INTO runs (r) SELECT migrate.cleanup(now() - pg_temp.at(4), include_audit_log => true);
 SELECT is((SELECT (r->>'cutoff')::timestamptz FROM runs ORDER BY n DESC LIMIT 1), pg_temp.at(4),
     'cleanup(now() - D-4 12:00) has its cut-off at D-4 12:00');
 SELECT is((SELECT pg_temp.names(r->'dropped_partitions') FROM runs ORDER BY n DESC LIMIT 1),
-    pg_temp.sorted(ARRAY[pg_temp.p('events', 60), pg_temp.p('events', 50), pg_temp.p('events', 40), pg_temp.p('events', 10),
-                         pg_temp.p('events', 7), pg_temp.p('audit_log', 5)]),
-    'it drops every partition of events and audit_log that ends before the cut-off');
-SELECT is((SELECT r->'deleted_rows' FROM runs ORDER BY n DESC LIMIT 1), '6'::jsonb,
-    'it deletes the older rows of the straddling D-4 partitions (2 events, 1 audit row) and of the default partition (D-45, D-20, D-6)');
+    ARRAY[pg_temp.p('audit_log', 5)],
+    'it drops every partition of the audit log that ends before the cut-off');
+SELECT is((SELECT r->'deleted_rows' FROM runs ORDER BY n DESC LIMIT 1), '1'::jsonb,
+    'with include_audit_log it deletes the older row of the straddling D-4 audit partition (the events went in the first run)');
 SELECT is((SELECT count(*) FROM migrate.events WHERE logged_at < pg_temp.at(4))
         + (SELECT count(*) FROM migrate.audit_log WHERE logged_at < pg_temp.at(4)), 0::bigint,
     'no event or audit row older than the cut-off is left');
@@ -576,7 +587,7 @@ SELECT ok(to_regclass('migrate.' || pg_temp.p('events', 4)) IS NOT NULL AND to_r
           AND to_regclass('migrate.' || pg_temp.p('events', 3)) IS NOT NULL,
     'the straddling partitions and the later ones stay');
 SELECT is((SELECT (severity, details)::text FROM migrate.events WHERE kind = 'cleanup' ORDER BY id DESC LIMIT 1),
-    (SELECT ('notice', r)::text FROM runs ORDER BY n DESC LIMIT 1), 'cleanup records its result in a cleanup event');
+    (SELECT ('warning', r)::text FROM runs ORDER BY n DESC LIMIT 1), 'cleanup records its result in a cleanup event');
 
 SELECT is(dblink_disconnect('tap_a'), 'OK', 'the second session ends');
 
