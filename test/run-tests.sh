@@ -9,4 +9,4 @@ test/scripts/ensure-deps.sh
 make clean >/dev/null
 make
 make install >/dev/null
-exec pg_virtualenv -t test/scripts/run-suites.sh
+exec pg_virtualenv -t -o shared_preload_libraries=pg_stat_statements test/scripts/run-suites.sh
