@@ -1312,14 +1312,14 @@ BEGIN
 			   NULL::pg_catalog.int8, NULL::pg_catalog.float8, NULL::pg_catalog.float8, NULL::pg_catalog.float8,
 			   NULL::pg_catalog.int8,
 			   a.pid, a.state,
-			   (EXTRACT(epoch FROM pg_catalog.now() OPERATOR(pg_catalog.-) a.query_start)::pg_catalog.float8
+			   (EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) a.query_start)::pg_catalog.float8
 				   OPERATOR(pg_catalog.*) 1000)
 		  FROM pg_catalog.pg_stat_activity a
 		 WHERE a.backend_type OPERATOR(pg_catalog.=) 'client backend'
 		   AND a.state OPERATOR(pg_catalog.<>) 'idle'
 		   AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
 		   AND a.query_start IS NOT NULL
-		   AND (pg_catalog.now() OPERATOR(pg_catalog.-) a.query_start) OPERATOR(pg_catalog.>=) threshold
+		   AND (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) a.query_start) OPERATOR(pg_catalog.>=) threshold
 		 ORDER BY a.query_start, a.pid;
 END
 $$;
@@ -1352,19 +1352,19 @@ CREATE VIEW migrate.connections AS
 	SELECT a.datname::pg_catalog.text AS database_name,
 		   a.usename::pg_catalog.text AS user_name,
 		   a.application_name,
-		   a.state,
+		   COALESCE(a.state, 'unknown') AS state,
 		   pg_catalog.count(*) AS connections,
 		   pg_catalog.count(*) FILTER (WHERE a.wait_event_type OPERATOR(pg_catalog.=) 'Lock') AS waiting,
 		   pg_catalog.count(*) FILTER (WHERE a.state OPERATOR(pg_catalog.~~) 'idle in transaction%') AS idle_in_transaction,
-		   pg_catalog.max(pg_catalog.now() OPERATOR(pg_catalog.-) a.xact_start) AS oldest_xact_age,
-		   pg_catalog.max(pg_catalog.now() OPERATOR(pg_catalog.-) a.query_start)
+		   pg_catalog.max(pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) a.xact_start) AS oldest_xact_age,
+		   pg_catalog.max(pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) a.query_start)
 			   FILTER (WHERE a.state OPERATOR(pg_catalog.=) 'active') AS longest_query_age
 	  FROM pg_catalog.pg_stat_activity a
 	 -- without pg_read_all_stats, other users' sessions show no backend_type
 	 -- (nor state or times) but still their database and user
 	 WHERE (a.backend_type OPERATOR(pg_catalog.=) 'client backend'
 			OR (a.backend_type IS NULL AND a.datid IS NOT NULL AND a.usename IS NOT NULL))
-	 GROUP BY a.datname, a.usename, a.application_name, a.state
+	 GROUP BY a.datname, a.usename, a.application_name, COALESCE(a.state, 'unknown')
 	 ORDER BY 1, 2, 3, 4;
 COMMENT ON VIEW migrate.connections IS
 'client connections grouped by database, user, application and state (pg_stat_activity; without pg_read_all_stats other users'' sessions are counted with state NULL and no times)';
@@ -1473,6 +1473,46 @@ COMMENT ON COLUMN migrate.rls_status.policies IS 'number of policies on the tabl
 COMMENT ON COLUMN migrate.rls_status.verdict IS 'exposed: no RLS, RLS on but no policies (no rows visible except to the owner and BYPASSRLS roles), or ok';
 REVOKE ALL ON migrate.rls_status FROM PUBLIC;
 
+-- rows waiting in the default partitions of events and audit_log
+CREATE FUNCTION migrate.default_partition_rows()
+RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	raw text;
+	rel regclass;
+	est real;
+	old_pages integer;
+	cur_pages bigint;
+	n bigint;
+	total bigint := 0;
+BEGIN
+	-- the planner's estimate (reltuples scaled to the current size), counted
+	-- only when there is none (never vacuumed or analyzed)
+	FOREACH raw IN ARRAY ARRAY['migrate.events_default', 'migrate.audit_log_default'] LOOP
+		rel := pg_catalog.to_regclass(raw);
+		CONTINUE WHEN rel IS NULL;
+		SELECT c.reltuples, c.relpages,
+			   (pg_catalog.pg_relation_size(c.oid) OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::pg_catalog.int8)
+		  INTO est, old_pages, cur_pages
+		  FROM pg_catalog.pg_class c
+		 WHERE c.oid OPERATOR(pg_catalog.=) rel;
+		IF cur_pages OPERATOR(pg_catalog.=) 0 THEN
+			n := 0;
+		ELSIF est OPERATOR(pg_catalog.>=) 0 AND old_pages OPERATOR(pg_catalog.>) 0 THEN
+			n := pg_catalog.round((est OPERATOR(pg_catalog./) old_pages) OPERATOR(pg_catalog.*) cur_pages)::pg_catalog.int8;
+		ELSE
+			EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', rel) INTO n;
+		END IF;
+		total := total OPERATOR(pg_catalog.+) n;
+	END LOOP;
+	RETURN total;
+END
+$$;
+COMMENT ON FUNCTION migrate.default_partition_rows() IS
+'rows in the default partitions of migrate.events and migrate.audit_log (an estimate once analyzed): non-zero means migrate.maintain is not creating partitions ahead';
+
 CREATE FUNCTION migrate.monitoring_summary(since interval DEFAULT '1 hour')
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -1500,7 +1540,11 @@ BEGIN
 		RAISE EXCEPTION 'since must be a non-negative interval'
 			USING ERRCODE = '22023', HINT = 'E.g. SELECT migrate.monitoring_summary(''24 hours'').';
 	END IF;
-	window_start := pg_catalog.now() OPERATOR(pg_catalog.-) since;
+	BEGIN
+		window_start := pg_catalog.now() OPERATOR(pg_catalog.-) since;
+	EXCEPTION WHEN datetime_field_overflow THEN
+		window_start := '-infinity';	-- a window reaching before any timestamp
+	END;
 	result := pg_catalog.jsonb_build_object('since', since::pg_catalog.text, 'generated_at', pg_catalog.now());
 
 	-- Each section on its own: one the caller may not read (e.g. no SELECT on
@@ -1569,7 +1613,7 @@ BEGIN
 	BEGIN
 		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
 					'pid', x.pid, 'user_name', x.usename, 'application_name', x.application_name,
-					'running_for', (pg_catalog.now() OPERATOR(pg_catalog.-) x.query_start)::pg_catalog.text,
+					'running_for', (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) x.query_start)::pg_catalog.text,
 					'query', pg_catalog.left(x.query, 200))
 				  ORDER BY x.query_start, x.pid), '[]') INTO v
 		  FROM (SELECT a.pid, a.usename, a.application_name, a.query_start, a.query
@@ -1590,8 +1634,8 @@ BEGIN
 	BEGIN
 		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
 					'pid', x.pid, 'user_name', x.usename, 'application_name', x.application_name,
-					'idle_for', (pg_catalog.now() OPERATOR(pg_catalog.-) x.state_change)::pg_catalog.text,
-					'xact_age', (pg_catalog.now() OPERATOR(pg_catalog.-) x.xact_start)::pg_catalog.text)
+					'idle_for', (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) x.state_change)::pg_catalog.text,
+					'xact_age', (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) x.xact_start)::pg_catalog.text)
 				  ORDER BY x.state_change, x.pid), '[]') INTO v
 		  FROM (SELECT a.pid, a.usename, a.application_name, a.state_change, a.xact_start
 				  FROM pg_catalog.pg_stat_activity a
@@ -1613,7 +1657,7 @@ BEGIN
 		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
 					'pid', w.pid, 'blocked_by', pg_catalog.to_jsonb(b.blockers),
 					'wait_event', a.wait_event,
-					'waiting_for', (pg_catalog.now() OPERATOR(pg_catalog.-) COALESCE(w.waitstart, a.query_start))::pg_catalog.text,
+					'waiting_for', (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) COALESCE(w.waitstart, a.query_start))::pg_catalog.text,
 					'query', pg_catalog.left(a.query, 200))
 				  ORDER BY COALESCE(w.waitstart, a.query_start), w.pid), '[]') INTO v
 		  FROM (SELECT l.pid,
@@ -1671,7 +1715,7 @@ BEGIN
 		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.format('%I.%I', r.schema_name, r.table_name)
 				  ORDER BY r.schema_name, r.table_name), '[]') INTO v
 		  FROM migrate.rls_status r
-		 WHERE r.verdict OPERATOR(pg_catalog.<>) 'ok';
+		 WHERE r.verdict OPERATOR(pg_catalog.=) 'exposed: no RLS';
 	EXCEPTION WHEN OTHERS THEN
 		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(section, SQLERRM);
 		v := NULL;
@@ -1719,27 +1763,10 @@ BEGIN
 	END;
 	pending := pending OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('expired_event_partitions', n::pg_catalog.int4);
 
-	-- rows in the default partitions: the planner's estimate (reltuples scaled to
-	-- the current size), counted only when there is no estimate (never vacuumed or analyzed)
+	-- rows in the default partitions (read as the extension owner: a monitoring
+	-- role needs no right on the partitions)
 	BEGIN
-		total := 0;
-		FOREACH raw IN ARRAY ARRAY['migrate.events_default', 'migrate.audit_log_default'] LOOP
-			rel := pg_catalog.to_regclass(raw);
-			CONTINUE WHEN rel IS NULL;
-			SELECT c.reltuples, c.relpages,
-				   (pg_catalog.pg_relation_size(c.oid) OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::pg_catalog.int8)
-			  INTO est, old_pages, cur_pages
-			  FROM pg_catalog.pg_class c
-			 WHERE c.oid OPERATOR(pg_catalog.=) rel;
-			IF cur_pages OPERATOR(pg_catalog.=) 0 THEN
-				n := 0;
-			ELSIF est OPERATOR(pg_catalog.>=) 0 AND old_pages OPERATOR(pg_catalog.>) 0 THEN
-				n := pg_catalog.round((est OPERATOR(pg_catalog./) old_pages) OPERATOR(pg_catalog.*) cur_pages)::pg_catalog.int8;
-			ELSE
-				EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', rel) INTO n;
-			END IF;
-			total := total OPERATOR(pg_catalog.+) n;
-		END LOOP;
+		total := migrate.default_partition_rows();
 	EXCEPTION WHEN OTHERS THEN
 		errors := errors OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('pending_maintenance.rows_in_default_partitions', SQLERRM);
 		total := NULL;
