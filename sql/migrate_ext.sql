@@ -896,6 +896,18 @@ BEGIN
 		name := what OPERATOR(pg_catalog.||) '_p' OPERATOR(pg_catalog.||) pg_catalog.to_char(d, 'YYYYMMDD');
 		lo := d::timestamp AT TIME ZONE 'UTC';
 		hi := (d OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE 'UTC';
+		IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+					WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name))
+					  AND NOT c.relispartition) THEN
+			-- that day was expired and detached by maintain: its table goes first
+			IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend dp
+						WHERE dp.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
+						  AND dp.objid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name))
+						  AND dp.deptype OPERATOR(pg_catalog.=) 'e') THEN
+				EXECUTE pg_catalog.format('ALTER EXTENSION migrate_ext DROP TABLE migrate.%I', name);
+			END IF;
+			EXECUTE pg_catalog.format('DROP TABLE migrate.%I', name);
+		END IF;
 		IF pg_catalog.to_regclass('migrate.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(name)) IS NULL THEN
 			BEGIN
 				-- ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent, so writers
@@ -988,25 +1000,46 @@ COMMENT ON FUNCTION migrate.log_partitions(text) IS
 'partitions of migrate.events or migrate.audit_log with their UTC bounds (and, for events, the severities of each leaf)';
 
 -- drop one expired partition; when its parent is busy, empty it instead
-CREATE FUNCTION migrate.remove_log_partition(part regclass)
+CREATE FUNCTION migrate.remove_log_partition(part regclass, detach boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	name text := part::text;
+	parent regclass;
 BEGIN
-	BEGIN
-		-- DROP needs ACCESS EXCLUSIVE on the parent for a moment (lock_timeout bounds the wait)
-		EXECUTE pg_catalog.format('DROP TABLE %s', name);
-		RETURN 'dropped';
-	EXCEPTION WHEN lock_not_available OR dependent_objects_still_exist THEN
-		-- busy, or something (a view made by hand) depends on it: empty it
-		NULL;
-	END;
+	IF detach THEN
+		-- a whole day of the log: DETACH changes only the catalog, so the
+		-- ACCESS EXCLUSIVE lock on migrate.events (bounded by lock_timeout) is
+		-- held for a moment; the files are removed by a later run, which drops
+		-- the detached table without locking migrate.events
+		SELECT i.inhparent::regclass INTO parent FROM pg_catalog.pg_inherits i
+		 WHERE i.inhrelid OPERATOR(pg_catalog.=) part;
+		BEGIN
+			EXECUTE pg_catalog.format('ALTER TABLE %s DETACH PARTITION %s', parent, name);
+			-- a member of the extension until it is dropped, so DROP EXTENSION
+			-- takes it along (and pg_dump leaves the expired rows out)
+			IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'migrate_ext') THEN
+				EXECUTE pg_catalog.format('ALTER EXTENSION migrate_ext ADD TABLE %s', name);
+			END IF;
+			RETURN 'detached';
+		EXCEPTION WHEN lock_not_available THEN
+			NULL;
+		END;
+	ELSE
+		BEGIN
+			-- a leaf of an ended day: the lock is on that day's table, which no writer uses
+			EXECUTE pg_catalog.format('DROP TABLE %s', name);
+			RETURN 'dropped';
+		EXCEPTION WHEN lock_not_available OR dependent_objects_still_exist THEN
+			-- busy, or something (a view made by hand) depends on it: empty it
+			NULL;
+		END;
+	END IF;
 	BEGIN
 		-- TRUNCATE locks only the expired partition, which no current writer uses;
-		-- the empty partition is dropped by a later run
+		-- the empty partition is removed by a later run
 		PERFORM migrate.retention_truncate(part);
 		RETURN 'truncated';
 	EXCEPTION WHEN lock_not_available THEN
@@ -1014,9 +1047,44 @@ BEGIN
 	END;
 END
 $$;
-COMMENT ON FUNCTION migrate.remove_log_partition(regclass) IS
-'internal: drops an expired partition of migrate.events or migrate.audit_log, or truncates it when the parent cannot be locked within lock_timeout; returns dropped, truncated or deferred';
-REVOKE ALL ON FUNCTION migrate.remove_log_partition(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.remove_log_partition(regclass, boolean) IS
+'internal: removes an expired partition of migrate.events or migrate.audit_log: detaches it (detach => true, for a whole day: its files are removed by a later run) or drops it; truncates it when the parent cannot be locked within lock_timeout; returns detached, dropped, truncated or deferred';
+REVOKE ALL ON FUNCTION migrate.remove_log_partition(regclass, boolean) FROM PUBLIC;
+
+-- drop day tables detached by earlier runs (their files are removed at this commit)
+CREATE FUNCTION migrate.drop_detached_partitions()
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t record;
+	freed text[] := '{}';
+BEGIN
+	FOR t IN SELECT c.oid::regclass AS rel, c.oid::regclass::text AS name
+			   FROM pg_catalog.pg_class c
+			  WHERE c.relnamespace OPERATOR(pg_catalog.=) 'migrate'::regnamespace
+				AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+				AND c.relname OPERATOR(pg_catalog.~) '^(events|audit_log)_p[0-9]{8}$'
+			  ORDER BY c.relname LOOP
+		BEGIN
+			IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+						WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
+						  AND d.objid OPERATOR(pg_catalog.=) t.rel AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+				EXECUTE pg_catalog.format('ALTER EXTENSION migrate_ext DROP TABLE %s', t.rel);
+			END IF;
+			EXECUTE pg_catalog.format('DROP TABLE %s', t.rel);
+			freed := freed OPERATOR(pg_catalog.||) t.name;
+		EXCEPTION WHEN lock_not_available OR dependent_objects_still_exist THEN
+			RAISE NOTICE 'detached partition % not dropped yet: %', t.name, SQLERRM;
+		END;
+	END LOOP;
+	RETURN freed;
+END
+$$;
+COMMENT ON FUNCTION migrate.drop_detached_partitions() IS
+'internal: drops the expired day tables migrate.maintain detached in earlier runs (their storage is freed at this commit, with no lock on migrate.events)';
+REVOKE ALL ON FUNCTION migrate.drop_detached_partitions() FROM PUBLIC;
 
 CREATE FUNCTION migrate.maintain()
 RETURNS jsonb
@@ -1035,6 +1103,8 @@ DECLARE
 	maintain_lock_timeout text := COALESCE(NULLIF(pg_catalog.current_setting('migrate.maintain_lock_timeout', true), ''), '100ms');
 	old_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 	created text[] := '{}';
+	detached text[] := '{}';
+	freed text[] := '{}';
 	dropped text[] := '{}';
 	truncated text[] := '{}';
 	deferred text[] := '{}';
@@ -1087,7 +1157,7 @@ BEGIN
 			CONTINUE WHEN last_day IS NOT DISTINCT FROM l.day_partition::oid;
 			last_day := l.day_partition::oid;
 			nm := l.day_name;
-			outcome := migrate.remove_log_partition(l.day_partition);
+			outcome := migrate.remove_log_partition(l.day_partition, true);
 		ELSIF l.leaf_expired THEN
 			nm := l.leaf_name;
 			outcome := migrate.remove_log_partition(l.leaf);
@@ -1099,6 +1169,7 @@ BEGIN
 			CONTINUE;
 		END IF;
 		CASE outcome
+			WHEN 'detached' THEN detached := detached OPERATOR(pg_catalog.||) nm;
 			WHEN 'dropped' THEN dropped := dropped OPERATOR(pg_catalog.||) nm;
 			WHEN 'truncated' THEN truncated := truncated OPERATOR(pg_catalog.||) nm;
 			ELSE deferred := deferred OPERATOR(pg_catalog.||) nm;
@@ -1120,8 +1191,9 @@ BEGIN
 		FOR d IN SELECT p.day_partition, p.day_partition::text AS name FROM migrate.log_partitions('audit_log') p
 				  WHERE NOT p.is_default
 					AND p.upper_bound OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) audit_keep) LOOP
-			outcome := migrate.remove_log_partition(d.day_partition);
+			outcome := migrate.remove_log_partition(d.day_partition, true);
 			CASE outcome
+				WHEN 'detached' THEN detached := detached OPERATOR(pg_catalog.||) d.name;
 				WHEN 'dropped' THEN dropped := dropped OPERATOR(pg_catalog.||) d.name;
 				WHEN 'truncated' THEN truncated := truncated OPERATOR(pg_catalog.||) d.name;
 				ELSE deferred := deferred OPERATOR(pg_catalog.||) d.name;
@@ -1134,7 +1206,14 @@ BEGIN
 		END IF;
 	END IF;
 
-	-- 5. partitions ahead, last: ATTACH locks the default partition until
+	-- 5. the days detached by earlier runs are dropped now, unless this run
+	--    detached one: its lock on migrate.events would then be held while
+	--    the files are removed at commit
+	IF pg_catalog.cardinality(detached) OPERATOR(pg_catalog.=) 0 THEN
+		freed := migrate.drop_detached_partitions();
+	END IF;
+
+	-- 6. partitions ahead, last: ATTACH locks the default partition until
 	--    commit, so it is taken after the waits of the drops, not before
 	created := migrate.add_partitions('events', today, today OPERATOR(pg_catalog.+) ahead)
 		OPERATOR(pg_catalog.||) migrate.add_partitions('audit_log', today, today OPERATOR(pg_catalog.+) ahead);
@@ -1142,6 +1221,8 @@ BEGIN
 	PERFORM pg_catalog.set_config('lock_timeout', old_lock_timeout, true);
 	result := pg_catalog.jsonb_build_object(
 		'created_partitions', pg_catalog.to_jsonb(created),
+		'detached_partitions', pg_catalog.to_jsonb(detached),
+		'freed_partitions', pg_catalog.to_jsonb(freed),
 		'dropped_partitions', pg_catalog.to_jsonb(dropped),
 		'truncated_partitions', pg_catalog.to_jsonb(truncated),
 		'deferred_partitions', pg_catalog.to_jsonb(deferred),
@@ -1149,6 +1230,7 @@ BEGIN
 		'delete_limit_reached', budget OPERATOR(pg_catalog.>) 0 AND deleted OPERATOR(pg_catalog.>=) budget,
 		'duration_ms', pg_catalog.round((EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started) OPERATOR(pg_catalog.*) 1000)::numeric, 1));
 	IF pg_catalog.cardinality(created) OPERATOR(pg_catalog.>) 0 OR pg_catalog.cardinality(dropped) OPERATOR(pg_catalog.>) 0
+	   OR pg_catalog.cardinality(detached) OPERATOR(pg_catalog.>) 0 OR pg_catalog.cardinality(freed) OPERATOR(pg_catalog.>) 0
 	   OR pg_catalog.cardinality(truncated) OPERATOR(pg_catalog.>) 0 OR deleted OPERATOR(pg_catalog.>) 0 THEN
 		PERFORM migrate.record_event('maintenance', 'info', 'migrate.maintain removed expired rows or created partitions', result);
 	END IF;
@@ -1215,6 +1297,8 @@ BEGIN
 			deleted := deleted OPERATOR(pg_catalog.+) migrate.retention_delete(p.leaf, cutoff, NULL, NULL);
 		END IF;
 	END LOOP;
+	-- day tables detached by maintain are expired data: gone now too
+	dropped := dropped OPERATOR(pg_catalog.||) migrate.drop_detached_partitions();
 	PERFORM pg_catalog.set_config('lock_timeout', old_lock_timeout, true);
 	result := pg_catalog.jsonb_build_object(
 		'cutoff', cutoff,

@@ -17,7 +17,7 @@
 BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(170);
+SELECT plan(175);
 
 -- name of the partition of day D-n (with an optional leaf suffix)
 -- add_partitions returns schema-qualified names; the tests compare bare ones
@@ -117,7 +117,7 @@ SELECT is(
            WHERE p.oid IN ('migrate.maintain()'::regprocedure, 'migrate.cleanup(interval, boolean)'::regprocedure,
                            'migrate.add_partitions(text, date, date)'::regprocedure,
                            'migrate.retention_delete(regclass, timestamptz, text[], bigint, timestamptz)'::regprocedure,
-                           'migrate.remove_log_partition(regclass)'::regprocedure,
+                           'migrate.remove_log_partition(regclass, boolean)'::regprocedure,
                            'migrate.new_log_partition(text, text)'::regprocedure)
              AND a.grantee = 0 AND a.privilege_type = 'EXECUTE'),
     '{}'::text[], 'PUBLIC may execute none of maintain, cleanup, add_partitions, retention_delete, remove_log_partition, new_log_partition');
@@ -262,7 +262,7 @@ SELECT is(
 SELECT cmp_ok((SELECT count(*) FROM pg_partition_tree('migrate.events') WHERE isleaf AND level = 2), '>=', 3::bigint,
     '... (the leaves of the days were among them)');
 SELECT is((SELECT array_agg(k ORDER BY k COLLATE "C") FROM jsonb_object_keys(pg_temp.last_run()) k),
-    '{created_partitions,deferred_partitions,delete_limit_reached,deleted_rows,dropped_partitions,duration_ms,truncated_partitions}'::text[],
+    '{created_partitions,deferred_partitions,delete_limit_reached,deleted_rows,detached_partitions,dropped_partitions,duration_ms,freed_partitions,truncated_partitions}'::text[],
     'the result has the documented keys');
 SELECT is(pg_temp.last_run()->'deleted_rows', '0'::jsonb, 'deleted_rows 0');
 SELECT is(pg_temp.last_run()->'delete_limit_reached', 'false'::jsonb, 'delete_limit_reached false');
@@ -289,16 +289,20 @@ SELECT results_eq(
     'log_partitions(audit_log): the default partition and one partition per UTC day');
 
 SELECT ok(pg_temp.maintain() IS NOT NULL, 'maintain again, the other session gone');
-SELECT is(pg_temp.names(pg_temp.last_run()->'dropped_partitions'), ARRAY[pg_temp.p('events', 200)],
-    'the truncated day is dropped by the next run');
-SELECT is(to_regclass('migrate.' || pg_temp.p('events', 200)), NULL, '... it is gone');
+SELECT is(pg_temp.names(pg_temp.last_run()->'detached_partitions'), ARRAY[pg_temp.p('events', 200)],
+    'the truncated day is detached by the next run');
+SELECT is((SELECT relispartition FROM pg_class WHERE oid = to_regclass('migrate.' || pg_temp.p('events', 200))), false,
+    '... it is no longer a partition of migrate.events');
 SELECT is(pg_temp.names(pg_temp.last_run()->'created_partitions'), '{}'::text[], '... and nothing is created');
+SELECT is(pg_temp.names(pg_temp.maintain()->'freed_partitions'), ARRAY[pg_temp.p('events', 200)],
+    'the run after drops the detached day');
+SELECT is(to_regclass('migrate.' || pg_temp.p('events', 200)), NULL, '... it is gone');
 
 SELECT pg_temp.n_ev('maintenance') AS maint_before \gset
 SELECT is(pg_temp.maintain() - 'duration_ms',
-    '{"created_partitions": [], "dropped_partitions": [], "truncated_partitions": [], "deferred_partitions": [],
-      "deleted_rows": 0, "delete_limit_reached": false}'::jsonb,
-    'a third maintain has nothing to do');
+    '{"created_partitions": [], "detached_partitions": [], "freed_partitions": [], "dropped_partitions": [],
+      "truncated_partitions": [], "deferred_partitions": [], "deleted_rows": 0, "delete_limit_reached": false}'::jsonb,
+    'a fourth maintain has nothing to do');
 SELECT is(pg_temp.n_ev('maintenance'), :'maint_before'::bigint, '... and records no maintenance event');
 
 SET LOCAL migrate.premake_days = 9;
@@ -383,13 +387,15 @@ SELECT is(pg_temp.sqlstate_of(format('UPDATE migrate.%I SET message = %L', pg_te
     '... UPDATE of a day partition directly: MG019');
 
 SELECT ok(pg_temp.maintain() IS NOT NULL, 'maintain with expired days, leaves and default rows');
+SELECT is(pg_temp.names(pg_temp.last_run()->'detached_partitions'),
+    pg_temp.sorted(ARRAY[pg_temp.p('events', 120), pg_temp.p('events', 95)]),
+    'detached: whole days past 90 days (D-120 empty, D-95); their files go in the next run');
 SELECT is(pg_temp.names(pg_temp.last_run()->'dropped_partitions'),
-    pg_temp.sorted(ARRAY[pg_temp.p('events', 120), pg_temp.p('events', 95),
-                         pg_temp.p('events', 60, '_debug'), pg_temp.p('events', 60, '_notice'),
+    pg_temp.sorted(ARRAY[pg_temp.p('events', 60, '_debug'), pg_temp.p('events', 60, '_notice'),
                          pg_temp.p('events', 50, '_debug'), pg_temp.p('events', 50, '_notice'),
                          pg_temp.p('events', 40, '_debug'), pg_temp.p('events', 40, '_notice'),
                          pg_temp.p('events', 10, '_debug')]),
-    'dropped: whole days past 90 days (D-120 empty, D-95), the debug and notice leaves past 30 days (D-60, D-50 empty, D-40), the debug leaf past 7 days (D-10)');
+    'dropped: the debug and notice leaves past 30 days (D-60, D-50 empty, D-40), the debug leaf past 7 days (D-10)');
 SELECT is(pg_temp.last_run()->'deleted_rows', '4'::jsonb,
     'deleted_rows: the 4 expired events of the default partition (D-100 critical, D-45 debug and warning, D-20 info)');
 SELECT is(pg_temp.last_run()->'delete_limit_reached', 'false'::jsonb, '... below the limit');
@@ -410,9 +416,16 @@ SELECT is((SELECT (details = pg_temp.last_run())::text FROM migrate.events WHERE
 
 SELECT pg_temp.n_ev('maintenance') AS maint_before \gset
 SELECT is(pg_temp.maintain() - 'duration_ms',
-    '{"created_partitions": [], "dropped_partitions": [], "truncated_partitions": [], "deferred_partitions": [],
-      "deleted_rows": 0, "delete_limit_reached": false}'::jsonb,
-    'idempotent: the next maintain has nothing to do');
+    ('{"created_partitions": [], "detached_partitions": [], "dropped_partitions": [], "truncated_partitions": [],
+      "deferred_partitions": [], "deleted_rows": 0, "delete_limit_reached": false,
+      "freed_partitions": ["migrate.events_p' || to_char(current_date - 120, 'YYYYMMDD') || '", "migrate.events_p' || to_char(current_date - 95, 'YYYYMMDD') || '"]}')::jsonb,
+    'the next maintain only drops the two detached days');
+SELECT is(to_regclass('migrate.' || pg_temp.p('events', 95)), NULL, '... D-95 is gone');
+SELECT pg_temp.n_ev('maintenance') AS maint_before \gset
+SELECT is(pg_temp.maintain() - 'duration_ms',
+    '{"created_partitions": [], "detached_partitions": [], "freed_partitions": [], "dropped_partitions": [],
+      "truncated_partitions": [], "deferred_partitions": [], "deleted_rows": 0, "delete_limit_reached": false}'::jsonb,
+    'idempotent: the run after that has nothing to do');
 SELECT is(pg_temp.n_ev('maintenance'), :'maint_before'::bigint, '... and records no maintenance event');
 
 -- days are UTC days whatever the session's TimeZone
@@ -498,8 +511,8 @@ SELECT is(pg_temp.last_run()->'dropped_partitions', '[]'::jsonb, '... drops no a
 SELECT is((SELECT count(*) FROM migrate.audit_log WHERE table_name = 'tap_ret'), 5::bigint, '... and deletes no audit row');
 UPDATE migrate.retention SET keep = '10 days' WHERE what = 'audit_log';
 SELECT ok(pg_temp.maintain() IS NOT NULL, 'maintain with audit_log kept 10 days');
-SELECT is(pg_temp.names(pg_temp.last_run()->'dropped_partitions'), ARRAY[pg_temp.p('audit_log', 25), pg_temp.p('audit_log', 20)],
-    '... drops the audit partitions of D-25 and D-20');
+SELECT is(pg_temp.names(pg_temp.last_run()->'detached_partitions'), ARRAY[pg_temp.p('audit_log', 25), pg_temp.p('audit_log', 20)],
+    '... detaches the audit partitions of D-25 and D-20');
 SELECT is(pg_temp.last_run()->'deleted_rows', '1'::jsonb, '... and deletes the D-15 row of the default partition');
 SELECT results_eq($$SELECT tableoid::regclass::text FROM migrate.audit_log WHERE table_name = 'tap_ret'$$,
     $$VALUES ('migrate.' || pg_temp.p('audit_log', 5))$$, '... the D-5 row stays');
