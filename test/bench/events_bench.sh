@@ -421,6 +421,9 @@ awk -v s="${rmed[free]}" -v w="${rmedw[free]}" 'BEGIN {
 awk -v s="${rmed[vacuum]}" -v w="${rmedw[vacuum]}" 'BEGIN {
 	printf "  not in the ratios: the VACUUM of bench_events_plain the DELETE leaves to do %.3f s, %.1f kB WAL\n", s, w / 1024
 }'
+awk -v ms="$m_s" -v fs="${rmed[free]}" -v mw="$m_w" -v fw="${rmedw[free]}" -v ds="$d_s" -v dw="$d_w" 'BEGIN {
+	printf "  the expiring run and the next one together: %.3f s, %.1f kB WAL: %.2f%% of the DELETE time, %.4f%% of its WAL\n", ms + fs, (mw + fw) / 1024, 100 * (ms + fs) / ds, 100 * (mw + fw) / dw
+}'
 
 # --- targets -------------------------------------------------------------------------
 echo
