@@ -13,6 +13,7 @@ OBJS = \
 	src/dryrun.o \
 	src/audit.o \
 	src/events.o \
+	src/drift.o \
 	src/migrations.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql

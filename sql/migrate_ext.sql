@@ -1863,3 +1863,333 @@ $$;
 COMMENT ON FUNCTION migrate.monitoring_summary(interval) IS
 'health snapshot as jsonb: events of the last since by severity and kind, latest errors, connections, long-running, idle-in-transaction and blocked sessions, cache hit ratio, database size, tables needing vacuum or exposed without RLS, and pending partition maintenance; a section the caller may not read is null, with the reason under errors';
 REVOKE ALL ON FUNCTION migrate.monitoring_summary(interval) FROM PUBLIC;
+
+--
+-- Schema drift: snapshots, the DDL ledger, drift reports
+--
+CREATE FUNCTION migrate.snapshot(schemas text[] DEFAULT NULL, objects text[] DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'migrate_snapshot'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION migrate.snapshot(text[], text[]) IS
+'canonical description of the schema (user schemas, or the schemas given; the extension''s own schema only when named): every object with kind, identity, definition and hash, a fingerprint over all; objects limits it to those objects and the objects of those tables';
+
+CREATE TABLE migrate.snapshots (
+	id bigserial PRIMARY KEY,
+	taken_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	label text,
+	migration_version text,
+	taken_by text NOT NULL DEFAULT session_user,
+	fingerprint text NOT NULL,
+	object_count integer NOT NULL,
+	partial boolean NOT NULL DEFAULT false,
+	ledger_id bigint,
+	snapshot jsonb NOT NULL
+);
+COMMENT ON TABLE migrate.snapshots IS 'saved schema snapshots: by migrate.snapshot_save, and by migrate.apply and migrate.revert after each migration';
+COMMENT ON COLUMN migrate.snapshots.id IS 'order in which snapshots were saved';
+COMMENT ON COLUMN migrate.snapshots.taken_at IS 'when the snapshot was taken';
+COMMENT ON COLUMN migrate.snapshots.label IS 'label given to snapshot_save, or after_apply/after_revert';
+COMMENT ON COLUMN migrate.snapshots.migration_version IS 'migration applied or reverted just before (automatic snapshots)';
+COMMENT ON COLUMN migrate.snapshots.taken_by IS 'session user who saved it';
+COMMENT ON COLUMN migrate.snapshots.fingerprint IS 'fingerprint of the snapshot (equal fingerprints: equal schemas)';
+COMMENT ON COLUMN migrate.snapshots.object_count IS 'number of objects described';
+COMMENT ON COLUMN migrate.snapshots.snapshot IS 'the snapshot, as migrate.snapshot() returns it';
+COMMENT ON COLUMN migrate.snapshots.partial IS 'true for the automatic snapshot of a migration: only the objects its DDL touched';
+COMMENT ON COLUMN migrate.snapshots.ledger_id IS 'last migrate.ddl_log entry the snapshot includes';
+
+CREATE TABLE migrate.expected_objects (
+	kind text NOT NULL,
+	identity text NOT NULL,
+	parent text,
+	hash text NOT NULL,
+	definition jsonb NOT NULL,
+	snapshot_id bigint NOT NULL,
+	PRIMARY KEY (kind, identity)
+);
+CREATE INDEX expected_objects_parent_idx ON migrate.expected_objects (parent);
+COMMENT ON TABLE migrate.expected_objects IS
+'the schema the migrations produce, object by object: replaced by migrate.snapshot_save, updated after each migration with the objects its DDL touched; what migrate.drift compares with by default';
+COMMENT ON COLUMN migrate.expected_objects.kind IS 'object kind';
+COMMENT ON COLUMN migrate.expected_objects.identity IS 'object identity';
+COMMENT ON COLUMN migrate.expected_objects.parent IS 'table of a column, constraint, index, trigger or policy';
+COMMENT ON COLUMN migrate.expected_objects.hash IS 'sha256 of the definition';
+COMMENT ON COLUMN migrate.expected_objects.definition IS 'normalised definition';
+COMMENT ON COLUMN migrate.expected_objects.snapshot_id IS 'snapshot that last set it';
+COMMENT ON INDEX migrate.expected_objects_pkey IS 'one row per object';
+COMMENT ON INDEX migrate.expected_objects_parent_idx IS 'objects of one table';
+SELECT pg_catalog.pg_extension_config_dump('migrate.expected_objects', '');
+REVOKE ALL ON migrate.expected_objects FROM PUBLIC;
+COMMENT ON SEQUENCE migrate.snapshots_id_seq IS 'ids of migrate.snapshots';
+COMMENT ON INDEX migrate.snapshots_pkey IS 'snapshots by id';
+SELECT pg_catalog.pg_extension_config_dump('migrate.snapshots', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.snapshots_id_seq', '');
+REVOKE ALL ON migrate.snapshots FROM PUBLIC;
+
+CREATE FUNCTION migrate.snapshot_save(label text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	snap jsonb := migrate.snapshot();
+	new_id bigint;
+BEGIN
+	INSERT INTO migrate.snapshots (label, migration_version, taken_by, fingerprint, object_count, ledger_id, snapshot)
+	VALUES (snapshot_save.label, migrate.current_migration(), session_user, snap ->> 'fingerprint',
+			(snap ->> 'object_count')::integer, (SELECT pg_catalog.max(l.id) FROM migrate.ddl_log l), snap)
+	RETURNING id INTO new_id;
+	DELETE FROM migrate.expected_objects;
+	INSERT INTO migrate.expected_objects (kind, identity, parent, hash, definition, snapshot_id)
+	SELECT o ->> 'kind', o ->> 'identity', o ->> 'parent', o ->> 'hash', o -> 'definition', new_id
+	  FROM pg_catalog.jsonb_array_elements(snap -> 'objects') o;
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION migrate.snapshot_save(text) IS
+'saves migrate.snapshot() into migrate.snapshots and makes it the expected schema for migrate.drift; returns its id';
+REVOKE ALL ON FUNCTION migrate.snapshot_save(text) FROM PUBLIC;
+
+-- objects a set of ledger entries touched: identities and the tables of sub-objects
+CREATE FUNCTION migrate.ledger_touched(first_id bigint, last_id bigint DEFAULT NULL, only_txid xid8 DEFAULT NULL)
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(pg_catalog.array_agg(DISTINCT v.x), '{}')
+	  FROM migrate.ddl_log l,
+		   LATERAL (VALUES (l.object_identity),
+						   (pg_catalog.regexp_replace(l.object_identity, '^.* on ', '')),
+						   (pg_catalog.regexp_replace(l.object_identity, '\.[^.]*$', '')),
+						   (pg_catalog.replace(l.object_identity, ',', ', '))) v(x)
+	 WHERE l.id OPERATOR(pg_catalog.>=) first_id
+	   AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
+	   AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
+	   AND v.x IS NOT NULL
+$$;
+COMMENT ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8) IS
+'internal: identities of the objects (and tables) the DDL ledger entries in a range touched';
+REVOKE ALL ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8) FROM PUBLIC;
+
+-- after a migration: the objects its DDL touched, read again into the expected schema
+CREATE FUNCTION migrate.snapshot_save_migration(label text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	last_saved bigint;
+	touched text[];
+	snap jsonb;
+	new_id bigint;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM migrate.snapshots) THEN
+		RETURN migrate.snapshot_save(label);	-- the first one is complete
+	END IF;
+	SELECT COALESCE(pg_catalog.max(s.ledger_id), 0) INTO last_saved FROM migrate.snapshots s;
+	touched := migrate.ledger_touched(last_saved OPERATOR(pg_catalog.+) 1, NULL, pg_catalog.pg_current_xact_id());
+	snap := migrate.snapshot(NULL, touched);
+	INSERT INTO migrate.snapshots (label, migration_version, taken_by, fingerprint, object_count, partial, ledger_id, snapshot)
+	VALUES (snapshot_save_migration.label, migrate.current_migration(), session_user, snap ->> 'fingerprint',
+			(snap ->> 'object_count')::integer, true, (SELECT pg_catalog.max(l.id) FROM migrate.ddl_log l),
+			snap OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('touched', pg_catalog.to_jsonb(touched)))
+	RETURNING id INTO new_id;
+	DELETE FROM migrate.expected_objects e
+	 WHERE e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched);
+	INSERT INTO migrate.expected_objects (kind, identity, parent, hash, definition, snapshot_id)
+	SELECT o ->> 'kind', o ->> 'identity', o ->> 'parent', o ->> 'hash', o -> 'definition', new_id
+	  FROM pg_catalog.jsonb_array_elements(snap -> 'objects') o;
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION migrate.snapshot_save_migration(text) IS
+'internal (migrate.apply, migrate.revert): saves the objects the migration''s DDL touched and updates the expected schema with them';
+REVOKE ALL ON FUNCTION migrate.snapshot_save_migration(text) FROM PUBLIC;
+
+CREATE TABLE migrate.ddl_log (
+	id bigserial PRIMARY KEY,
+	logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	txid xid8,
+	event text NOT NULL,
+	command_tag text NOT NULL,
+	object_type text,
+	object_identity text,
+	schema_name text,
+	statement text,
+	session_user_name text,
+	current_user_name text,
+	application_name text,
+	client_addr inet,
+	migration_version text,
+	out_of_band boolean GENERATED ALWAYS AS (migration_version IS NULL) STORED
+);
+CREATE INDEX ddl_log_identity_idx ON migrate.ddl_log (object_identity, id);
+COMMENT ON TABLE migrate.ddl_log IS
+'every DDL command (ddl_command_end, sql_drop, table_rewrite event triggers), who ran it and whether it came from migrate.apply; written by the extension only';
+COMMENT ON COLUMN migrate.ddl_log.id IS 'order of the commands';
+COMMENT ON COLUMN migrate.ddl_log.logged_at IS 'when the command ran';
+COMMENT ON COLUMN migrate.ddl_log.txid IS 'transaction of the command';
+COMMENT ON COLUMN migrate.ddl_log.event IS 'ddl_command_end, sql_drop or table_rewrite';
+COMMENT ON COLUMN migrate.ddl_log.command_tag IS 'e.g. ALTER TABLE, CREATE INDEX, DROP POLICY';
+COMMENT ON COLUMN migrate.ddl_log.object_type IS 'type of the object, as the event trigger reports it';
+COMMENT ON COLUMN migrate.ddl_log.object_identity IS 'identity of the object (schema-qualified), as the event trigger reports it';
+COMMENT ON COLUMN migrate.ddl_log.schema_name IS 'schema of the object';
+COMMENT ON COLUMN migrate.ddl_log.statement IS 'the statement text the client sent';
+COMMENT ON COLUMN migrate.ddl_log.session_user_name IS 'session user who ran it';
+COMMENT ON COLUMN migrate.ddl_log.current_user_name IS 'current user who ran it';
+COMMENT ON COLUMN migrate.ddl_log.application_name IS 'application_name of the session';
+COMMENT ON COLUMN migrate.ddl_log.client_addr IS 'client address of the session';
+COMMENT ON COLUMN migrate.ddl_log.migration_version IS 'migration being applied (migrate.apply), NULL for an out-of-band change';
+COMMENT ON COLUMN migrate.ddl_log.out_of_band IS 'true when the command did not come from migrate.apply/revert';
+COMMENT ON SEQUENCE migrate.ddl_log_id_seq IS 'ids of migrate.ddl_log';
+COMMENT ON INDEX migrate.ddl_log_pkey IS 'ledger by id';
+COMMENT ON INDEX migrate.ddl_log_identity_idx IS 'ledger entries of one object';
+SELECT pg_catalog.pg_extension_config_dump('migrate.ddl_log', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.ddl_log_id_seq', '');
+REVOKE ALL ON migrate.ddl_log FROM PUBLIC;
+CREATE TRIGGER ddl_log_guard BEFORE UPDATE OR DELETE ON migrate.ddl_log
+	FOR EACH ROW EXECUTE FUNCTION migrate.guard_bookkeeping();
+CREATE TRIGGER ddl_log_guard_truncate BEFORE TRUNCATE ON migrate.ddl_log
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_bookkeeping();
+COMMENT ON TRIGGER ddl_log_guard ON migrate.ddl_log IS 'keeps the DDL ledger append-only';
+COMMENT ON TRIGGER ddl_log_guard_truncate ON migrate.ddl_log IS 'refuses TRUNCATE of the DDL ledger';
+
+CREATE FUNCTION migrate.ddl_ledger()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'migrate_ddl_ledger'
+LANGUAGE C;
+COMMENT ON FUNCTION migrate.ddl_ledger() IS 'event trigger function writing migrate.ddl_log';
+REVOKE ALL ON FUNCTION migrate.ddl_ledger() FROM PUBLIC;
+CREATE EVENT TRIGGER migrate_ddl_ledger ON ddl_command_end EXECUTE FUNCTION migrate.ddl_ledger();
+CREATE EVENT TRIGGER migrate_ddl_ledger_drop ON sql_drop EXECUTE FUNCTION migrate.ddl_ledger();
+CREATE EVENT TRIGGER migrate_ddl_ledger_rewrite ON table_rewrite EXECUTE FUNCTION migrate.ddl_ledger();
+COMMENT ON EVENT TRIGGER migrate_ddl_ledger IS 'DDL ledger: every DDL command into migrate.ddl_log';
+COMMENT ON EVENT TRIGGER migrate_ddl_ledger_drop IS 'DDL ledger: every dropped object into migrate.ddl_log';
+COMMENT ON EVENT TRIGGER migrate_ddl_ledger_rewrite IS 'DDL ledger: every table rewrite into migrate.ddl_log';
+
+-- the differences between two snapshots (expected, actual)
+CREATE FUNCTION migrate.snapshot_diff(expected jsonb, actual jsonb)
+RETURNS TABLE(kind text, identity text, parent text, change text, attribute text, expected text, actual text)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH e AS (SELECT o ->> 'kind' AS k, o ->> 'identity' AS i, o ->> 'parent' AS p, o ->> 'hash' AS h, o -> 'definition' AS d
+				 FROM pg_catalog.jsonb_array_elements(snapshot_diff.expected -> 'objects') o),
+		 a AS (SELECT o ->> 'kind' AS k, o ->> 'identity' AS i, o ->> 'parent' AS p, o ->> 'hash' AS h, o -> 'definition' AS d
+				 FROM pg_catalog.jsonb_array_elements(snapshot_diff.actual -> 'objects') o),
+		 d AS (SELECT COALESCE(e.k, a.k) AS k, COALESCE(e.i, a.i) AS i, COALESCE(e.p, a.p) AS p,
+					  CASE WHEN a.k IS NULL THEN 'missing' WHEN e.k IS NULL THEN 'unexpected' ELSE 'changed' END AS c,
+					  e.d AS ed, a.d AS ad
+				 FROM e FULL JOIN a ON a.k OPERATOR(pg_catalog.=) e.k AND a.i OPERATOR(pg_catalog.=) e.i
+				WHERE e.h IS DISTINCT FROM a.h)
+	SELECT d.k, d.i, d.p, d.c, NULL::text, d.ed::text, d.ad::text FROM d WHERE d.c OPERATOR(pg_catalog.<>) 'changed'
+	UNION ALL
+	SELECT d.k, d.i, d.p, d.c, x.key,
+		   CASE pg_catalog.jsonb_typeof(d.ed -> x.key) WHEN 'string' THEN d.ed ->> x.key ELSE (d.ed -> x.key)::text END,
+		   CASE pg_catalog.jsonb_typeof(d.ad -> x.key) WHEN 'string' THEN d.ad ->> x.key ELSE (d.ad -> x.key)::text END
+	  FROM d, LATERAL (SELECT k.key FROM pg_catalog.jsonb_object_keys(d.ed) k(key)
+					   UNION SELECT k.key FROM pg_catalog.jsonb_object_keys(d.ad) k(key)) x
+	 WHERE d.c OPERATOR(pg_catalog.=) 'changed' AND (d.ed -> x.key) IS DISTINCT FROM (d.ad -> x.key)
+$$;
+COMMENT ON FUNCTION migrate.snapshot_diff(jsonb, jsonb) IS
+'differences between two snapshots: missing and unexpected objects, and one row per changed attribute of a changed object';
+
+CREATE FUNCTION migrate.drift_report(expected_snapshot jsonb, only_schemas text[], full_check boolean)
+RETURNS TABLE(kind text, identity text, change text, attribute text, expected_value text, actual_value text,
+			  changed_by text, changed_at timestamptz, statement text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	exp jsonb := drift_report.expected_snapshot;
+	since timestamptz;
+	since_id bigint;
+	scope text[] := drift_report.only_schemas;
+	touched text[];
+	live jsonb;
+	n bigint;
+BEGIN
+	IF exp IS NULL THEN
+		SELECT s.ledger_id INTO since_id FROM migrate.snapshots s ORDER BY s.id DESC LIMIT 1;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'no saved snapshot to compare with'
+				USING ERRCODE = 'MG020', HINT = 'Save the expected schema with migrate.snapshot_save(), or pass a snapshot: migrate.drift(expected => <jsonb from migrate.snapshot()>).';
+		END IF;
+		since := pg_catalog.now();
+		IF NOT COALESCE(full_check, false) AND scope IS NULL THEN
+			-- the ledger says what changed since: only that is read again
+			touched := migrate.ledger_touched(COALESCE(since_id, 0) OPERATOR(pg_catalog.+) 1);
+			IF pg_catalog.cardinality(touched) OPERATOR(pg_catalog.=) 0 THEN
+				RETURN;		-- no DDL since the expected schema was recorded
+			END IF;
+			live := migrate.snapshot(NULL, touched);
+			exp := pg_catalog.jsonb_build_object('objects', COALESCE(
+				(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
+																		   'hash', e.hash, 'definition', e.definition))
+				   FROM migrate.expected_objects e
+				  WHERE e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)), '[]'));
+		ELSE
+			exp := pg_catalog.jsonb_build_object('objects', COALESCE(
+				(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
+																		   'hash', e.hash, 'definition', e.definition))
+				   FROM migrate.expected_objects e
+				  WHERE scope IS NULL
+					 OR pg_catalog.split_part(e.identity, '.', 1) OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.quote_ident(x) FROM pg_catalog.unnest(scope) x))
+					 OR e.kind IN ('extension', 'event trigger', 'publication')), '[]'));
+			live := migrate.snapshot(scope);
+		END IF;
+	ELSE
+		IF pg_catalog.jsonb_typeof(exp -> 'objects') IS DISTINCT FROM 'array' THEN
+			RAISE EXCEPTION 'expected is not a snapshot'
+				USING ERRCODE = '22023', HINT = 'Pass the jsonb migrate.snapshot() returns.';
+		END IF;
+		IF scope IS NULL AND pg_catalog.jsonb_typeof(exp -> 'schemas') OPERATOR(pg_catalog.=) 'array' THEN
+			scope := ARRAY(SELECT pg_catalog.jsonb_array_elements_text(exp -> 'schemas'));
+		END IF;
+		live := migrate.snapshot(scope);
+	END IF;
+
+	RETURN QUERY
+	SELECT d.kind, d.identity, d.change, d.attribute, d.expected, d.actual,
+		   w.who, w.at, w.stmt
+	  FROM migrate.snapshot_diff(exp, live) d
+	  LEFT JOIN LATERAL (
+		SELECT pg_catalog.format('%s (current_user %s, application %s%s)', l.session_user_name, l.current_user_name,
+								 COALESCE(NULLIF(l.application_name, ''), '-'),
+								 COALESCE(', client ' OPERATOR(pg_catalog.||) pg_catalog.host(l.client_addr), '')) AS who,
+			   l.logged_at AS at, l.statement AS stmt
+		  FROM migrate.ddl_log l
+		 WHERE l.out_of_band
+		   AND (l.object_identity OPERATOR(pg_catalog.=) d.identity
+				-- functions: the ledger writes argument types without spaces
+				OR pg_catalog.replace(l.object_identity, ',', ', ') OPERATOR(pg_catalog.=) d.identity
+				-- columns and constraints change through ALTER TABLE on their table
+				OR (d.kind IN ('column', 'constraint') AND l.object_type IN ('table', 'foreign table')
+					AND l.object_identity OPERATOR(pg_catalog.=) d.parent)
+				-- triggers: "name on schema.table" in the ledger
+				OR (d.kind OPERATOR(pg_catalog.=) 'trigger' AND l.object_type OPERATOR(pg_catalog.=) 'trigger'
+					AND d.identity OPERATOR(pg_catalog.=) pg_catalog.regexp_replace(l.object_identity, '^(.*) on (.*)$', '\2.\1')))
+		 ORDER BY l.id DESC LIMIT 1) w ON true
+	 ORDER BY d.kind COLLATE "C", d.identity COLLATE "C", d.attribute COLLATE "C" NULLS FIRST;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 AND NOT pg_catalog.pg_is_in_recovery() AND NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
+		PERFORM migrate.record_event('drift_found', 'warning',
+									 pg_catalog.format('migrate.drift found %s difference(s) from the expected schema', n),
+									 pg_catalog.jsonb_build_object('differences', n, 'expected_fingerprint', exp ->> 'fingerprint',
+																   'compared_with', CASE WHEN since IS NULL THEN 'given snapshot' ELSE 'latest saved snapshot' END));
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION migrate.drift_report(jsonb, text[], boolean) IS
+'internal (migrate.drift): compares the live schema with expected (default: the latest saved snapshot, re-reading only what the DDL ledger says changed unless full_check): one row per missing, unexpected or changed object attribute, with who changed it out of band, when, and the statement';
+REVOKE ALL ON FUNCTION migrate.drift_report(jsonb, text[], boolean) FROM PUBLIC;
+
+CREATE FUNCTION migrate.drift(expected jsonb DEFAULT NULL, schemas text[] DEFAULT NULL, full_check boolean DEFAULT false)
+RETURNS TABLE(kind text, identity text, change text, attribute text, expected text, actual text,
+			  changed_by text, changed_at timestamptz, statement text)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM migrate.drift_report($1, $2, $3) $$;
+COMMENT ON FUNCTION migrate.drift(jsonb, text[], boolean) IS
+'compares the live schema with expected (default: the latest saved snapshot, re-reading only what the DDL ledger says changed unless full_check): one row per missing, unexpected or changed object attribute, with who changed it out of band, when, and the statement; zero rows: no drift';
+REVOKE ALL ON FUNCTION migrate.drift(jsonb, text[], boolean) FROM PUBLIC;

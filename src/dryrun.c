@@ -82,6 +82,7 @@
 #include "lockwatch.h"
 #include "migrations.h"
 #include "script.h"
+#include "migrate_ext.h"
 #include "util.h"
 
 /* A relation this backend holds locks on, with the modes held. */
@@ -313,8 +314,10 @@ relation_label(Oid relid, Snapshot before)
 		if (nspname == NULL)
 			return psprintf("relation %u", relid);
 	}
+	/* the extension's own bookkeeping (the DDL ledger, ...) is not the script's doing */
 	if (strcmp(nspname, "information_schema") == 0 ||
-		strncmp(nspname, "pg_toast", 8) == 0)
+		strncmp(nspname, "pg_toast", 8) == 0 ||
+		strcmp(nspname, MIGRATE_SCHEMA) == 0)
 		return NULL;
 	return quote_qualified_identifier(nspname, relname);
 }
@@ -558,7 +561,9 @@ restore_sequences(SeqSnapshot *snap)
 		{
 			char	   *name = relation_label(relid, NULL);
 
-			refused = lappend(refused, name ? name : psprintf("relation %u", relid));
+			/* NULL: a system or extension sequence (the DDL ledger's), not the script's */
+			if (name != NULL)
+				refused = lappend(refused, name);
 		}
 	}
 
@@ -569,11 +574,15 @@ restore_sequences(SeqSnapshot *snap)
 		Oid			argtypes[3] = {REGCLASSOID, INT8OID, BOOLOID};
 		Datum		values[3];
 
-		if (name == NULL)
+		/* NULL: the extension's own (the DDL ledger's ids): put back, not reported */
+		bool		own = (name == NULL);
+
+		if (own)
 			name = psprintf("relation %u", s->relid);
 		if (pg_class_aclcheck(s->relid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
 		{
-			refused = lappend(refused, name);
+			if (!own)
+				refused = lappend(refused, name);
 			continue;
 		}
 		values[0] = ObjectIdGetDatum(s->relid);
@@ -583,7 +592,8 @@ restore_sequences(SeqSnapshot *snap)
 								  values, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not restore sequence %s", name);
 		SPI_freetuptable(SPI_tuptable);
-		restored = lappend(restored, name);
+		if (!own)
+			restored = lappend(restored, name);
 	}
 
 	if (restored != NIL)

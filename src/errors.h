@@ -57,4 +57,8 @@
 /* direct UPDATE, DELETE or TRUNCATE of migrate.events or migrate.audit_log */
 #define ERRCODE_MIGRATE_LOG_READ_ONLY			MAKE_SQLSTATE('M','G','0','1','9')
 
+/* raised by the schema drift SQL functions */
+/* migrate.drift without a saved snapshot or a given one */
+#define ERRCODE_MIGRATE_NO_SNAPSHOT				MAKE_SQLSTATE('M','G','0','2','0')
+
 #endif							/* MIGRATE_ERRORS_H */

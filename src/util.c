@@ -46,8 +46,8 @@
 #include "util.h"
 
 /* Hex sha256 of a buffer. */
-static char *
-sha256_hex(const char *data, size_t len)
+char *
+migrate_sha256_hex(const char *data, size_t len)
 {
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char	   *out = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
@@ -91,7 +91,7 @@ migrate_checksum_cstring(const char *script, size_t len)
 	char	   *result;
 
 	if (memchr(script, '\r', len) == NULL)
-		return sha256_hex(script, len);
+		return migrate_sha256_hex(script, len);
 
 	norm = palloc(len + 1);
 	for (size_t i = 0; i < len; i++)
@@ -100,7 +100,7 @@ migrate_checksum_cstring(const char *script, size_t len)
 			continue;
 		norm[n++] = script[i];
 	}
-	result = sha256_hex(norm, n);
+	result = migrate_sha256_hex(norm, n);
 	pfree(norm);
 	return result;
 }

@@ -1,0 +1,583 @@
+/*-------------------------------------------------------------------------
+ * drift.c
+ *	  Schema snapshots: migrate.snapshot() reads the catalog in one pass and
+ *	  describes every object canonically (no OIDs, names schema-qualified
+ *	  with search_path pinned to pg_catalog), with a hash per object and a
+ *	  fingerprint over all of them.
+ *
+ * One query per object kind runs through SPI in read-only mode, so all of
+ * them see the same snapshot; each returns (identity, parent, definition)
+ * ordered by identity in the C collation.  The definitions are built in
+ * SQL with jsonb_build_object from the server's own deparsers
+ * (pg_get_indexdef, pg_get_constraintdef, pg_get_functiondef, ...), which
+ * qualify every name not on the pinned search_path, so the text never
+ * depends on the caller's path.  Privileges are normalised through
+ * acldefault (a NULL ACL and the explicit default compare equal).  Objects
+ * that belong to an extension are left out (the extension is listed);
+ * kinds not modelled are counted under "unmodeled", never skipped silently.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/xid8.h"
+#include "tcop/tcopprot.h"
+
+#include "context.h"
+#include "migrate_ext.h"
+#include "util.h"
+
+/* schemas in scope: user schemas (and migrate only when asked for by name) */
+#define NSF(n) \
+	"(" n ".nspname !~ '^pg_' AND " n ".nspname <> 'information_schema'" \
+	" AND (($1::text[] IS NULL AND " n ".nspname <> 'migrate') OR " n ".nspname = ANY ($1::text[])))"
+
+/* not a member of an extension */
+#define NOTEXT(catalog, oid) \
+	"NOT EXISTS (SELECT 1 FROM pg_depend x_d WHERE x_d.classid = '" catalog "'::regclass" \
+	" AND x_d.objid = " oid " AND x_d.deptype = 'e')"
+
+/* privileges as sorted "grantee:PRIVILEGE" strings ("*": grantable), defaults made explicit */
+#define ACL(acl, type, owner) \
+	"(SELECT jsonb_agg(x_a.g ORDER BY x_a.g COLLATE \"C\") FROM (SELECT" \
+	" CASE x_e.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x_e.grantee)::text END" \
+	" || ':' || x_e.privilege_type || CASE WHEN x_e.is_grantable THEN '*' ELSE '' END AS g" \
+	" FROM aclexplode(COALESCE(" acl ", acldefault('" type "', " owner "))) x_e) x_a)"
+
+#define QNAME(n, c) "format('%I.%I', " n ".nspname, " c ")"
+
+/* only the objects (or the tables of the objects) listed in $2, when given */
+#define ONLY(expr) "($2::text[] IS NULL OR " expr " = ANY ($2::text[]))"
+/* the same for relations, by OID ($3: the relations named in $2), through the catalog indexes */
+#define ONLYREL(oid) "($2::text[] IS NULL OR " oid " = ANY ($3::oid[]))"
+
+/* One object kind: its name and the query describing its objects. */
+typedef struct SnapshotKind
+{
+	const char *kind;
+	const char *sql;			/* returns identity, parent, definition */
+} SnapshotKind;
+
+static const SnapshotKind snapshot_kinds[] = {
+	{"schema",
+		"SELECT quote_ident(n.nspname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
+		" 'owner', pg_get_userbyid(n.nspowner), 'comment', obj_description(n.oid, 'pg_namespace'),"
+		" 'privileges', " ACL("n.nspacl", "n", "n.nspowner") "))"
+		" FROM pg_namespace n WHERE " NSF("n") " AND " NOTEXT("pg_namespace", "n.oid") " AND " ONLY("quote_ident(n.nspname)")},
+	{"extension",
+		"SELECT quote_ident(e.extname), NULL::text, jsonb_build_object("
+		" 'version', e.extversion, 'schema', quote_ident(en.nspname))"
+		" FROM pg_extension e JOIN pg_namespace en ON en.oid = e.extnamespace WHERE " ONLY("quote_ident(e.extname)")},
+	{"type",
+		"SELECT " QNAME("n", "t.typname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
+		" 'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' END,"
+		" 'values', CASE WHEN t.typtype = 'e' THEN (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) END,"
+		" 'attributes', CASE WHEN t.typtype = 'c' THEN (SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)"
+		"   FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) END,"
+		" 'base_type', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,"
+		" 'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,"
+		" 'default', t.typdefault,"
+		" 'constraints', CASE WHEN t.typtype = 'd' THEN (SELECT jsonb_agg(jsonb_build_object('name', k.conname, 'definition', pg_get_constraintdef(k.oid), 'validated', k.convalidated) ORDER BY k.conname COLLATE \"C\")"
+		"   FROM pg_constraint k WHERE k.contypid = t.oid) END,"
+		" 'range', CASE WHEN t.typtype = 'r' THEN (SELECT jsonb_strip_nulls(jsonb_build_object('subtype', format_type(r.rngsubtype, NULL),"
+		"   'subtype_opclass', (SELECT format('%I.%I', on2.nspname, oc.opcname) FROM pg_opclass oc JOIN pg_namespace on2 ON on2.oid = oc.opcnamespace WHERE oc.oid = r.rngsubopc),"
+		"   'canonical', NULLIF(r.rngcanonical, 0)::regproc::text, 'subtype_diff', NULLIF(r.rngsubdiff, 0)::regproc::text)) FROM pg_range r WHERE r.rngtypid = t.oid) END,"
+		" 'collation', CASE WHEN t.typcollation <> 0 AND t.typtype = 'd' AND t.typcollation <> (SELECT bt.typcollation FROM pg_type bt WHERE bt.oid = t.typbasetype)"
+		"   THEN (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation) END,"
+		" 'owner', pg_get_userbyid(t.typowner), 'comment', obj_description(t.oid, 'pg_type'),"
+		" 'privileges', " ACL("t.typacl", "T", "t.typowner") "))"
+		" FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+		" WHERE t.typtype IN ('e', 'c', 'd', 'r')"
+		" AND (t.typtype <> 'c' OR (SELECT tc.relkind FROM pg_class tc WHERE tc.oid = t.typrelid) = 'c')"
+		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid") " AND " ONLY(QNAME("n", "t.typname"))},
+	{"table",
+		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
+		" 'kind', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' END,"
+		" 'persistence', CASE c.relpersistence WHEN 'p' THEN 'permanent' WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary' END,"
+		" 'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,"
+		" 'partition_of', CASE WHEN c.relispartition THEN (SELECT format('%I.%I', pn.nspname, pc.relname) FROM pg_inherits i"
+		"   JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END,"
+		" 'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,"
+		" 'inherits', CASE WHEN NOT c.relispartition THEN (SELECT jsonb_agg(format('%I.%I', pn.nspname, pc.relname) ORDER BY i.inhseqno) FROM pg_inherits i"
+		"   JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END,"
+		" 'replica_identity', CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'"
+		"   WHEN 'i' THEN 'index ' || (SELECT quote_ident(ic.relname) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid AND x.indisreplident) END,"
+		" 'row_level_security', c.relrowsecurity, 'force_row_level_security', c.relforcerowsecurity,"
+		" 'options', (SELECT jsonb_agg(o ORDER BY o COLLATE \"C\") FROM unnest(c.reloptions) o),"
+		" 'access_method', (SELECT am.amname FROM pg_am am WHERE am.oid = c.relam),"
+		" 'owner', pg_get_userbyid(c.relowner), 'comment', obj_description(c.oid, 'pg_class'),"
+		" 'privileges', " ACL("c.relacl", "r", "c.relowner") "))"
+		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.relkind IN ('r', 'p', 'f') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+	{"column",
+		"SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
+		" 'type', format_type(a.atttypid, a.atttypmod),"
+		" 'collation', CASE WHEN a.attcollation <> ty.typcollation THEN (SELECT format('%I.%I', cn.nspname, co.collname)"
+		"   FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END,"
+		" 'not_null', a.attnotnull,"
+		" 'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END,"
+		" 'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,"
+		" 'generated', CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END,"
+		" 'position', row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),"
+		" 'comment', col_description(c.oid, a.attnum),"
+		" 'privileges', (SELECT jsonb_agg(x_a.g ORDER BY x_a.g COLLATE \"C\") FROM (SELECT"
+		"   CASE x_e.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x_e.grantee)::text END"
+		"   || ':' || x_e.privilege_type || CASE WHEN x_e.is_grantable THEN '*' ELSE '' END AS g"
+		"   FROM aclexplode(a.attacl) x_e) x_a)))"
+		" FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" JOIN pg_type ty ON ty.oid = a.atttypid"
+		" LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+		" WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')"
+		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+	{"constraint",
+		"SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
+		" 'type', CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key' WHEN 'p' THEN 'primary key'"
+		"   WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'constraint trigger' ELSE k.contype::text END,"
+		" 'definition', pg_get_constraintdef(k.oid), 'validated', k.convalidated,"
+		" 'deferrable', k.condeferrable, 'initially_deferred', k.condeferred, 'no_inherit', k.connoinherit,"
+		" 'comment', obj_description(k.oid, 'pg_constraint')))"
+		" FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE k.conparentid = 0 AND (k.conislocal OR k.contype <> 'c')"
+		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+	{"index",
+		"SELECT " QNAME("n", "ic.relname") ", " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
+		" 'definition', pg_get_indexdef(x.indexrelid), 'valid', x.indisvalid, 'clustered', x.indisclustered,"
+		" 'comment', obj_description(ic.oid, 'pg_class')))"
+		" FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid"
+		" JOIN pg_namespace n ON n.oid = ic.relnamespace"
+		" WHERE NOT ic.relispartition AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid")
+		" AND (" ONLYREL("c.oid") " OR " ONLYREL("ic.oid") ")"},
+	{"trigger",
+		"SELECT format('%I.%I.%I', n.nspname, c.relname, tg.tgname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
+		" 'definition', pg_get_triggerdef(tg.oid),"
+		" 'enabled', CASE tg.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
+		" 'comment', obj_description(tg.oid, 'pg_trigger')))"
+		" FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE NOT tg.tgisinternal AND tg.tgparentid = 0"
+		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+	{"view",
+		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
+		" 'kind', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,"
+		" 'definition', pg_get_viewdef(c.oid),"
+		" 'options', (SELECT jsonb_agg(o ORDER BY o COLLATE \"C\") FROM unnest(c.reloptions) o),"
+		" 'owner', pg_get_userbyid(c.relowner), 'comment', obj_description(c.oid, 'pg_class'),"
+		" 'column_comments', (SELECT jsonb_object_agg(a.attname, col_description(c.oid, a.attnum)) FROM pg_attribute a"
+		"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND col_description(c.oid, a.attnum) IS NOT NULL),"
+		" 'privileges', " ACL("c.relacl", "r", "c.relowner") "))"
+		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.relkind IN ('v', 'm') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+	{"sequence",
+		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
+		" 'type', format_type(s.seqtypid, NULL), 'start', s.seqstart, 'increment', s.seqincrement,"
+		" 'min', s.seqmin, 'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,"
+		" 'owned_by', (SELECT format('%I.%I.%I', dn.nspname, dc.relname, da.attname) FROM pg_depend dep"
+		"   JOIN pg_class dc ON dc.oid = dep.refobjid JOIN pg_namespace dn ON dn.oid = dc.relnamespace"
+		"   JOIN pg_attribute da ON da.attrelid = dep.refobjid AND da.attnum = dep.refobjsubid"
+		"   WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.refclassid = 'pg_class'::regclass AND dep.deptype = 'a'),"
+		" 'owner', pg_get_userbyid(c.relowner), 'comment', obj_description(c.oid, 'pg_class'),"
+		" 'privileges', " ACL("c.relacl", "s", "c.relowner") "))"
+		" FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")
+		" AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.deptype = 'i')"},
+	{"function",
+		"SELECT format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)), NULL::text,"
+		" jsonb_strip_nulls(jsonb_build_object("
+		" 'kind', CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'w' THEN 'window function' ELSE 'function' END,"
+		" 'definition', pg_get_functiondef(p.oid),"
+		" 'owner', pg_get_userbyid(p.proowner), 'comment', obj_description(p.oid, 'pg_proc'),"
+		" 'privileges', " ACL("p.proacl", "f", "p.proowner") "))"
+		" FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+		" WHERE p.prokind IN ('f', 'p', 'w') AND " NSF("n") " AND " NOTEXT("pg_proc", "p.oid")
+		" AND " ONLY("format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes))")},
+	{"policy",
+		"SELECT format('%I on %I.%I', pol.polname, n.nspname, c.relname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
+		" 'command', CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,"
+		" 'permissive', pol.polpermissive,"
+		" 'roles', (SELECT jsonb_agg(x.r ORDER BY x.r COLLATE \"C\") FROM (SELECT CASE ro WHEN 0 THEN 'public' ELSE pg_get_userbyid(ro)::text END AS r FROM unnest(pol.polroles) ro) x),"
+		" 'using', pg_get_expr(pol.polqual, pol.polrelid), 'with_check', pg_get_expr(pol.polwithcheck, pol.polrelid),"
+		" 'comment', obj_description(pol.oid, 'pg_policy')))"
+		" FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+	{"event trigger",
+		"SELECT quote_ident(e.evtname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
+		" 'event', e.evtevent, 'tags', (SELECT jsonb_agg(t ORDER BY t COLLATE \"C\") FROM unnest(e.evttags) t),"
+		" 'function', e.evtfoid::regproc::text,"
+		" 'enabled', CASE e.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
+		" 'owner', pg_get_userbyid(e.evtowner), 'comment', obj_description(e.oid, 'pg_event_trigger')))"
+		" FROM pg_event_trigger e WHERE " NOTEXT("pg_event_trigger", "e.oid") " AND " ONLY("quote_ident(e.evtname)")},
+	{"publication",
+		"SELECT quote_ident(p.pubname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
+		" 'all_tables', p.puballtables, 'insert', p.pubinsert, 'update', p.pubupdate, 'delete', p.pubdelete,"
+		" 'truncate', p.pubtruncate, 'via_root', p.pubviaroot,"
+		" 'tables', CASE WHEN NOT p.puballtables THEN (SELECT jsonb_agg(format('%I.%I', pt.schemaname, pt.tablename) ORDER BY pt.schemaname COLLATE \"C\", pt.tablename COLLATE \"C\")"
+		"   FROM pg_publication_tables pt WHERE pt.pubname = p.pubname) END,"
+		" 'owner', pg_get_userbyid(p.pubowner), 'comment', obj_description(p.oid, 'pg_publication')))"
+		" FROM pg_publication p WHERE " ONLY("quote_ident(p.pubname)")},
+};
+
+/* the kept plan of each kind's query (prepared with search_path pinned) */
+static SPIPlanPtr kind_plans[lengthof(snapshot_kinds)];
+
+/* Kinds not modelled: what is there, so nothing is skipped silently. */
+static const char *const unmodeled_sql =
+"SELECT u.kind, count(*)::int, jsonb_agg(u.identity ORDER BY u.identity COLLATE \"C\") FILTER (WHERE u.identity IS NOT NULL)"
+" FROM ("
+"  SELECT 'aggregate' AS kind, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) AS identity"
+"   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind = 'a' AND " NSF("n") " AND " NOTEXT("pg_proc", "p.oid") ""
+"  UNION ALL SELECT 'operator', format('%I.%s', n.nspname, o.oprname) FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace"
+"   WHERE " NSF("n") " AND " NOTEXT("pg_operator", "o.oid") ""
+"  UNION ALL SELECT 'operator class', format('%I.%I', n.nspname, oc.opcname) FROM pg_opclass oc JOIN pg_namespace n ON n.oid = oc.opcnamespace"
+"   WHERE " NSF("n") " AND " NOTEXT("pg_opclass", "oc.oid") ""
+"  UNION ALL SELECT 'operator family', format('%I.%I', n.nspname, f.opfname) FROM pg_opfamily f JOIN pg_namespace n ON n.oid = f.opfnamespace"
+"   WHERE " NSF("n") " AND " NOTEXT("pg_opfamily", "f.oid") ""
+"  UNION ALL SELECT 'collation', format('%I.%I', n.nspname, co.collname) FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace"
+"   WHERE " NSF("n") " AND " NOTEXT("pg_collation", "co.oid") ""
+"  UNION ALL SELECT 'conversion', format('%I.%I', n.nspname, cv.conname) FROM pg_conversion cv JOIN pg_namespace n ON n.oid = cv.connamespace"
+"   WHERE " NSF("n") " AND " NOTEXT("pg_conversion", "cv.oid") ""
+"  UNION ALL SELECT 'text search configuration', format('%I.%I', n.nspname, ts.cfgname) FROM pg_ts_config ts JOIN pg_namespace n ON n.oid = ts.cfgnamespace"
+"   WHERE " NSF("n") " AND " NOTEXT("pg_ts_config", "ts.oid") ""
+"  UNION ALL SELECT 'text search dictionary', format('%I.%I', n.nspname, td.dictname) FROM pg_ts_dict td JOIN pg_namespace n ON n.oid = td.dictnamespace"
+"   WHERE " NSF("n") " AND " NOTEXT("pg_ts_dict", "td.oid") ""
+"  UNION ALL SELECT 'statistics object', format('%I.%I', n.nspname, st.stxname) FROM pg_statistic_ext st JOIN pg_namespace n ON n.oid = st.stxnamespace"
+"   WHERE " NSF("n") " AND " NOTEXT("pg_statistic_ext", "st.oid") ""
+"  UNION ALL SELECT 'rule', format('%I on %I.%I', r.rulename, n.nspname, c.relname) FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class"
+"   JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.rulename <> '_RETURN' AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") ""
+"  UNION ALL SELECT 'cast', format('%s AS %s', format_type(ca.castsource, NULL), format_type(ca.casttarget, NULL)) FROM pg_cast ca"
+"   WHERE ca.oid >= 16384 AND " NOTEXT("pg_cast", "ca.oid") ""
+"  UNION ALL SELECT 'foreign data wrapper', quote_ident(w.fdwname) FROM pg_foreign_data_wrapper w WHERE " NOTEXT("pg_foreign_data_wrapper", "w.oid") ""
+"  UNION ALL SELECT 'foreign server', quote_ident(fs.srvname) FROM pg_foreign_server fs WHERE " NOTEXT("pg_foreign_server", "fs.oid") ""
+"  UNION ALL SELECT 'language', quote_ident(l.lanname) FROM pg_language l WHERE l.oid >= 16384 AND " NOTEXT("pg_language", "l.oid") ""
+"  UNION ALL SELECT 'default privileges', NULL FROM pg_default_acl da"
+"  UNION ALL SELECT 'access method', quote_ident(am.amname) FROM pg_am am WHERE am.oid >= 16384 AND " NOTEXT("pg_am", "am.oid") ""
+"  UNION ALL SELECT 'transform', NULL FROM pg_transform tr WHERE " NOTEXT("pg_transform", "tr.oid") ""
+" ) u GROUP BY u.kind ORDER BY u.kind COLLATE \"C\"";
+
+/* Append the rows of one kind's query to the JSON text and the fingerprint input. */
+static int
+append_kind(StringInfo out, StringInfo fp, int kind_no, Datum *values, char *nulls,
+			bool *first)
+{
+	const SnapshotKind *k = &snapshot_kinds[kind_no];
+	Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, OIDARRAYOID};
+	int			rc;
+
+	/* the objects of a kind in the C collation: the same order everywhere (plans kept) */
+	if (kind_plans[kind_no] == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(psprintf("SELECT * FROM (%s) q(identity, parent, definition)"
+												" ORDER BY q.identity COLLATE \"C\"", k->sql),
+									   3, argtypes);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the snapshot query for %s", k->kind);
+		kind_plans[kind_no] = plan;
+	}
+	rc = SPI_execute_plan(kind_plans[kind_no], values, nulls, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "snapshot query for %s failed: %s", k->kind, SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *identity = SPI_getvalue(tup, desc, 1);
+		char	   *parent = SPI_getvalue(tup, desc, 2);
+		char	   *definition = SPI_getvalue(tup, desc, 3);
+		char	   *hash;
+
+		if (identity == NULL || definition == NULL)
+			continue;
+		hash = migrate_sha256_hex(definition, strlen(definition));
+		if (!*first)
+			appendStringInfoString(out, ", ");
+		*first = false;
+		appendStringInfoString(out, "{\"kind\": ");
+		escape_json(out, k->kind);
+		appendStringInfoString(out, ", \"identity\": ");
+		escape_json(out, identity);
+		if (parent)
+		{
+			appendStringInfoString(out, ", \"parent\": ");
+			escape_json(out, parent);
+		}
+		appendStringInfo(out, ", \"hash\": \"%s\", \"definition\": %s}", hash, definition);
+		appendStringInfo(fp, "%s\t%s\t%s\n", k->kind, identity, hash);
+		pfree(identity);
+		pfree(definition);
+		pfree(hash);
+		if (parent)
+			pfree(parent);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return (int) SPI_processed;
+}
+
+PG_FUNCTION_INFO_V1(migrate_snapshot);
+/* SQL: migrate.snapshot(schemas text[], objects text[]) */
+Datum
+migrate_snapshot(PG_FUNCTION_ARGS)
+{
+	bool		schemas_null = PG_ARGISNULL(0);
+	Datum		schemas = schemas_null ? (Datum) 0 : PG_GETARG_DATUM(0);
+	bool		only_null = PG_NARGS() < 2 || PG_ARGISNULL(1);
+	Datum		values[3] = {schemas, only_null ? (Datum) 0 : PG_GETARG_DATUM(1), (Datum) 0};
+	char		nulls[3] = {schemas_null ? 'n' : ' ', only_null ? 'n' : ' ', 'n'};
+	StringInfoData out;
+	StringInfoData fp;
+	StringInfoData unmodeled;
+	bool		first = true;
+	int			nest;
+	int			objects = 0;
+	Datum		result;
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext old;
+
+	if (!schemas_null && array_contains_nulls(PG_GETARG_ARRAYTYPE_P(0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schemas must not contain NULL"),
+				 errhint("Pass schema names, or NULL for every user schema.")));
+
+	/* rendering must not depend on the caller's search_path */
+	nest = migrate_pin_search_path();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	old = MemoryContextSwitchTo(cxt);
+	initStringInfo(&out);
+	initStringInfo(&fp);
+	initStringInfo(&unmodeled);
+	MemoryContextSwitchTo(old);
+
+	/* the relations among the objects asked for, by OID */
+	if (!only_null)
+	{
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT pg_catalog.array_agg(pg_catalog.to_regclass(x)::pg_catalog.oid)"
+								  " FILTER (WHERE pg_catalog.to_regclass(x) IS NOT NULL) FROM pg_catalog.unnest($1) x",
+								  1, argtypes, &values[1], &nulls[1], true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not resolve the relations of a partial snapshot");
+		values[2] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			values[2] = PointerGetDatum(construct_empty_array(OIDOID));
+		nulls[2] = ' ';
+	}
+	appendStringInfoString(&out, "{\"format\": 1, \"objects\": [");
+	for (size_t k = 0; k < lengthof(snapshot_kinds); k++)
+	{
+		TimestampTz t0 = GetCurrentTimestamp();
+
+		old = MemoryContextSwitchTo(cxt);
+		objects += append_kind(&out, &fp, (int) k, values, nulls, &first);
+		MemoryContextSwitchTo(old);
+		elog(DEBUG1, "snapshot of %s: %.1f ms", snapshot_kinds[k].kind,
+			 migrate_elapsed_ms(t0, GetCurrentTimestamp()));
+	}
+	appendStringInfoString(&out, "]");
+
+	/* what is there but not modelled */
+	{
+		Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, OIDARRAYOID};
+
+		/* a partial snapshot (objects given) describes only those */
+		if (SPI_execute_with_args(only_null ? unmodeled_sql : "SELECT NULL::text, NULL::int, NULL::jsonb WHERE false",
+								  3, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "snapshot query for unmodeled kinds failed");
+		old = MemoryContextSwitchTo(cxt);
+		appendStringInfoString(&unmodeled, "[");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			char	   *count = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+			char	   *ids = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+
+			if (i > 0)
+				appendStringInfoString(&unmodeled, ", ");
+			appendStringInfoString(&unmodeled, "{\"kind\": ");
+			escape_json(&unmodeled, kind);
+			appendStringInfo(&unmodeled, ", \"count\": %s, \"identities\": %s}", count, ids ? ids : "[]");
+			appendStringInfo(&fp, "unmodeled\t%s\t%s\n", kind, count);
+		}
+		appendStringInfoString(&unmodeled, "]");
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	AtEOXact_GUC(true, nest);
+
+	appendStringInfo(&out, ", \"unmodeled\": %s, \"object_count\": %d, \"fingerprint\": \"%s\", \"schemas\": ",
+					 unmodeled.data, objects, migrate_sha256_hex(fp.data, fp.len));
+	if (schemas_null)
+		appendStringInfoString(&out, "null");
+	else
+		appendStringInfoString(&out, TextDatumGetCString(DirectFunctionCall1(array_to_json, schemas)));
+	appendStringInfoString(&out, ", \"partial\": ");
+	appendStringInfoString(&out, only_null ? "false}" : "true}");
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data));
+	pfree(out.data);
+	pfree(fp.data);
+	PG_RETURN_DATUM(result);
+}
+
+/* ---------------------------------------------------------------------
+ * The DDL ledger: an event trigger writes every DDL command to
+ * migrate.ddl_log, as the extension owner, through a kept plan
+ * ---------------------------------------------------------------------
+ */
+
+static SPIPlanPtr ddl_insert_plan = NULL;
+
+#define DDL_NARGS 12
+#define DDL_INSERT \
+	"INSERT INTO migrate.ddl_log (event, command_tag, object_type, object_identity, schema_name," \
+	" statement, session_user_name, current_user_name, application_name, client_addr," \
+	" migration_version, txid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+
+/* Prepare and keep the ledger insert, as the owner with search_path pinned. */
+static void
+prepare_ddl_insert(void)
+{
+	Oid			types[DDL_NARGS] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID, XID8OID};
+	OwnerSwitch sw;
+
+	migrate_become_owner(&sw, true);
+	PG_TRY();
+	{
+		SPIPlanPtr	plan = SPI_prepare(DDL_INSERT, DDL_NARGS, types);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for the ledger insert: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		ddl_insert_plan = plan;
+	}
+	PG_FINALLY();
+	{
+		migrate_restore_user(&sw, false);
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, sw.nest);
+}
+
+/* Insert one ledger row as the extension owner. */
+static void
+ledger_insert(Datum *values, char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(migrate_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		if (SPI_execute_plan(ddl_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "ledger insert failed");
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+}
+
+/* Write the ledger rows for the objects the current query returns. */
+static void
+write_ddl_rows(const char *event, const char *tag, const char *query)
+{
+	SPITupleTable *tt;
+	uint64		n;
+	char	   *user = migrate_current_user_name();
+	char	   *suser = migrate_session_user_name();
+	const char *migration = migrate_context_current();
+	bool		ca_null;
+	Datum		ca = migrate_client_addr_datum(&ca_null);
+
+	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ledger query failed");
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	if (n == 0)
+		return;
+	if (ddl_insert_plan == NULL)
+		prepare_ddl_insert();
+	for (uint64 i = 0; i < n; i++)
+	{
+		char	   *otype = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
+		char	   *ident = SPI_getvalue(tt->vals[i], tt->tupdesc, 2);
+		char	   *schema = SPI_getvalue(tt->vals[i], tt->tupdesc, 3);
+		Datum		values[DDL_NARGS];
+		char		nulls[DDL_NARGS];
+
+		/* the extension's own objects and temporary ones are not schema drift */
+		if (schema && (strcmp(schema, MIGRATE_SCHEMA) == 0 || strncmp(schema, "pg_temp", 7) == 0))
+			continue;
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = CStringGetTextDatum(event);
+		values[1] = CStringGetTextDatum(tag);
+		values[2] = otype ? CStringGetTextDatum(otype) : (Datum) 0;
+		nulls[2] = otype ? ' ' : 'n';
+		values[3] = ident ? CStringGetTextDatum(ident) : (Datum) 0;
+		nulls[3] = ident ? ' ' : 'n';
+		values[4] = schema ? CStringGetTextDatum(schema) : (Datum) 0;
+		nulls[4] = schema ? ' ' : 'n';
+		values[5] = debug_query_string ? CStringGetTextDatum(debug_query_string) : (Datum) 0;
+		nulls[5] = debug_query_string ? ' ' : 'n';
+		values[6] = CStringGetTextDatum(suser);
+		values[7] = CStringGetTextDatum(user);
+		values[8] = CStringGetTextDatum(application_name ? application_name : "");
+		values[9] = ca;
+		nulls[9] = ca_null ? 'n' : ' ';
+		values[10] = migration ? CStringGetTextDatum(migration) : (Datum) 0;
+		nulls[10] = migration ? ' ' : 'n';
+		values[11] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+
+		ledger_insert(values, nulls);
+	}
+}
+
+PG_FUNCTION_INFO_V1(migrate_ddl_ledger);
+/* Event trigger (ddl_command_end, sql_drop, table_rewrite): the DDL ledger. */
+Datum
+migrate_ddl_ledger(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	const char *tag;
+	const char *query;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate.ddl_ledger() must be called as an event trigger")));
+	if (RecoveryInProgress())
+		PG_RETURN_NULL();
+	trigdata = (EventTriggerData *) fcinfo->context;
+	tag = GetCommandTagName(trigdata->tag);
+	if (strcmp(trigdata->event, "sql_drop") == 0)
+		query = "SELECT object_type, object_identity, schema_name FROM pg_catalog.pg_event_trigger_dropped_objects()"
+			" WHERE original AND NOT is_temporary";
+	else if (strcmp(trigdata->event, "table_rewrite") == 0)
+		query = "SELECT 'table', pg_catalog.format('%I.%I', n.nspname, c.relname), n.nspname"
+			" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+			" WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.pg_event_trigger_table_rewrite_oid()";
+	else
+		query = "SELECT object_type, object_identity, schema_name FROM pg_catalog.pg_event_trigger_ddl_commands()"
+			" WHERE NOT in_extension";
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	write_ddl_rows(trigdata->event, tag, query);
+	SPI_finish();
+	PG_RETURN_NULL();
+}
