@@ -2119,7 +2119,11 @@ BEGIN
 		IF NOT COALESCE(full_check, false) AND scope IS NULL THEN
 			-- the ledger says what changed since: only that is read again
 			touched := migrate.ledger_touched(COALESCE(since_id, 0) OPERATOR(pg_catalog.+) 1);
-			IF pg_catalog.cardinality(touched) OPERATOR(pg_catalog.=) 0 THEN
+			IF EXISTS (SELECT 1 FROM migrate.ddl_log l
+						WHERE l.id OPERATOR(pg_catalog.>) COALESCE(since_id, 0) AND l.object_identity IS NULL) THEN
+				-- a command the ledger cannot tie to one object (GRANT, REVOKE, ...): read everything
+				touched := NULL;
+			ELSIF pg_catalog.cardinality(touched) OPERATOR(pg_catalog.=) 0 THEN
 				RETURN;		-- no DDL since the expected schema was recorded
 			END IF;
 			live := migrate.snapshot(NULL, touched);
@@ -2127,7 +2131,8 @@ BEGIN
 				(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
 																		   'hash', e.hash, 'definition', e.definition))
 				   FROM migrate.expected_objects e
-				  WHERE e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)), '[]'));
+				  WHERE touched IS NULL
+					 OR e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)), '[]'));
 		ELSE
 			exp := pg_catalog.jsonb_build_object('objects', COALESCE(
 				(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
@@ -2151,16 +2156,16 @@ BEGIN
 
 	RETURN QUERY
 	SELECT d.kind, d.identity, d.change, d.attribute, d.expected, d.actual,
-		   w.who, w.at, w.stmt
+		   CASE WHEN w.out_of_band THEN w.who END, CASE WHEN w.out_of_band THEN w.at END, CASE WHEN w.out_of_band THEN w.stmt END
 	  FROM migrate.snapshot_diff(exp, live) d
 	  LEFT JOIN LATERAL (
+		-- the latest command on the object: if a migration made it, nobody is blamed
 		SELECT pg_catalog.format('%s (current_user %s, application %s%s)', l.session_user_name, l.current_user_name,
 								 COALESCE(NULLIF(l.application_name, ''), '-'),
 								 COALESCE(', client ' OPERATOR(pg_catalog.||) pg_catalog.host(l.client_addr), '')) AS who,
-			   l.logged_at AS at, l.statement AS stmt
+			   l.logged_at AS at, l.statement AS stmt, l.out_of_band
 		  FROM migrate.ddl_log l
-		 WHERE l.out_of_band
-		   AND (l.object_identity OPERATOR(pg_catalog.=) d.identity
+		 WHERE (l.object_identity OPERATOR(pg_catalog.=) d.identity
 				-- functions: the ledger writes argument types without spaces
 				OR pg_catalog.replace(l.object_identity, ',', ', ') OPERATOR(pg_catalog.=) d.identity
 				-- columns and constraints change through ALTER TABLE on their table

@@ -145,7 +145,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		"SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
 		" 'type', CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key' WHEN 'p' THEN 'primary key'"
 		"   WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'constraint trigger' ELSE k.contype::text END,"
-		" 'definition', pg_get_constraintdef(k.oid), 'validated', k.convalidated,"
+		" 'definition', regexp_replace(pg_get_constraintdef(k.oid), ' NOT VALID$', ''), 'validated', k.convalidated,"
 		" 'deferrable', k.condeferrable, 'initially_deferred', k.condeferred, 'no_inherit', k.connoinherit,"
 		" 'comment', obj_description(k.oid, 'pg_constraint')))"
 		" FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -365,8 +365,10 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 		Oid			argtypes[1] = {TEXTARRAYOID};
 		bool		isnull;
 
-		if (SPI_execute_with_args("SELECT pg_catalog.array_agg(pg_catalog.to_regclass(x)::pg_catalog.oid)"
-								  " FILTER (WHERE pg_catalog.to_regclass(x) IS NOT NULL) FROM pg_catalog.unnest($1) x",
+		/* by name, not to_regclass(): the list holds names of other kinds too */
+		if (SPI_execute_with_args("SELECT pg_catalog.array_agg(c.oid) FROM pg_catalog.pg_class c"
+								  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+								  " WHERE pg_catalog.format('%I.%I', n.nspname, c.relname) OPERATOR(pg_catalog.=) ANY ($1)",
 								  1, argtypes, &values[1], &nulls[1], true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not resolve the relations of a partial snapshot");
 		values[2] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
