@@ -446,55 +446,6 @@ static SPIPlanPtr ddl_insert_plan = NULL;
 	" statement, session_user_name, current_user_name, application_name, client_addr," \
 	" migration_version, txid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 
-/* Prepare and keep the ledger insert, as the owner with search_path pinned. */
-static void
-prepare_ddl_insert(void)
-{
-	Oid			types[DDL_NARGS] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID, XID8OID};
-	OwnerSwitch sw;
-
-	migrate_become_owner(&sw, true);
-	PG_TRY();
-	{
-		SPIPlanPtr	plan = SPI_prepare(DDL_INSERT, DDL_NARGS, types);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for the ledger insert: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		ddl_insert_plan = plan;
-	}
-	PG_FINALLY();
-	{
-		migrate_restore_user(&sw, false);
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(true, sw.nest);
-}
-
-/* Insert one ledger row as the extension owner. */
-static void
-ledger_insert(Datum *values, char *nulls)
-{
-	Oid			save_userid;
-	int			save_sec_context;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(migrate_extension_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		if (SPI_execute_plan(ddl_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "ledger insert failed");
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
-}
-
 /* Write the ledger rows for the objects the current query returns. */
 static void
 write_ddl_rows(const char *event, const char *tag, const char *query)
@@ -514,7 +465,12 @@ write_ddl_rows(const char *event, const char *tag, const char *query)
 	if (n == 0)
 		return;
 	if (ddl_insert_plan == NULL)
-		prepare_ddl_insert();
+	{
+		Oid			types[DDL_NARGS] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID, XID8OID};
+
+		ddl_insert_plan = migrate_keep_plan_as_owner(DDL_INSERT, DDL_NARGS, types);
+	}
 	for (uint64 i = 0; i < n; i++)
 	{
 		char	   *otype = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
@@ -546,7 +502,8 @@ write_ddl_rows(const char *event, const char *tag, const char *query)
 		nulls[10] = migration ? ' ' : 'n';
 		values[11] = FullTransactionIdGetDatum(GetTopFullTransactionId());
 
-		ledger_insert(values, nulls);
+		if (migrate_execute_plan_as_owner(ddl_insert_plan, values, nulls, 0) != SPI_OK_INSERT)
+			elog(ERROR, "ledger insert failed");
 	}
 }
 

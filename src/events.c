@@ -215,32 +215,6 @@ notify_event(const EventData *ev, int64 id)
 	pfree(buf.data);
 }
 
-/* Prepare and keep the event insert, as the owner with search_path pinned. */
-static void
-prepare_insert(Oid *types)
-{
-	OwnerSwitch sw;
-
-	migrate_become_owner(&sw, true);
-	PG_TRY();
-	{
-		SPIPlanPtr	plan = SPI_prepare(EVENT_INSERT, EVENT_NARGS, types);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for the event insert: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		insert_plan = plan;
-	}
-	PG_FINALLY();
-	{
-		migrate_restore_user(&sw, false);
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(true, sw.nest);
-}
-
 /* Insert an event in the current transaction (SPI connected); its id. */
 static int64
 insert_event(const EventData *ev)
@@ -249,9 +223,7 @@ insert_event(const EventData *ev)
 	TEXTOID, INETOID, INT4OID, XID8OID, TEXTOID};
 	Datum		values[EVENT_NARGS];
 	char		nulls[EVENT_NARGS];
-	Oid			save_userid;
-	int			save_sec_context;
-	volatile int rc = 0;
+	int			rc;
 	bool		isnull;
 	int64		id;
 
@@ -285,25 +257,9 @@ insert_event(const EventData *ev)
 
 	/* written as the extension owner: callers need no right on the table */
 	if (insert_plan == NULL)
-		prepare_insert(types);
+		insert_plan = migrate_keep_plan_as_owner(EVENT_INSERT, EVENT_NARGS, types);
 
-	/*
-	 * The kept plan names everything schema-qualified and by OID, so running
-	 * it needs no search_path: only the user switch, like the foreign-key
-	 * triggers.
-	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(migrate_extension_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		rc = SPI_execute_plan(insert_plan, values, nulls, false, 1);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
+	rc = migrate_execute_plan_as_owner(insert_plan, values, nulls, 1);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "event insert failed: %s", SPI_result_code_string(rc));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -679,3 +679,55 @@ migrate_client_addr_datum(bool *isnull)
 	*isnull = fcinfo->isnull;
 	return d;
 }
+
+/* Prepare and keep a plan as the extension owner, with search_path pinned. */
+SPIPlanPtr
+migrate_keep_plan_as_owner(const char *sql, int nargs, Oid *argtypes)
+{
+	OwnerSwitch sw;
+	SPIPlanPtr volatile plan = NULL;
+
+	migrate_become_owner(&sw, true);
+	PG_TRY();
+	{
+		plan = SPI_prepare(sql, nargs, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+	}
+	PG_FINALLY();
+	{
+		migrate_restore_user(&sw, false);
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, sw.nest);
+	return plan;
+}
+
+/*
+ * Run a kept plan as the extension owner.  The plan names everything
+ * schema-qualified and by OID, so only the user is switched (as the
+ * foreign-key triggers do), not search_path.
+ */
+int
+migrate_execute_plan_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	volatile int rc = 0;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(migrate_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, values, nulls, false, tcount);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	return rc;
+}

@@ -7,6 +7,7 @@
 #ifndef MIGRATE_UTIL_H
 #define MIGRATE_UTIL_H
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "storage/lock.h"
@@ -40,6 +41,9 @@ extern void migrate_become_owner(OwnerSwitch *sw, bool restricted);
 extern void migrate_restore_user(OwnerSwitch *sw, bool pop_gucs);
 extern int	migrate_owner_spi(const char *sql, int nargs, Oid *argtypes, Datum *values,
 							  const char *nulls, bool read_only, long tcount, bool restricted);
+extern SPIPlanPtr migrate_keep_plan_as_owner(const char *sql, int nargs, Oid *argtypes);
+extern int	migrate_execute_plan_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
+										  long tcount);
 extern char *migrate_current_user_name(void);
 extern char *migrate_qualified_relname(Oid relid);
 extern Datum migrate_client_addr_datum(bool *isnull);
