@@ -5,10 +5,11 @@
 # (<version>__<name>.sql, with optional .down.sql and .verify.sql companions
 # and "-- requires: <version>" header lines) and walks through apply, status,
 # idempotent re-run, checksum protection, verify, revert, re-apply and history
-# with psql.
+# with psql, then lint, auditing, schema drift (scenario S4) and monitoring.
 # Runs against the server in PGHOST/PGPORT/PGUSER as a superuser (meant for a
 # throwaway cluster: run-demo.sh uses pg_virtualenv -t); creates the database
-# migrate_demo_app and the role "authenticated".
+# migrate_demo_app and the roles "authenticated" and "ops_dba" (a superuser
+# that logs in with PGPASSWORD, to play the DBA who changes production by hand).
 # Exits 0 when every step behaved as expected, non-zero otherwise.
 set -euo pipefail
 export LC_ALL=C
@@ -258,6 +259,44 @@ SELECT display_name, status FROM public.profiles WHERE email = 'ada@example.com'
 SQL
 
 # -----------------------------------------------------------------------------
+step "drift: an out-of-band change on production, with who and when" \
+	"Scenario S4. migrate.snapshot_save records the schema the migrations produced as the expected one. Then a DBA changes production by hand from a laptop, outside any migration. Event triggers write every DDL command to the ledger (migrate.ddl_log), so migrate.drift finds each difference and says who made it, when and with which statement. Changes made through migrate.apply count as in-band, so nobody is blamed for them."
+show "SELECT migrate.snapshot_save('after the bridge migrations') > 0 AS saved"
+show "SELECT count(*) AS differences FROM migrate.drift()"
+# the DBA's own login role (the role is global: created once per cluster)
+psql_app -v pw="${PGPASSWORD:-}" <<'SQL'
+SET client_min_messages = warning;
+SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ops_dba') AS create_dba \gset
+\if :create_dba
+CREATE ROLE ops_dba LOGIN SUPERUSER PASSWORD :'pw';
+\endif
+SQL
+echo "Meanwhile, ops_dba connects with application_name dba-laptop and changes production by hand:"
+dba_sql="ALTER POLICY profiles_owner_select ON public.profiles USING (true);
+CREATE INDEX profiles_display_name_idx ON public.profiles (display_name);"
+sed 's/^/    /' <<<"$dba_sql"
+# a separate session, as another role and application, outside migrate.apply
+PGUSER=ops_dba PGAPPNAME=dba-laptop psql -X -q -v ON_ERROR_STOP=1 -d "$DB" <<<"$dba_sql"
+echo
+echo "The widened policy lets every signed-in user read every profile. migrate.drift shows what changed (changed_at cut to the second):"
+psql_app <<'SQL'
+\x on
+SELECT kind, identity, change, attribute, expected, actual, changed_by, changed_at::time(0), statement
+  FROM migrate.drift();
+\x off
+SQL
+# the check reads drift in a read-only transaction, which records no second drift_found event
+n=$(psql_app -At <<'SQL'
+BEGIN READ ONLY;
+SELECT count(*) FILTER (WHERE changed_by LIKE 'ops_dba (%application dba-laptop%') || '/' || count(*) FROM migrate.drift();
+COMMIT;
+SQL
+)
+[ "$n" = "2/2" ] || { echo "UNEXPECTED: drift should report the two changes by ops_dba from dba-laptop, got $n" >&2; exit 1; }
+echo "migrate.drift also recorded a drift_found warning event, which monitoring can pick up:"
+show "SELECT kind, severity, message FROM migrate.events WHERE kind = 'drift_found' ORDER BY id"
+
+# -----------------------------------------------------------------------------
 step "monitoring events: what happened, recorded in the database" \
 	"Every apply, revert, refusal and audit change above recorded an event in migrate.events (the refusal in its own transaction, so it survived the rollback). Applications record their own with migrate.record_event; warnings and worse are also sent with NOTIFY migrate_events."
 psql_app <<'SQL'
@@ -315,6 +354,10 @@ cat <<'TEXT'
 - migrate.audit_enable turned on C audit triggers on profiles: each change was logged
   with the application user, application and session user; the row was rebuilt as it
   was after alice's change, and bob's later change was reverted.
+- migrate.snapshot_save recorded the expected schema; ops_dba then widened an RLS policy
+  and created an index by hand (application dba-laptop), and migrate.drift found both
+  changes from the DDL ledger, each with who made it, when and the statement, and
+  recorded a drift_found warning event.
 - migrate.events holds what happened (applies, the refusal, audit changes, the app's own
   warning and the autonomous error that survived its rollback); migrate.maintain keeps
   it partitioned by day and drops expired days whole.
