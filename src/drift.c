@@ -49,14 +49,24 @@
 	"NOT EXISTS (SELECT 1 FROM pg_depend x_d WHERE x_d.classid = '" catalog "'::regclass" \
 	" AND x_d.objid = " oid " AND x_d.deptype = 'e')"
 
-/* privileges as sorted "grantee:PRIVILEGE" strings ("*": grantable), defaults made explicit */
+/*
+ * privileges as sorted "grantee:PRIVILEGE" strings ("*": grantable); the
+ * default privileges (a NULL ACL, or one equal to the default) are left out,
+ * so both compare equal and the common case costs nothing
+ */
 #define ACL(acl, type, owner) \
-	"(SELECT jsonb_agg(x_a.g ORDER BY x_a.g COLLATE \"C\") FROM (SELECT" \
+	"CASE WHEN " acl " IS NULL OR " acl " = acldefault('" type "', " owner ") THEN NULL ELSE" \
+	" (SELECT jsonb_agg(x_a.g ORDER BY x_a.g COLLATE \"C\") FROM (SELECT" \
 	" CASE x_e.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x_e.grantee)::text END" \
 	" || ':' || x_e.privilege_type || CASE WHEN x_e.is_grantable THEN '*' ELSE '' END AS g" \
-	" FROM aclexplode(COALESCE(" acl ", acldefault('" type "', " owner "))) x_e) x_a)"
+	" FROM aclexplode(" acl ") x_e) x_a) END"
 
 #define QNAME(n, c) "format('%I.%I', " n ".nspname, " c ")"
+
+/* a comment, read from pg_description directly (obj_description() is an SQL function call per row) */
+#define COMMENT(oid, catalog, subid) \
+	"(SELECT x_c.description FROM pg_description x_c WHERE x_c.objoid = " oid \
+	" AND x_c.classoid = '" catalog "'::regclass AND x_c.objsubid = " subid ")"
 
 /* only the objects (or the tables of the objects) listed in $2, when given */
 #define ONLY(expr) "($2::text[] IS NULL OR " expr " = ANY ($2::text[]))"
@@ -73,7 +83,7 @@ typedef struct SnapshotKind
 static const SnapshotKind snapshot_kinds[] = {
 	{"schema",
 		"SELECT quote_ident(n.nspname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
-		" 'owner', pg_get_userbyid(n.nspowner), 'comment', obj_description(n.oid, 'pg_namespace'),"
+		" 'owner', pg_get_userbyid(n.nspowner), 'comment', " COMMENT("n.oid", "pg_namespace", "0") ","
 		" 'privileges', " ACL("n.nspacl", "n", "n.nspowner") "))"
 		" FROM pg_namespace n WHERE " NSF("n") " AND " NOTEXT("pg_namespace", "n.oid") " AND " ONLY("quote_ident(n.nspname)")},
 	{"extension",
@@ -96,7 +106,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		"   'canonical', NULLIF(r.rngcanonical, 0)::regproc::text, 'subtype_diff', NULLIF(r.rngsubdiff, 0)::regproc::text)) FROM pg_range r WHERE r.rngtypid = t.oid) END,"
 		" 'collation', CASE WHEN t.typcollation <> 0 AND t.typtype = 'd' AND t.typcollation <> (SELECT bt.typcollation FROM pg_type bt WHERE bt.oid = t.typbasetype)"
 		"   THEN (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation) END,"
-		" 'owner', pg_get_userbyid(t.typowner), 'comment', obj_description(t.oid, 'pg_type'),"
+		" 'owner', pg_get_userbyid(t.typowner), 'comment', " COMMENT("t.oid", "pg_type", "0") ","
 		" 'privileges', " ACL("t.typacl", "T", "t.typowner") "))"
 		" FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
 		" WHERE t.typtype IN ('e', 'c', 'd', 'r')"
@@ -117,7 +127,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'row_level_security', c.relrowsecurity, 'force_row_level_security', c.relforcerowsecurity,"
 		" 'options', (SELECT jsonb_agg(o ORDER BY o COLLATE \"C\") FROM unnest(c.reloptions) o),"
 		" 'access_method', (SELECT am.amname FROM pg_am am WHERE am.oid = c.relam),"
-		" 'owner', pg_get_userbyid(c.relowner), 'comment', obj_description(c.oid, 'pg_class'),"
+		" 'owner', pg_get_userbyid(c.relowner), 'comment', " COMMENT("c.oid", "pg_class", "0") ","
 		" 'privileges', " ACL("c.relacl", "r", "c.relowner") "))"
 		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE c.relkind IN ('r', 'p', 'f') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
@@ -131,7 +141,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,"
 		" 'generated', CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END,"
 		" 'position', row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),"
-		" 'comment', col_description(c.oid, a.attnum),"
+		" 'comment', " COMMENT("c.oid", "pg_class", "a.attnum") ","
 		" 'privileges', (SELECT jsonb_agg(x_a.g ORDER BY x_a.g COLLATE \"C\") FROM (SELECT"
 		"   CASE x_e.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x_e.grantee)::text END"
 		"   || ':' || x_e.privilege_type || CASE WHEN x_e.is_grantable THEN '*' ELSE '' END AS g"
@@ -147,14 +157,14 @@ static const SnapshotKind snapshot_kinds[] = {
 		"   WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'constraint trigger' ELSE k.contype::text END,"
 		" 'definition', regexp_replace(pg_get_constraintdef(k.oid), ' NOT VALID$', ''), 'validated', k.convalidated,"
 		" 'deferrable', k.condeferrable, 'initially_deferred', k.condeferred, 'no_inherit', k.connoinherit,"
-		" 'comment', obj_description(k.oid, 'pg_constraint')))"
+		" 'comment', " COMMENT("k.oid", "pg_constraint", "0") "))"
 		" FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE k.conparentid = 0 AND (k.conislocal OR k.contype <> 'c')"
 		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
 	{"index",
 		"SELECT " QNAME("n", "ic.relname") ", " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
 		" 'definition', pg_get_indexdef(x.indexrelid), 'valid', x.indisvalid, 'clustered', x.indisclustered,"
-		" 'comment', obj_description(ic.oid, 'pg_class')))"
+		" 'comment', " COMMENT("ic.oid", "pg_class", "0") "))"
 		" FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid"
 		" JOIN pg_namespace n ON n.oid = ic.relnamespace"
 		" WHERE NOT ic.relispartition AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid")
@@ -163,7 +173,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		"SELECT format('%I.%I.%I', n.nspname, c.relname, tg.tgname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
 		" 'definition', pg_get_triggerdef(tg.oid),"
 		" 'enabled', CASE tg.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
-		" 'comment', obj_description(tg.oid, 'pg_trigger')))"
+		" 'comment', " COMMENT("tg.oid", "pg_trigger", "0") "))"
 		" FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE NOT tg.tgisinternal AND tg.tgparentid = 0"
 		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
@@ -172,9 +182,9 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'kind', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,"
 		" 'definition', pg_get_viewdef(c.oid),"
 		" 'options', (SELECT jsonb_agg(o ORDER BY o COLLATE \"C\") FROM unnest(c.reloptions) o),"
-		" 'owner', pg_get_userbyid(c.relowner), 'comment', obj_description(c.oid, 'pg_class'),"
-		" 'column_comments', (SELECT jsonb_object_agg(a.attname, col_description(c.oid, a.attnum)) FROM pg_attribute a"
-		"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND col_description(c.oid, a.attnum) IS NOT NULL),"
+		" 'owner', pg_get_userbyid(c.relowner), 'comment', " COMMENT("c.oid", "pg_class", "0") ","
+		" 'column_comments', (SELECT jsonb_object_agg(a.attname, " COMMENT("c.oid", "pg_class", "a.attnum") ") FROM pg_attribute a"
+		"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND " COMMENT("c.oid", "pg_class", "a.attnum") " IS NOT NULL),"
 		" 'privileges', " ACL("c.relacl", "r", "c.relowner") "))"
 		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE c.relkind IN ('v', 'm') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
@@ -186,7 +196,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		"   JOIN pg_class dc ON dc.oid = dep.refobjid JOIN pg_namespace dn ON dn.oid = dc.relnamespace"
 		"   JOIN pg_attribute da ON da.attrelid = dep.refobjid AND da.attnum = dep.refobjsubid"
 		"   WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.refclassid = 'pg_class'::regclass AND dep.deptype = 'a'),"
-		" 'owner', pg_get_userbyid(c.relowner), 'comment', obj_description(c.oid, 'pg_class'),"
+		" 'owner', pg_get_userbyid(c.relowner), 'comment', " COMMENT("c.oid", "pg_class", "0") ","
 		" 'privileges', " ACL("c.relacl", "s", "c.relowner") "))"
 		" FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")
@@ -196,7 +206,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'w' THEN 'window function' ELSE 'function' END,"
 		" 'definition', pg_get_functiondef(p.oid),"
-		" 'owner', pg_get_userbyid(p.proowner), 'comment', obj_description(p.oid, 'pg_proc'),"
+		" 'owner', pg_get_userbyid(p.proowner), 'comment', " COMMENT("p.oid", "pg_proc", "0") ","
 		" 'privileges', " ACL("p.proacl", "f", "p.proowner") "))"
 		" FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
 		" WHERE p.prokind IN ('f', 'p', 'w') AND " NSF("n") " AND " NOTEXT("pg_proc", "p.oid")
@@ -207,7 +217,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'permissive', pol.polpermissive,"
 		" 'roles', (SELECT jsonb_agg(x.r ORDER BY x.r COLLATE \"C\") FROM (SELECT CASE ro WHEN 0 THEN 'public' ELSE pg_get_userbyid(ro)::text END AS r FROM unnest(pol.polroles) ro) x),"
 		" 'using', pg_get_expr(pol.polqual, pol.polrelid), 'with_check', pg_get_expr(pol.polwithcheck, pol.polrelid),"
-		" 'comment', obj_description(pol.oid, 'pg_policy')))"
+		" 'comment', " COMMENT("pol.oid", "pg_policy", "0") "))"
 		" FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
 	{"event trigger",
@@ -215,7 +225,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'event', e.evtevent, 'tags', (SELECT jsonb_agg(t ORDER BY t COLLATE \"C\") FROM unnest(e.evttags) t),"
 		" 'function', e.evtfoid::regproc::text,"
 		" 'enabled', CASE e.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
-		" 'owner', pg_get_userbyid(e.evtowner), 'comment', obj_description(e.oid, 'pg_event_trigger')))"
+		" 'owner', pg_get_userbyid(e.evtowner), 'comment', " COMMENT("e.oid", "pg_event_trigger", "0") "))"
 		" FROM pg_event_trigger e WHERE " NOTEXT("pg_event_trigger", "e.oid") " AND " ONLY("quote_ident(e.evtname)")},
 	{"publication",
 		"SELECT quote_ident(p.pubname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
@@ -223,7 +233,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'truncate', p.pubtruncate, 'via_root', p.pubviaroot,"
 		" 'tables', CASE WHEN NOT p.puballtables THEN (SELECT jsonb_agg(format('%I.%I', pt.schemaname, pt.tablename) ORDER BY pt.schemaname COLLATE \"C\", pt.tablename COLLATE \"C\")"
 		"   FROM pg_publication_tables pt WHERE pt.pubname = p.pubname) END,"
-		" 'owner', pg_get_userbyid(p.pubowner), 'comment', obj_description(p.oid, 'pg_publication')))"
+		" 'owner', pg_get_userbyid(p.pubowner), 'comment', " COMMENT("p.oid", "pg_publication", "0") "))"
 		" FROM pg_publication p WHERE " ONLY("quote_ident(p.pubname)")},
 };
 
@@ -272,6 +282,7 @@ append_kind(StringInfo out, StringInfo fp, int kind_no, Datum *values, char *nul
 	const SnapshotKind *k = &snapshot_kinds[kind_no];
 	Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, OIDARRAYOID};
 	int			rc;
+	TimestampTz t0;
 
 	/* the objects of a kind in the C collation: the same order everywhere (plans kept) */
 	if (kind_plans[kind_no] == NULL)
@@ -282,11 +293,14 @@ append_kind(StringInfo out, StringInfo fp, int kind_no, Datum *values, char *nul
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the snapshot query for %s", k->kind);
+		elog(DEBUG2, "snapshot query of %s: %s", k->kind, k->sql);
 		kind_plans[kind_no] = plan;
 	}
+	t0 = GetCurrentTimestamp();
 	rc = SPI_execute_plan(kind_plans[kind_no], values, nulls, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "snapshot query for %s failed: %s", k->kind, SPI_result_code_string(rc));
+	elog(DEBUG1, "snapshot query of %s: %.1f ms", k->kind, migrate_elapsed_ms(t0, GetCurrentTimestamp()));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
