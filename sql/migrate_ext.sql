@@ -2198,3 +2198,119 @@ AS $$ SELECT * FROM migrate.drift_report($1, $2, $3) $$;
 COMMENT ON FUNCTION migrate.drift(jsonb, text[], boolean) IS
 'compares the live schema with expected (default: the latest saved snapshot, re-reading only what the DDL ledger says changed unless full_check): one row per missing, unexpected or changed object attribute, with who changed it out of band, when, and the statement; zero rows: no drift';
 REVOKE ALL ON FUNCTION migrate.drift(jsonb, text[], boolean) FROM PUBLIC;
+
+-- the statements that bring the live schema back to the expected one, where unambiguous
+CREATE FUNCTION migrate.drift_sql(expected jsonb DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d record;
+	def jsonb;
+	obj text;
+	tbl text;
+	sep integer;
+	stmts text[] := '{}';
+	manual text[] := '{}';
+	item text;
+	script text;
+	f record;
+	lint_lines text[] := '{}';
+BEGIN
+	FOR d IN SELECT r.kind, r.identity, r.change, r.attribute, r.expected_value, r.actual_value,
+					COALESCE(
+						(SELECT o -> 'definition' FROM pg_catalog.jsonb_array_elements(drift_sql.expected -> 'objects') o
+						  WHERE o ->> 'kind' OPERATOR(pg_catalog.=) r.kind AND o ->> 'identity' OPERATOR(pg_catalog.=) r.identity),
+						(SELECT e.definition FROM migrate.expected_objects e
+						  WHERE drift_sql.expected IS NULL AND e.kind OPERATOR(pg_catalog.=) r.kind
+							AND e.identity OPERATOR(pg_catalog.=) r.identity)) AS exp_def,
+					COALESCE(
+						(SELECT o ->> 'parent' FROM pg_catalog.jsonb_array_elements(drift_sql.expected -> 'objects') o
+						  WHERE o ->> 'kind' OPERATOR(pg_catalog.=) r.kind AND o ->> 'identity' OPERATOR(pg_catalog.=) r.identity),
+						(SELECT e.parent FROM migrate.expected_objects e
+						  WHERE drift_sql.expected IS NULL AND e.kind OPERATOR(pg_catalog.=) r.kind
+							AND e.identity OPERATOR(pg_catalog.=) r.identity)) AS exp_parent
+			   FROM migrate.drift_report(drift_sql.expected, NULL, true) r LOOP
+		def := d.exp_def;
+		IF d.kind OPERATOR(pg_catalog.=) 'index' AND d.change OPERATOR(pg_catalog.=) 'missing' THEN
+			stmts := stmts OPERATOR(pg_catalog.||) ((def ->> 'definition') OPERATOR(pg_catalog.||) ';');
+		ELSIF d.kind OPERATOR(pg_catalog.=) 'column' AND d.change IN ('missing', 'changed')
+			  AND (d.change OPERATOR(pg_catalog.=) 'missing' OR d.attribute OPERATOR(pg_catalog.=) 'default') THEN
+			-- identity: <table>.<column>, the table being a schema-qualified name itself
+			tbl := COALESCE(d.exp_parent, pg_catalog.regexp_replace(d.identity, '\.("([^"]|"")+"|[^.]+)$', ''));
+			obj := pg_catalog.substr(d.identity, pg_catalog.length(tbl) OPERATOR(pg_catalog.+) 2);
+			IF d.change OPERATOR(pg_catalog.=) 'missing' THEN
+				stmts := stmts OPERATOR(pg_catalog.||) pg_catalog.format('ALTER TABLE %s ADD COLUMN %s %s%s%s%s;', tbl, obj, def ->> 'type',
+					COALESCE(' COLLATE ' OPERATOR(pg_catalog.||) (def ->> 'collation'), ''),
+					COALESCE(' DEFAULT ' OPERATOR(pg_catalog.||) (def ->> 'default'), ''),
+					CASE WHEN (def ->> 'not_null')::boolean THEN ' NOT NULL' ELSE '' END);
+			ELSIF d.expected_value IS NULL THEN
+				stmts := stmts OPERATOR(pg_catalog.||) pg_catalog.format('ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;', tbl, obj);
+			ELSE
+				stmts := stmts OPERATOR(pg_catalog.||) pg_catalog.format('ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;', tbl, obj, d.expected_value);
+			END IF;
+		ELSIF d.kind OPERATOR(pg_catalog.=) 'policy' AND d.change IN ('missing', 'changed') THEN
+			sep := pg_catalog.strpos(d.identity, ' on ');
+			obj := pg_catalog.substr(d.identity, 1, sep OPERATOR(pg_catalog.-) 1);
+			tbl := pg_catalog.substr(d.identity, sep OPERATOR(pg_catalog.+) 4);
+			-- one statement per policy (a changed policy has a row per attribute)
+			CONTINUE WHEN pg_catalog.format('DROP POLICY IF EXISTS %s ON %s;', obj, tbl) OPERATOR(pg_catalog.=) ANY (stmts);
+			IF d.change OPERATOR(pg_catalog.=) 'changed' THEN
+				stmts := stmts OPERATOR(pg_catalog.||) pg_catalog.format('DROP POLICY IF EXISTS %s ON %s;', obj, tbl);
+			END IF;
+			stmts := stmts OPERATOR(pg_catalog.||) pg_catalog.format('CREATE POLICY %s ON %s AS %s FOR %s TO %s%s%s;', obj, tbl,
+				CASE WHEN (def ->> 'permissive')::boolean THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END, def ->> 'command',
+				(SELECT pg_catalog.string_agg(CASE r OPERATOR(pg_catalog.=) 'public' WHEN true THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r) END, ', ')
+				   FROM pg_catalog.jsonb_array_elements_text(def -> 'roles') r),
+				COALESCE(' USING (' OPERATOR(pg_catalog.||) (def ->> 'using') OPERATOR(pg_catalog.||) ')', ''),
+				COALESCE(' WITH CHECK (' OPERATOR(pg_catalog.||) (def ->> 'with_check') OPERATOR(pg_catalog.||) ')', ''));
+		ELSIF d.kind IN ('function', 'procedure') AND d.change OPERATOR(pg_catalog.=) 'changed' AND d.attribute OPERATOR(pg_catalog.=) 'definition' THEN
+			stmts := stmts OPERATOR(pg_catalog.||) (pg_catalog.rtrim(d.expected_value, E'\n') OPERATOR(pg_catalog.||) ';');
+		ELSIF d.change OPERATOR(pg_catalog.=) 'changed' AND d.attribute OPERATOR(pg_catalog.=) 'privileges'
+			  AND d.kind IN ('table', 'view', 'sequence', 'function', 'schema') AND d.expected_value IS NOT NULL THEN
+			-- the grants the expected schema has and the live one lacks
+			-- (the owner's own privileges are implicit: not granted again)
+			FOR item IN SELECT x FROM pg_catalog.jsonb_array_elements_text(d.expected_value::jsonb) x
+						  WHERE pg_catalog.split_part(x, ':', 1) IS DISTINCT FROM (def ->> 'owner')
+						 EXCEPT SELECT y FROM pg_catalog.jsonb_array_elements_text(COALESCE(d.actual_value, '[]')::jsonb) y LOOP
+				stmts := stmts OPERATOR(pg_catalog.||) pg_catalog.format('GRANT %s ON %s %s TO %s%s;',
+					pg_catalog.rtrim(pg_catalog.split_part(item, ':', 2), '*'),
+					CASE d.kind WHEN 'table' THEN 'TABLE' WHEN 'view' THEN 'TABLE' WHEN 'sequence' THEN 'SEQUENCE'
+								WHEN 'function' THEN 'FUNCTION' ELSE 'SCHEMA' END,
+					d.identity,
+					CASE pg_catalog.split_part(item, ':', 1) WHEN 'PUBLIC' THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.split_part(item, ':', 1)) END,
+					CASE WHEN item OPERATOR(pg_catalog.~~) '%*' THEN ' WITH GRANT OPTION' ELSE '' END);
+			END LOOP;
+			IF EXISTS (SELECT y FROM pg_catalog.jsonb_array_elements_text(COALESCE(d.actual_value, '[]')::jsonb) y
+					   EXCEPT SELECT x FROM pg_catalog.jsonb_array_elements_text(d.expected_value::jsonb) x) THEN
+				manual := manual OPERATOR(pg_catalog.||) pg_catalog.format('%s %s has privileges the expected schema lacks: revoke them by hand if they are unwanted', d.kind, d.identity);
+			END IF;
+		ELSE
+			manual := manual OPERATOR(pg_catalog.||) pg_catalog.format('%s %s: %s%s', d.kind, d.identity, d.change,
+																		 COALESCE(' ' OPERATOR(pg_catalog.||) d.attribute, ''));
+		END IF;
+	END LOOP;
+
+	script := pg_catalog.array_to_string(stmts, E'\n');
+	IF script OPERATOR(pg_catalog.<>) '' THEN
+		FOR f IN SELECT * FROM migrate.lint(script) l WHERE l.severity OPERATOR(pg_catalog.<>) 'info' LOOP
+			lint_lines := lint_lines OPERATOR(pg_catalog.||) pg_catalog.format('-- lint: statement %s (line %s): %s %s: %s',
+				f.statement_no, f.line, f.severity, f.rule, f.message);
+		END LOOP;
+	END IF;
+	RETURN pg_catalog.concat_ws(E'\n',
+		'-- migrate.drift_sql: statements that bring the live schema back to the expected one',
+		NULLIF(script, ''),
+		CASE WHEN pg_catalog.cardinality(lint_lines) OPERATOR(pg_catalog.>) 0
+			 THEN pg_catalog.array_to_string(lint_lines, E'\n') END,
+		CASE WHEN pg_catalog.cardinality(manual) OPERATOR(pg_catalog.>) 0
+			 THEN '-- needs a manual decision:' OPERATOR(pg_catalog.||) E'\n' OPERATOR(pg_catalog.||)
+				  (SELECT pg_catalog.string_agg('--   ' OPERATOR(pg_catalog.||) m, E'\n') FROM pg_catalog.unnest(manual) m) END,
+		CASE WHEN script OPERATOR(pg_catalog.=) '' AND pg_catalog.cardinality(manual) OPERATOR(pg_catalog.=) 0
+			 THEN '-- no drift' END);
+END
+$$;
+COMMENT ON FUNCTION migrate.drift_sql(jsonb) IS
+'the statements that bring the live schema back to expected (default: the saved expected schema) for the unambiguous drift kinds (missing index, missing column, changed default, missing or changed policy, missing grant, changed function body), with their lint findings; the rest listed as comments needing a manual decision';
+REVOKE ALL ON FUNCTION migrate.drift_sql(jsonb) FROM PUBLIC;
