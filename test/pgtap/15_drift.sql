@@ -3,7 +3,9 @@
 -- argument), order independence across two databases (dblink), drift against
 -- the saved snapshot for single out-of-band changes, attribution from the DDL
 -- ledger, incremental vs full checks, drift_found events, the ledger's guard
--- and privileges, and migrate.snapshot_on_apply.
+-- and privileges, migrate.snapshot_on_apply, migrate.drift_sql (the script for
+-- a set of out-of-band changes, run to fix them, against a given snapshot) and
+-- bad input to the drift functions.
 --
 -- Two scratch databases (drift_tap_a, drift_tap_b) are created and dropped
 -- through a dblink connection to the postgres database (outside this
@@ -14,7 +16,7 @@
 BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(113);
+SELECT plan(154);
 
 CREATE EXTENSION IF NOT EXISTS dblink;
 
@@ -362,6 +364,124 @@ SELECT results_eq($$SELECT label, migration_version, partial FROM migrate.snapsh
 SELECT ok((SELECT definition ->> 'type' FROM migrate.expected_objects WHERE kind = 'column' AND identity = 'drift_t.t.z2') = 'integer',
     'expected_objects has the new column');
 SELECT is_empty($$SELECT * FROM migrate.drift(full_check => true)$$, 'a full check agrees');
+
+--
+-- drift_sql: the statements that bring the live schema back to the expected one
+--
+CREATE ROLE "Drift Reader";
+CREATE TABLE drift_t.ds (id int PRIMARY KEY, a int DEFAULT 1, b text, "Mixed Col" text COLLATE "C" NOT NULL DEFAULT 'x');
+INSERT INTO drift_t.ds VALUES (1, 1, 'b', 'y');
+CREATE INDEX ds_b_idx ON drift_t.ds (b);
+ALTER TABLE drift_t.ds ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ds_sel ON drift_t.ds FOR SELECT TO "Drift Reader" USING (a > 0);
+CREATE POLICY ds_ins ON drift_t.ds AS RESTRICTIVE FOR INSERT WITH CHECK (b IS NOT NULL);
+GRANT SELECT, UPDATE ON drift_t.ds TO "Drift Reader";
+CREATE FUNCTION drift_t.g(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x * 2';
+DO $$ BEGIN PERFORM migrate.snapshot_save('drift_sql'); END $$;
+SELECT is_empty($$SELECT * FROM migrate.drift(full_check => true)$$, 'drift_sql setup: no drift after snapshot_save');
+SELECT ok(position('-- no drift' in migrate.drift_sql()) > 0, 'drift_sql without drift: -- no drift');
+SELECT is(migrate.drift_sql(migrate.snapshot()),
+    E'-- migrate.drift_sql: statements that bring the live schema back to the expected one\n-- no drift',
+    'drift_sql against the live snapshot: the header and -- no drift, nothing else');
+
+-- out-of-band changes
+DROP INDEX drift_t.ds_b_idx;
+ALTER TABLE drift_t.ds DROP COLUMN "Mixed Col";
+ALTER TABLE drift_t.ds ALTER COLUMN a SET DEFAULT 2;
+ALTER TABLE drift_t.ds ALTER COLUMN b SET DEFAULT 'q';
+DROP POLICY ds_ins ON drift_t.ds;
+ALTER POLICY ds_sel ON drift_t.ds USING (a > 5);
+REVOKE UPDATE ON drift_t.ds FROM "Drift Reader";
+CREATE OR REPLACE FUNCTION drift_t.g(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x * 3';
+CREATE INDEX ds_a_idx ON drift_t.ds (a);
+CREATE TEMP TABLE ds_sql AS SELECT migrate.drift_sql() AS s;
+-- one line of the script, exactly
+CREATE FUNCTION pg_temp.has_line(l text) RETURNS boolean LANGUAGE sql AS $$
+    SELECT l = ANY (string_to_array((SELECT s FROM ds_sql), E'\n'))
+$$;
+
+SELECT ok(pg_temp.has_line('CREATE INDEX ds_b_idx ON drift_t.ds USING btree (b);'), 'drift_sql: a missing index is created again');
+SELECT ok(pg_temp.has_line('ALTER TABLE drift_t.ds ADD COLUMN "Mixed Col" text COLLATE pg_catalog."C" DEFAULT ''x''::text NOT NULL;'),
+    'drift_sql: a missing column (quoted mixed-case name) is added with its collation, default and NOT NULL');
+SELECT ok(pg_temp.has_line('ALTER TABLE drift_t.ds ALTER COLUMN a SET DEFAULT 1;'), 'drift_sql: a changed default is set back');
+SELECT ok(pg_temp.has_line('ALTER TABLE drift_t.ds ALTER COLUMN b DROP DEFAULT;'), 'drift_sql: a default that was not expected is dropped');
+SELECT ok(pg_temp.has_line('CREATE POLICY ds_ins ON drift_t.ds AS RESTRICTIVE FOR INSERT TO PUBLIC WITH CHECK ((b IS NOT NULL));'),
+    'drift_sql: a missing policy is created');
+SELECT ok(pg_temp.has_line('DROP POLICY IF EXISTS ds_sel ON drift_t.ds;')
+      AND pg_temp.has_line('CREATE POLICY ds_sel ON drift_t.ds AS PERMISSIVE FOR SELECT TO "Drift Reader" USING ((a > 0));'),
+    'drift_sql: a changed policy is dropped and created as expected');
+SELECT ok(position(E'DROP POLICY IF EXISTS ds_sel ON drift_t.ds;\nCREATE POLICY ds_sel ON' in (SELECT s FROM ds_sql)) > 0,
+    'drift_sql: the DROP POLICY comes right before its CREATE POLICY');
+SELECT ok(pg_temp.has_line('GRANT UPDATE ON TABLE drift_t.ds TO "Drift Reader";'), 'drift_sql: a revoked grant is granted again (role quoted)');
+SELECT ok(position('GRANT SELECT' in (SELECT s FROM ds_sql)) = 0 AND (SELECT s FROM ds_sql) !~ ('GRANT [A-Z]+ ON TABLE drift_t\.ds TO ' || quote_ident(current_user::text) || ';'),
+    'drift_sql: grants still there and the owner''s own privileges are not granted');
+SELECT ok(position(E'CREATE OR REPLACE FUNCTION drift_t.g(x integer)\n RETURNS integer\n LANGUAGE sql\n IMMUTABLE\nAS $function$SELECT x * 2$function$;'
+                   in (SELECT s FROM ds_sql)) > 0, 'drift_sql: a changed function body is replaced by the expected definition');
+SELECT is((SELECT count(*) FROM regexp_matches((SELECT s FROM ds_sql), '^(CREATE|ALTER|DROP|GRANT) ', 'gn')), 9::bigint,
+    'drift_sql: nine statements, one per fix');
+SELECT ok((SELECT s FROM ds_sql) ~ '\n-- lint: statement \d+ \(line \d+\): warning create-index-non-concurrent: ',
+    'drift_sql: the lint warning of the CREATE INDEX is appended');
+SELECT is((SELECT (regexp_match(s, '-- lint: statement (\d+) \(line \d+\): warning create-index-non-concurrent'))[1]::int FROM ds_sql),
+    (SELECT statement_no FROM migrate.lint((SELECT string_agg(l, E'\n') FROM unnest(string_to_array((SELECT s FROM ds_sql), E'\n')) l WHERE l !~ '^--'))
+      WHERE rule = 'create-index-non-concurrent'),
+    'the lint line names the statement number of the CREATE INDEX');
+SELECT ok((SELECT s FROM ds_sql) ~ E'\n-- needs a manual decision:\n(--   .*\n)*--   index drift_t\.ds_a_idx: unexpected(\n|$)',
+    'drift_sql: the unexpected index is listed under manual decision');
+SELECT ok(position('ds_a_idx' in (SELECT s FROM ds_sql)) > 0 AND NOT pg_temp.has_line('DROP INDEX drift_t.ds_a_idx;')
+          AND (SELECT s FROM ds_sql) !~ E'\n(DROP INDEX|CREATE INDEX ds_a_idx)',
+    'drift_sql: the unexpected index is not dropped');
+SELECT ok(position('-- no drift' in (SELECT s FROM ds_sql)) = 0, 'drift_sql with drift: no -- no drift');
+
+-- the script, run, fixes everything but the unexpected index
+SELECT lives_ok($q$DO $$ BEGIN EXECUTE migrate.drift_sql(); END $$ $q$, 'the drift_sql script runs');
+SELECT results_eq($$SELECT kind, identity, change, attribute FROM migrate.drift(full_check => true)$$,
+    $$VALUES ('index'::text, 'drift_t.ds_a_idx'::text, 'unexpected'::text, NULL::text)$$,
+    'after the drift_sql script only the unexpected index is left');
+SELECT is((SELECT "Mixed Col" FROM drift_t.ds WHERE id = 1), 'x', 'the column added again has its default in the existing row');
+SELECT is(migrate.drift_sql(),
+    E'-- migrate.drift_sql: statements that bring the live schema back to the expected one\n-- needs a manual decision:\n--   index drift_t.ds_a_idx: unexpected',
+    'drift_sql after the fix: only the manual decision is left');
+
+-- a given expected snapshot
+INSERT INTO snaps VALUES ('ds', migrate.snapshot(ARRAY['drift_t']));
+ALTER TABLE drift_t.ds ALTER COLUMN a DROP DEFAULT;
+DROP INDEX drift_t.ds_a_idx;
+SELECT ok(position(E'\nALTER TABLE drift_t.ds ALTER COLUMN a SET DEFAULT 1;\n' in migrate.drift_sql(s)) > 0,
+    'drift_sql(snapshot): the default of the given snapshot is set back') FROM snaps WHERE name = 'ds';
+SELECT ok(position(E'\nCREATE INDEX ds_a_idx ON drift_t.ds USING btree (a);\n' in migrate.drift_sql(s)) > 0,
+    'drift_sql(snapshot): an index only the given snapshot has is created again') FROM snaps WHERE name = 'ds';
+SELECT ok(position('manual decision' in migrate.drift_sql(s)) = 0, 'drift_sql(snapshot): nothing for a manual decision') FROM snaps WHERE name = 'ds';
+DO $$ BEGIN EXECUTE migrate.drift_sql((SELECT s FROM snaps WHERE name = 'ds')); END $$;
+SELECT is_empty(format('SELECT * FROM migrate.drift(expected => %L::jsonb)', (SELECT s FROM snaps WHERE name = 'ds')),
+    'drift_sql(snapshot) run: no drift against that snapshot');
+SELECT ok(position('-- no drift' in migrate.drift_sql(s)) > 0, 'drift_sql(snapshot) without drift: -- no drift') FROM snaps WHERE name = 'ds';
+
+-- a policy whose name contains " on "
+-- bug: drift_sql splits the identity at the first ' on ' (inside the quoted
+-- name): it emits CREATE POLICY "ds ON x" on drift_t.ds ..., another name
+CREATE POLICY "ds on x" ON drift_t.ds FOR UPDATE USING (true);
+INSERT INTO snaps VALUES ('ds_on', migrate.snapshot(ARRAY['drift_t']));
+DROP POLICY "ds on x" ON drift_t.ds;
+SELECT ok(position('CREATE POLICY "ds on x" ON drift_t.ds AS PERMISSIVE FOR UPDATE TO PUBLIC USING (true);' in migrate.drift_sql(s)) > 0,
+    'drift_sql: a missing policy whose quoted name contains " on "') FROM snaps WHERE name = 'ds_on';
+
+--
+-- bad input
+--
+SELECT throws_ok($$SELECT * FROM migrate.drift(expected => '5'::jsonb)$$, '22023', NULL, 'drift: a number is not a snapshot');
+SELECT throws_ok($$SELECT * FROM migrate.drift(expected => '{"objects": 5}'::jsonb)$$, '22023', NULL, 'drift: objects not an array');
+SELECT throws_ok($$SELECT * FROM migrate.drift(expected => '{}'::jsonb)$$, '22023', NULL, 'drift: an empty object is not a snapshot');
+SELECT throws_ok($$SELECT * FROM migrate.drift(expected => 'null'::jsonb)$$, '22023', NULL, 'drift: JSON null is not a snapshot');
+SELECT throws_ok($$SELECT migrate.snapshot(ARRAY[NULL]::text[])$$, '22004', NULL, 'snapshot: a NULL schema name is refused');
+SELECT lives_ok($$SELECT migrate.snapshot('{no_such_schema}')$$, 'snapshot of a schema that does not exist: no error');
+SELECT is((SELECT count(*) FROM jsonb_array_elements(migrate.snapshot('{no_such_schema}') -> 'objects') o
+            WHERE o ->> 'identity' ~ 'no_such_schema' OR o ->> 'kind' IN ('schema', 'table', 'column', 'index', 'function', 'type')),
+    0::bigint, 'snapshot of a schema that does not exist: none of its objects');
+SELECT lives_ok($$SELECT * FROM migrate.drift(schemas => '{no_such_schema}', full_check => true)$$, 'drift limited to a schema that does not exist: no error');
+SELECT is_empty($$SELECT * FROM migrate.drift(schemas => '{no_such_schema}', full_check => true)$$, 'and no rows');
+SELECT throws_ok($$SELECT migrate.drift_sql('{"objects": 5}'::jsonb)$$, '22023', NULL, 'drift_sql: objects not an array');
+SELECT throws_ok($$SELECT migrate.drift_sql('5'::jsonb)$$, '22023', NULL, 'drift_sql: a number is not a snapshot');
+SELECT ok(NOT has_function_privilege('public', 'migrate.drift_sql(jsonb)', 'EXECUTE'), 'PUBLIC cannot run drift_sql');
 
 SELECT * FROM finish();
 ROLLBACK;
