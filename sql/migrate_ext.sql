@@ -2210,7 +2210,6 @@ DECLARE
 	def jsonb;
 	obj text;
 	tbl text;
-	sep integer;
 	stmts text[] := '{}';
 	manual text[] := '{}';
 	item text;
@@ -2251,9 +2250,10 @@ BEGIN
 				stmts := stmts OPERATOR(pg_catalog.||) pg_catalog.format('ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;', tbl, obj, d.expected_value);
 			END IF;
 		ELSIF d.kind OPERATOR(pg_catalog.=) 'policy' AND d.change IN ('missing', 'changed') THEN
-			sep := pg_catalog.strpos(d.identity, ' on ');
-			obj := pg_catalog.substr(d.identity, 1, sep OPERATOR(pg_catalog.-) 1);
-			tbl := pg_catalog.substr(d.identity, sep OPERATOR(pg_catalog.+) 4);
+			-- identity: <policy> on <table>; the table is the parent (a quoted policy
+			-- name may itself contain " on ")
+			tbl := COALESCE(d.exp_parent, pg_catalog.regexp_replace(d.identity, '^.* on ', ''));
+			obj := pg_catalog.left(d.identity, pg_catalog.length(d.identity) OPERATOR(pg_catalog.-) pg_catalog.length(tbl) OPERATOR(pg_catalog.-) 4);
 			-- one statement per policy (a changed policy has a row per attribute)
 			CONTINUE WHEN pg_catalog.format('DROP POLICY IF EXISTS %s ON %s;', obj, tbl) OPERATOR(pg_catalog.=) ANY (stmts);
 			IF d.change OPERATOR(pg_catalog.=) 'changed' THEN
