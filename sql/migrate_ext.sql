@@ -1908,6 +1908,7 @@ CREATE TABLE migrate.expected_objects (
 	PRIMARY KEY (kind, identity)
 );
 CREATE INDEX expected_objects_parent_idx ON migrate.expected_objects (parent);
+CREATE INDEX expected_objects_identity_idx ON migrate.expected_objects (identity);
 COMMENT ON TABLE migrate.expected_objects IS
 'the schema the migrations produce, object by object: replaced by migrate.snapshot_save, updated after each migration with the objects its DDL touched; what migrate.drift compares with by default';
 COMMENT ON COLUMN migrate.expected_objects.kind IS 'object kind';
@@ -1918,6 +1919,7 @@ COMMENT ON COLUMN migrate.expected_objects.definition IS 'normalised definition'
 COMMENT ON COLUMN migrate.expected_objects.snapshot_id IS 'snapshot that last set it';
 COMMENT ON INDEX migrate.expected_objects_pkey IS 'one row per object';
 COMMENT ON INDEX migrate.expected_objects_parent_idx IS 'objects of one table';
+COMMENT ON INDEX migrate.expected_objects_identity_idx IS 'an object by identity, whatever its kind';
 SELECT pg_catalog.pg_extension_config_dump('migrate.expected_objects', '');
 REVOKE ALL ON migrate.expected_objects FROM PUBLIC;
 COMMENT ON SEQUENCE migrate.snapshots_id_seq IS 'ids of migrate.snapshots';

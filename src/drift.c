@@ -111,7 +111,8 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
 		" WHERE t.typtype IN ('e', 'c', 'd', 'r')"
 		" AND (t.typtype <> 'c' OR (SELECT tc.relkind FROM pg_class tc WHERE tc.oid = t.typrelid) = 'c')"
-		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid") " AND " ONLY(QNAME("n", "t.typname"))},
+		" AND ($2::text[] IS NULL OR t.typrelid = ANY ($3::oid[]) OR (t.typrelid = 0 AND " QNAME("n", "t.typname") " = ANY ($2::text[])))"
+		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid")},
 	{"table",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' END,"
@@ -168,7 +169,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid"
 		" JOIN pg_namespace n ON n.oid = ic.relnamespace"
 		" WHERE NOT ic.relispartition AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid")
-		" AND (" ONLYREL("c.oid") " OR " ONLYREL("ic.oid") ")"},
+		" AND ($2::text[] IS NULL OR x.indrelid = ANY ($3::oid[]) OR x.indexrelid = ANY ($3::oid[]))"},
 	{"trigger",
 		"SELECT format('%I.%I.%I', n.nspname, c.relname, tg.tgname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
 		" 'definition', pg_get_triggerdef(tg.oid),"
@@ -365,6 +366,8 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 
 	/* rendering must not depend on the caller's search_path */
 	nest = migrate_pin_search_path();
+	/* many small catalog queries: compiling them costs more than it saves */
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	old = MemoryContextSwitchTo(cxt);
@@ -379,10 +382,15 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 		Oid			argtypes[1] = {TEXTARRAYOID};
 		bool		isnull;
 
-		/* by name, not to_regclass(): the list holds names of other kinds too */
-		if (SPI_execute_with_args("SELECT pg_catalog.array_agg(c.oid) FROM pg_catalog.pg_class c"
-								  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
-								  " WHERE pg_catalog.format('%I.%I', n.nspname, c.relname) OPERATOR(pg_catalog.=) ANY ($1)",
+		/*
+		 * Through the catalog index: only the names shaped like a qualified
+		 * relation name go to to_regclass() (the list holds identities of
+		 * other kinds too, e.g. "p on s.t", which it would reject)
+		 */
+		if (SPI_execute_with_args("SELECT pg_catalog.array_agg(r.oid) FROM (SELECT pg_catalog.to_regclass(x)::pg_catalog.oid AS oid"
+								  " FROM pg_catalog.unnest($1) x WHERE x OPERATOR(pg_catalog.~)"
+								  " '^(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)\\.(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)$') r"
+								  " WHERE r.oid IS NOT NULL",
 								  1, argtypes, &values[1], &nulls[1], true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not resolve the relations of a partial snapshot");
 		values[2] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
