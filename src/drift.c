@@ -24,6 +24,7 @@
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -239,7 +240,7 @@ static const SnapshotKind snapshot_kinds[] = {
 };
 
 /* the kept plan of each kind's query (prepared with search_path pinned) */
-static SPIPlanPtr kind_plans[lengthof(snapshot_kinds)];
+static SPIPlanPtr kind_plans[2][lengthof(snapshot_kinds)];
 
 /* Kinds not modelled: what is there, so nothing is skipped silently. */
 static const char *const unmodeled_sql =
@@ -275,30 +276,59 @@ static const char *const unmodeled_sql =
 "  UNION ALL SELECT 'transform', NULL FROM pg_transform tr WHERE " NOTEXT("pg_transform", "tr.oid") ""
 " ) u GROUP BY u.kind ORDER BY u.kind COLLATE \"C\"";
 
+/* A copy of str with every occurrence of from replaced by to. */
+static char *
+replace_all(const char *str, const char *from, const char *to)
+{
+	StringInfoData buf;
+	size_t		flen = strlen(from);
+	const char *p;
+
+	initStringInfo(&buf);
+	while ((p = strstr(str, from)) != NULL)
+	{
+		appendBinaryStringInfo(&buf, str, p - str);
+		appendStringInfoString(&buf, to);
+		str = p + flen;
+	}
+	appendStringInfoString(&buf, str);
+	return buf.data;
+}
+
 /* Append the rows of one kind's query to the JSON text and the fingerprint input. */
 static int
 append_kind(StringInfo out, StringInfo fp, int kind_no, Datum *values, char *nulls,
 			bool *first)
 {
 	const SnapshotKind *k = &snapshot_kinds[kind_no];
+	int			partial = (nulls[1] == 'n') ? 0 : 1;
 	Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, OIDARRAYOID};
 	int			rc;
 	TimestampTz t0;
 
-	/* the objects of a kind in the C collation: the same order everywhere (plans kept) */
-	if (kind_plans[kind_no] == NULL)
+	/*
+	 * The objects of a kind in the C collation: the same order everywhere.
+	 * Plans are kept, one for a whole snapshot and one for a partial one:
+	 * the object filter is folded to a constant in each, so a generic plan
+	 * of the partial query still looks the objects up through the catalog
+	 * indexes.
+	 */
+	if (kind_plans[partial][kind_no] == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(psprintf("SELECT * FROM (%s) q(identity, parent, definition)"
-												" ORDER BY q.identity COLLATE \"C\"", k->sql),
-									   3, argtypes);
+		char	   *sql = psprintf("SELECT * FROM (%s) q(identity, parent, definition)"
+								   " ORDER BY q.identity COLLATE \"C\"", k->sql);
+		SPIPlanPtr	plan;
 
+		sql = replace_all(sql, "$2::text[] IS NULL OR", partial ? "false OR" : "true OR");
+		/* generic: replanning per call would cost more than the partial query itself */
+		plan = SPI_prepare_cursor(sql, 3, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the snapshot query for %s", k->kind);
-		elog(DEBUG2, "snapshot query of %s: %s", k->kind, k->sql);
-		kind_plans[kind_no] = plan;
+		elog(DEBUG2, "snapshot query of %s: %s", k->kind, sql);
+		kind_plans[partial][kind_no] = plan;
 	}
 	t0 = GetCurrentTimestamp();
-	rc = SPI_execute_plan(kind_plans[kind_no], values, nulls, true, 0);
+	rc = SPI_execute_plan(kind_plans[partial][kind_no], values, nulls, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "snapshot query for %s failed: %s", k->kind, SPI_result_code_string(rc));
 	elog(DEBUG1, "snapshot query of %s: %.1f ms", k->kind, migrate_elapsed_ms(t0, GetCurrentTimestamp()));
