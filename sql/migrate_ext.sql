@@ -1958,16 +1958,44 @@ RETURNS text[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT COALESCE(pg_catalog.array_agg(DISTINCT v.x), '{}')
-	  FROM migrate.ddl_log l,
-		   LATERAL (VALUES (l.object_identity),
-						   (pg_catalog.regexp_replace(l.object_identity, '^.* on ', '')),
-						   (pg_catalog.regexp_replace(l.object_identity, '\.[^.]*$', '')),
-						   (pg_catalog.replace(l.object_identity, ',', ', '))) v(x)
-	 WHERE l.id OPERATOR(pg_catalog.>=) first_id
-	   AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
-	   AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
-	   AND v.x IS NOT NULL
+	WITH named AS (
+		SELECT DISTINCT v.x
+		  FROM migrate.ddl_log l,
+			   LATERAL (VALUES (l.object_identity),
+							   -- "name on schema.table" (policies, triggers, rules)
+							   (pg_catalog.regexp_replace(l.object_identity, '^.* on ', '')),
+							   -- "schema.table in publication p"
+							   (pg_catalog.regexp_replace(l.object_identity, ' in publication .*$', '')),
+							   -- "schema.table.column": the table
+							   (pg_catalog.regexp_replace(l.object_identity, '\.[^.]*$', '')),
+							   -- functions: argument types as the snapshot writes them
+							   (pg_catalog.regexp_replace(pg_catalog.replace(l.object_identity, ',', ', '), 'pg_catalog\.', '', 'g'))) v(x)
+		 WHERE l.id OPERATOR(pg_catalog.>=) first_id
+		   AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
+		   AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
+		   AND v.x IS NOT NULL
+	), rels AS (
+		SELECT c.oid FROM named
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(named.x)
+		 WHERE named.x OPERATOR(pg_catalog.~) '^("([^"]|"")+"|[a-z_][a-z0-9_$]*)\.("([^"]|"")+"|[a-z_][a-z0-9_$]*)$'
+	)
+	SELECT COALESCE(pg_catalog.array_agg(DISTINCT t.x), '{}') FROM (
+		SELECT named.x FROM named
+		UNION ALL
+		-- partitions and children of a touched table, and its parents (ATTACH,
+		-- DETACH and INHERIT are logged under one of the two)
+		SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+		  FROM pg_catalog.pg_inherits i
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid OR c.oid OPERATOR(pg_catalog.=) i.inhparent
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		 WHERE i.inhparent IN (SELECT rels.oid FROM rels) OR i.inhrelid IN (SELECT rels.oid FROM rels)
+		UNION ALL
+		-- tables that were partitions or children of a touched table when the expected schema was recorded
+		SELECT e.identity FROM migrate.expected_objects e
+		 WHERE e.kind OPERATOR(pg_catalog.=) 'table'
+		   AND (e.definition ->> 'partition_of' IN (SELECT named.x FROM named)
+				OR e.definition -> 'inherits' ?| ARRAY(SELECT named.x FROM named))
+	) t
 $$;
 COMMENT ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8) IS
 'internal: identities of the objects (and tables) the DDL ledger entries in a range touched';
@@ -1997,7 +2025,8 @@ BEGIN
 			snap OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('touched', pg_catalog.to_jsonb(touched)))
 	RETURNING id INTO new_id;
 	DELETE FROM migrate.expected_objects e
-	 WHERE e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched);
+	 WHERE e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)
+		OR e.kind IN ('schema', 'extension', 'event trigger', 'publication');
 	INSERT INTO migrate.expected_objects (kind, identity, parent, hash, definition, snapshot_id)
 	SELECT o ->> 'kind', o ->> 'identity', o ->> 'parent', o ->> 'hash', o -> 'definition', new_id
 	  FROM pg_catalog.jsonb_array_elements(snap -> 'objects') o;
@@ -2125,16 +2154,18 @@ BEGIN
 						WHERE l.id OPERATOR(pg_catalog.>) COALESCE(since_id, 0) AND l.object_identity IS NULL) THEN
 				-- a command the ledger cannot tie to one object (GRANT, REVOKE, ...): read everything
 				touched := NULL;
-			ELSIF pg_catalog.cardinality(touched) OPERATOR(pg_catalog.=) 0 THEN
-				RETURN;		-- no DDL since the expected schema was recorded
 			END IF;
+			-- with no ledger entry, still the database-wide objects (schemas,
+			-- extensions, event triggers, publications): ALTER EVENT TRIGGER
+			-- leaves no ledger entry, and they are few
 			live := migrate.snapshot(NULL, touched);
 			exp := pg_catalog.jsonb_build_object('objects', COALESCE(
 				(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
 																		   'hash', e.hash, 'definition', e.definition))
 				   FROM migrate.expected_objects e
 				  WHERE touched IS NULL
-					 OR e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)), '[]'));
+					 OR e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)
+					 OR e.kind IN ('schema', 'extension', 'event trigger', 'publication')), '[]'));
 		ELSE
 			exp := pg_catalog.jsonb_build_object('objects', COALESCE(
 				(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
@@ -2169,7 +2200,7 @@ BEGIN
 		  FROM migrate.ddl_log l
 		 WHERE (l.object_identity OPERATOR(pg_catalog.=) d.identity
 				-- functions: the ledger writes argument types without spaces
-				OR pg_catalog.replace(l.object_identity, ',', ', ') OPERATOR(pg_catalog.=) d.identity
+				OR pg_catalog.regexp_replace(pg_catalog.replace(l.object_identity, ',', ', '), 'pg_catalog\.', '', 'g') OPERATOR(pg_catalog.=) d.identity
 				-- columns and constraints change through ALTER TABLE on their table
 				OR (d.kind IN ('column', 'constraint') AND l.object_type IN ('table', 'foreign table')
 					AND l.object_identity OPERATOR(pg_catalog.=) d.parent)

@@ -15,6 +15,11 @@
  * acldefault (a NULL ACL and the explicit default compare equal).  Objects
  * that belong to an extension are left out (the extension is listed);
  * kinds not modelled are counted under "unmodeled", never skipped silently.
+ * A partial snapshot (objects given) describes those objects and the
+ * objects of those tables, plus every schema, extension, event trigger and
+ * publication: database-wide objects are few, and some of their changes
+ * (ALTER EVENT TRIGGER, ALTER PUBLICATION ... ADD TABLE) leave nothing
+ * usable in the DDL ledger.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -86,11 +91,11 @@ static const SnapshotKind snapshot_kinds[] = {
 		"SELECT quote_ident(n.nspname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'owner', pg_get_userbyid(n.nspowner), 'comment', " COMMENT("n.oid", "pg_namespace", "0") ","
 		" 'privileges', " ACL("n.nspacl", "n", "n.nspowner") "))"
-		" FROM pg_namespace n WHERE " NSF("n") " AND " NOTEXT("pg_namespace", "n.oid") " AND " ONLY("quote_ident(n.nspname)")},
+		" FROM pg_namespace n WHERE " NSF("n") " AND " NOTEXT("pg_namespace", "n.oid")},
 	{"extension",
 		"SELECT quote_ident(e.extname), NULL::text, jsonb_build_object("
 		" 'version', e.extversion, 'schema', quote_ident(en.nspname))"
-		" FROM pg_extension e JOIN pg_namespace en ON en.oid = e.extnamespace WHERE " ONLY("quote_ident(e.extname)")},
+		" FROM pg_extension e JOIN pg_namespace en ON en.oid = e.extnamespace"},
 	{"type",
 		"SELECT " QNAME("n", "t.typname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' END,"
@@ -157,7 +162,8 @@ static const SnapshotKind snapshot_kinds[] = {
 		"SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
 		" 'type', CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key' WHEN 'p' THEN 'primary key'"
 		"   WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'constraint trigger' ELSE k.contype::text END,"
-		" 'definition', regexp_replace(pg_get_constraintdef(k.oid), ' NOT VALID$', ''), 'validated', k.convalidated,"
+		" 'definition', regexp_replace(pg_get_constraintdef(k.oid), '( DEFERRABLE| NOT DEFERRABLE| INITIALLY DEFERRED| INITIALLY IMMEDIATE| NOT VALID)+$', ''),"
+		" 'validated', k.convalidated,"
 		" 'deferrable', k.condeferrable, 'initially_deferred', k.condeferred, 'no_inherit', k.connoinherit,"
 		" 'comment', " COMMENT("k.oid", "pg_constraint", "0") "))"
 		" FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -228,7 +234,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'function', e.evtfoid::regproc::text,"
 		" 'enabled', CASE e.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
 		" 'owner', pg_get_userbyid(e.evtowner), 'comment', " COMMENT("e.oid", "pg_event_trigger", "0") "))"
-		" FROM pg_event_trigger e WHERE " NOTEXT("pg_event_trigger", "e.oid") " AND " ONLY("quote_ident(e.evtname)")},
+		" FROM pg_event_trigger e WHERE " NOTEXT("pg_event_trigger", "e.oid")},
 	{"publication",
 		"SELECT quote_ident(p.pubname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'all_tables', p.puballtables, 'insert', p.pubinsert, 'update', p.pubupdate, 'delete', p.pubdelete,"
@@ -236,7 +242,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'tables', CASE WHEN NOT p.puballtables THEN (SELECT jsonb_agg(format('%I.%I', pt.schemaname, pt.tablename) ORDER BY pt.schemaname COLLATE \"C\", pt.tablename COLLATE \"C\")"
 		"   FROM pg_publication_tables pt WHERE pt.pubname = p.pubname) END,"
 		" 'owner', pg_get_userbyid(p.pubowner), 'comment', " COMMENT("p.oid", "pg_publication", "0") "))"
-		" FROM pg_publication p WHERE " ONLY("quote_ident(p.pubname)")},
+		" FROM pg_publication p"},
 };
 
 /* the kept plan of each kind's query (prepared with search_path pinned) */

@@ -275,9 +275,17 @@ SELECT * FROM pg_temp.check('DROP INDEX drift_a.ix_a; CREATE INDEX ix_a ON drift
 SELECT * FROM pg_temp.check('ALTER INDEX drift_a.ix_a SET (fillfactor = 50)', '{index|drift_a.ix_a|changed|definition}', 'index: definition (storage parameter)');
 SELECT * FROM pg_temp.check('ALTER TABLE drift_a.ix CLUSTER ON ix_c', '{index|drift_a.ix_c|changed|clustered}', 'index: clustered (CLUSTER ON)');
 SELECT * FROM pg_temp.check('ALTER TABLE drift_a.ix SET WITHOUT CLUSTER', '{index|drift_a.ix_c|changed|clustered}', 'index: clustered (SET WITHOUT CLUSTER)');
--- bug: the incremental check returns no rows: CLUSTER fires no event trigger,
--- so the ledger has nothing since the snapshot
-SELECT * FROM pg_temp.check('CLUSTER drift_a.ix USING ix_a', '{index|drift_a.ix_a|changed|clustered}', 'index: clustered (CLUSTER ... USING)');
+-- CLUSTER fires no event trigger, so the DDL ledger never sees it (a blind
+-- spot the README documents): the full check finds it, the incremental one cannot
+CREATE FUNCTION pg_temp.cluster_case() RETURNS text[] LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM migrate.snapshot_save('attr');
+    CLUSTER drift_a.ix USING ix_a;
+    RETURN pg_temp.rows_of(true);
+END
+$$;
+SELECT is(pg_temp.cluster_case(), '{index|drift_a.ix_a|changed|clustered}'::text[], 'index: clustered (CLUSTER ... USING) (full check)');
+SELECT skip('CLUSTER fires no event trigger, so the incremental check cannot see it (documented blind spot; the full check finds it)', 1);
 SELECT skip('an index''s valid changes only through a failed CREATE INDEX CONCURRENTLY (outside a transaction)', 2);
 SELECT * FROM pg_temp.check($$COMMENT ON INDEX drift_a.ix_c IS 'drift'$$, '{index|drift_a.ix_c|changed|comment}', 'index: comment');
 
