@@ -1884,6 +1884,7 @@ CREATE TABLE migrate.snapshots (
 	object_count integer NOT NULL,
 	partial boolean NOT NULL DEFAULT false,
 	ledger_id bigint,
+	ledger_snapshot pg_snapshot,
 	snapshot jsonb NOT NULL
 );
 COMMENT ON TABLE migrate.snapshots IS 'saved schema snapshots: by migrate.snapshot_save, and by migrate.apply and migrate.revert after each migration';
@@ -1897,6 +1898,7 @@ COMMENT ON COLUMN migrate.snapshots.object_count IS 'number of objects described
 COMMENT ON COLUMN migrate.snapshots.snapshot IS 'the snapshot, as migrate.snapshot() returns it';
 COMMENT ON COLUMN migrate.snapshots.partial IS 'true for the automatic snapshot of a migration: only the objects its DDL touched';
 COMMENT ON COLUMN migrate.snapshots.ledger_id IS 'last migrate.ddl_log entry the snapshot includes';
+COMMENT ON COLUMN migrate.snapshots.ledger_snapshot IS 'transactions visible when the snapshot was taken (a ledger entry of a transaction that committed later is not included, whatever its id)';
 
 CREATE TABLE migrate.expected_objects (
 	kind text NOT NULL,
@@ -1937,9 +1939,10 @@ DECLARE
 	snap jsonb := migrate.snapshot();
 	new_id bigint;
 BEGIN
-	INSERT INTO migrate.snapshots (label, migration_version, taken_by, fingerprint, object_count, ledger_id, snapshot)
+	INSERT INTO migrate.snapshots (label, migration_version, taken_by, fingerprint, object_count, ledger_id, ledger_snapshot, snapshot)
 	VALUES (snapshot_save.label, migrate.current_migration(), session_user, snap ->> 'fingerprint',
-			(snap ->> 'object_count')::integer, (SELECT pg_catalog.max(l.id) FROM migrate.ddl_log l), snap)
+			(snap ->> 'object_count')::integer, (SELECT pg_catalog.max(l.id) FROM migrate.ddl_log l),
+			pg_catalog.pg_current_snapshot(), snap)
 	RETURNING id INTO new_id;
 	DELETE FROM migrate.expected_objects;
 	INSERT INTO migrate.expected_objects (kind, identity, parent, hash, definition, snapshot_id)
@@ -1953,7 +1956,8 @@ COMMENT ON FUNCTION migrate.snapshot_save(text) IS
 REVOKE ALL ON FUNCTION migrate.snapshot_save(text) FROM PUBLIC;
 
 -- objects a set of ledger entries touched: identities and the tables of sub-objects
-CREATE FUNCTION migrate.ledger_touched(first_id bigint, last_id bigint DEFAULT NULL, only_txid xid8 DEFAULT NULL)
+CREATE FUNCTION migrate.ledger_touched(first_id bigint, last_id bigint DEFAULT NULL, only_txid xid8 DEFAULT NULL,
+									   seen pg_snapshot DEFAULT NULL)
 RETURNS text[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1970,7 +1974,9 @@ AS $$
 							   (pg_catalog.regexp_replace(l.object_identity, '\.[^.]*$', '')),
 							   -- functions: argument types as the snapshot writes them
 							   (pg_catalog.regexp_replace(pg_catalog.replace(l.object_identity, ',', ', '), 'pg_catalog\.', '', 'g'))) v(x)
-		 WHERE l.id OPERATOR(pg_catalog.>=) first_id
+		 WHERE (l.id OPERATOR(pg_catalog.>=) first_id
+				-- an entry of a transaction still running when the snapshot was taken
+				OR (seen IS NOT NULL AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
 		   AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
 		   AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
 		   AND v.x IS NOT NULL
@@ -1997,9 +2003,9 @@ AS $$
 				OR e.definition -> 'inherits' ?| ARRAY(SELECT named.x FROM named))
 	) t
 $$;
-COMMENT ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8) IS
+COMMENT ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8, pg_snapshot) IS
 'internal: identities of the objects (and tables) the DDL ledger entries in a range touched';
-REVOKE ALL ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8, pg_snapshot) FROM PUBLIC;
 
 -- after a migration: the objects its DDL touched, read again into the expected schema
 CREATE FUNCTION migrate.snapshot_save_migration(label text)
@@ -2013,8 +2019,11 @@ DECLARE
 	snap jsonb;
 	new_id bigint;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM migrate.snapshots) THEN
-		RETURN migrate.snapshot_save(label);	-- the first one is complete
+	IF NOT EXISTS (SELECT 1 FROM migrate.snapshots)
+	   -- a command the ledger cannot tie to one object (GRANT, REVOKE, ...): read everything
+	   OR EXISTS (SELECT 1 FROM migrate.ddl_log l WHERE l.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+				   AND l.object_identity IS NULL) THEN
+		RETURN migrate.snapshot_save(label);	-- a complete one
 	END IF;
 	SELECT COALESCE(pg_catalog.max(s.ledger_id), 0) INTO last_saved FROM migrate.snapshots s;
 	touched := migrate.ledger_touched(last_saved OPERATOR(pg_catalog.+) 1, NULL, pg_catalog.pg_current_xact_id());
@@ -2026,7 +2035,9 @@ BEGIN
 	RETURNING id INTO new_id;
 	DELETE FROM migrate.expected_objects e
 	 WHERE e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)
-		OR e.kind IN ('schema', 'extension', 'event trigger', 'publication');
+		OR e.kind IN ('schema', 'extension', 'event trigger', 'publication')
+		-- an object that moved under another parent (a table renamed: its index keeps its name)
+		OR (e.kind, e.identity) IN (SELECT o ->> 'kind', o ->> 'identity' FROM pg_catalog.jsonb_array_elements(snap -> 'objects') o);
 	INSERT INTO migrate.expected_objects (kind, identity, parent, hash, definition, snapshot_id)
 	SELECT o ->> 'kind', o ->> 'identity', o ->> 'parent', o ->> 'hash', o -> 'definition', new_id
 	  FROM pg_catalog.jsonb_array_elements(snap -> 'objects') o;
@@ -2135,13 +2146,17 @@ DECLARE
 	exp jsonb := drift_report.expected_snapshot;
 	since timestamptz;
 	since_id bigint;
+	seen pg_snapshot;
 	scope text[] := drift_report.only_schemas;
 	touched text[];
 	live jsonb;
 	n bigint;
 BEGIN
 	IF exp IS NULL THEN
-		SELECT s.ledger_id INTO since_id FROM migrate.snapshots s ORDER BY s.id DESC LIMIT 1;
+		-- from the latest complete snapshot: the partial ones after migrations
+		-- do not vouch for other sessions' changes made in between
+		SELECT s.ledger_id, s.ledger_snapshot INTO since_id, seen FROM migrate.snapshots s
+		 WHERE NOT s.partial ORDER BY s.id DESC LIMIT 1;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'no saved snapshot to compare with'
 				USING ERRCODE = 'MG020', HINT = 'Save the expected schema with migrate.snapshot_save(), or pass a snapshot: migrate.drift(expected => <jsonb from migrate.snapshot()>).';
@@ -2149,9 +2164,11 @@ BEGIN
 		since := pg_catalog.now();
 		IF NOT COALESCE(full_check, false) AND scope IS NULL THEN
 			-- the ledger says what changed since: only that is read again
-			touched := migrate.ledger_touched(COALESCE(since_id, 0) OPERATOR(pg_catalog.+) 1);
+			touched := migrate.ledger_touched(COALESCE(since_id, 0) OPERATOR(pg_catalog.+) 1, NULL, NULL, seen);
 			IF EXISTS (SELECT 1 FROM migrate.ddl_log l
-						WHERE l.id OPERATOR(pg_catalog.>) COALESCE(since_id, 0) AND l.object_identity IS NULL) THEN
+						WHERE (l.id OPERATOR(pg_catalog.>) COALESCE(since_id, 0)
+							   OR (seen IS NOT NULL AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
+						  AND l.object_identity IS NULL) THEN
 				-- a command the ledger cannot tie to one object (GRANT, REVOKE, ...): read everything
 				touched := NULL;
 			END IF;
@@ -2177,7 +2194,13 @@ BEGIN
 			live := migrate.snapshot(scope);
 		END IF;
 	ELSE
-		IF pg_catalog.jsonb_typeof(exp -> 'objects') IS DISTINCT FROM 'array' THEN
+		IF pg_catalog.jsonb_typeof(exp -> 'objects') IS DISTINCT FROM 'array'
+		   OR pg_catalog.jsonb_typeof(exp -> 'schemas') NOT IN ('array', 'null')
+		   OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(exp -> 'objects') o
+					   WHERE pg_catalog.jsonb_typeof(o) IS DISTINCT FROM 'object'
+						  OR pg_catalog.jsonb_typeof(o -> 'kind') IS DISTINCT FROM 'string'
+						  OR pg_catalog.jsonb_typeof(o -> 'identity') IS DISTINCT FROM 'string'
+						  OR pg_catalog.jsonb_typeof(o -> 'definition') IS DISTINCT FROM 'object') THEN
 			RAISE EXCEPTION 'expected is not a snapshot'
 				USING ERRCODE = '22023', HINT = 'Pass the jsonb migrate.snapshot() returns.';
 		END IF;
@@ -2188,27 +2211,45 @@ BEGIN
 	END IF;
 
 	RETURN QUERY
-	SELECT d.kind, d.identity, d.change, d.attribute, d.expected, d.actual,
-		   CASE WHEN w.out_of_band THEN w.who END, CASE WHEN w.out_of_band THEN w.at END, CASE WHEN w.out_of_band THEN w.stmt END
-	  FROM migrate.snapshot_diff(exp, live) d
-	  LEFT JOIN LATERAL (
-		-- the latest command on the object: if a migration made it, nobody is blamed
-		SELECT pg_catalog.format('%s (current_user %s, application %s%s)', l.session_user_name, l.current_user_name,
+	WITH led AS MATERIALIZED (
+		-- the latest ledger entry per object, computed once (the ledger only
+		-- grows): for the saved schema only entries made after it
+		SELECT DISTINCT ON (k.key) k.key, l.id, l.out_of_band,
+			   pg_catalog.format('%s (current_user %s, application %s%s)', l.session_user_name, l.current_user_name,
 								 COALESCE(NULLIF(l.application_name, ''), '-'),
 								 COALESCE(', client ' OPERATOR(pg_catalog.||) pg_catalog.host(l.client_addr), '')) AS who,
-			   l.logged_at AS at, l.statement AS stmt, l.out_of_band
-		  FROM migrate.ddl_log l
-		 WHERE (l.object_identity OPERATOR(pg_catalog.=) d.identity
-				-- functions: the ledger writes argument types without spaces
-				OR pg_catalog.regexp_replace(pg_catalog.replace(l.object_identity, ',', ', '), 'pg_catalog\.', '', 'g') OPERATOR(pg_catalog.=) d.identity
-				-- columns and constraints change through ALTER TABLE on their table
-				OR (d.kind IN ('column', 'constraint') AND l.object_type IN ('table', 'foreign table')
-					AND l.object_identity OPERATOR(pg_catalog.=) d.parent)
-				-- triggers: "name on schema.table" in the ledger
-				OR (d.kind OPERATOR(pg_catalog.=) 'trigger' AND l.object_type OPERATOR(pg_catalog.=) 'trigger'
-					AND d.identity OPERATOR(pg_catalog.=) pg_catalog.regexp_replace(l.object_identity, '^(.*) on (.*)$', '\2.\1')))
-		 ORDER BY l.id DESC LIMIT 1) w ON true
-	 ORDER BY d.kind COLLATE "C", d.identity COLLATE "C", d.attribute COLLATE "C" NULLS FIRST;
+			   l.logged_at AS at, l.statement AS stmt
+		  FROM migrate.ddl_log l,
+			   LATERAL (VALUES (l.object_identity),
+							   -- functions: the snapshot's spelling of argument types
+							   (pg_catalog.regexp_replace(pg_catalog.replace(l.object_identity, ',', ', '), 'pg_catalog\.', '', 'g')),
+							   -- triggers: "name on schema.table" in the ledger
+							   (CASE WHEN l.object_type OPERATOR(pg_catalog.=) 'trigger'
+									 THEN pg_catalog.regexp_replace(l.object_identity, '^(.*) on (.*)$', '\2.\1') END),
+							   -- columns and constraints change through their table
+							   (CASE WHEN l.object_type IN ('table', 'foreign table')
+									 THEN 'table:' OPERATOR(pg_catalog.||) l.object_identity END)) k(key)
+		 WHERE k.key IS NOT NULL
+		   AND (since_id IS NULL OR l.id OPERATOR(pg_catalog.>) since_id
+				OR (seen IS NOT NULL AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
+		 ORDER BY k.key, l.id DESC
+	), rows AS (
+		-- the object's own entry, or (columns, constraints) its table's: the later one
+		SELECT d.*,
+			   CASE WHEN t.id IS NOT NULL AND (o.id IS NULL OR t.id OPERATOR(pg_catalog.>) o.id) THEN t.out_of_band ELSE o.out_of_band END AS oob,
+			   CASE WHEN t.id IS NOT NULL AND (o.id IS NULL OR t.id OPERATOR(pg_catalog.>) o.id) THEN t.who ELSE o.who END AS who,
+			   CASE WHEN t.id IS NOT NULL AND (o.id IS NULL OR t.id OPERATOR(pg_catalog.>) o.id) THEN t.at ELSE o.at END AS at,
+			   CASE WHEN t.id IS NOT NULL AND (o.id IS NULL OR t.id OPERATOR(pg_catalog.>) o.id) THEN t.stmt ELSE o.stmt END AS stmt
+		  FROM migrate.snapshot_diff(exp, live) d
+		  LEFT JOIN led o ON o.key OPERATOR(pg_catalog.=) d.identity
+		  LEFT JOIN led t ON d.kind IN ('column', 'constraint')
+						 AND t.key OPERATOR(pg_catalog.=) ('table:' OPERATOR(pg_catalog.||) d.parent)
+	)
+	-- the latest command on the object: if a migration made it, nobody is blamed
+	SELECT r.kind, r.identity, r.change, r.attribute, r.expected, r.actual,
+		   CASE WHEN r.oob THEN r.who END, CASE WHEN r.oob THEN r.at END, CASE WHEN r.oob THEN r.stmt END
+	  FROM rows r
+	 ORDER BY r.kind COLLATE "C", r.identity COLLATE "C", r.attribute COLLATE "C" NULLS FIRST;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF n OPERATOR(pg_catalog.>) 0 AND NOT pg_catalog.pg_is_in_recovery() AND NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
 		PERFORM migrate.record_event('drift_found', 'warning',

@@ -34,6 +34,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/formatting.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -504,6 +505,30 @@ static SPIPlanPtr ddl_insert_plan = NULL;
 	" statement, session_user_name, current_user_name, application_name, client_addr," \
 	" migration_version, txid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 
+/*
+ * The statement text for the ledger, or NULL when it may hold a secret:
+ * passwords and connection options of servers, user mappings and
+ * subscriptions are not kept (the whole query string is left out, as other
+ * statements may have come in the same string).
+ */
+static const char *
+ledger_statement(void)
+{
+	static const char *const secret_words[] = {
+		"password", "user mapping", "server", "subscription", "connection", NULL
+	};
+	char	   *lower;
+
+	if (debug_query_string == NULL)
+		return NULL;
+	lower = asc_tolower(debug_query_string, strlen(debug_query_string));
+	for (int i = 0; secret_words[i] != NULL; i++)
+		if (strstr(lower, secret_words[i]) != NULL)
+			return NULL;
+	pfree(lower);
+	return debug_query_string;
+}
+
 /* Write the ledger rows for the objects the current query returns. */
 static void
 write_ddl_rows(const char *event, const char *tag, const char *query)
@@ -513,6 +538,7 @@ write_ddl_rows(const char *event, const char *tag, const char *query)
 	char	   *user = migrate_current_user_name();
 	char	   *suser = migrate_session_user_name();
 	const char *migration = migrate_context_current();
+	const char *statement = ledger_statement();
 	bool		ca_null;
 	Datum		ca = migrate_client_addr_datum(&ca_null);
 
@@ -549,8 +575,8 @@ write_ddl_rows(const char *event, const char *tag, const char *query)
 		nulls[3] = ident ? ' ' : 'n';
 		values[4] = schema ? CStringGetTextDatum(schema) : (Datum) 0;
 		nulls[4] = schema ? ' ' : 'n';
-		values[5] = debug_query_string ? CStringGetTextDatum(debug_query_string) : (Datum) 0;
-		nulls[5] = debug_query_string ? ' ' : 'n';
+		values[5] = statement ? CStringGetTextDatum(statement) : (Datum) 0;
+		nulls[5] = statement ? ' ' : 'n';
 		values[6] = CStringGetTextDatum(suser);
 		values[7] = CStringGetTextDatum(user);
 		values[8] = CStringGetTextDatum(application_name ? application_name : "");
@@ -584,7 +610,7 @@ migrate_ddl_ledger(PG_FUNCTION_ARGS)
 	tag = GetCommandTagName(trigdata->tag);
 	if (strcmp(trigdata->event, "sql_drop") == 0)
 		query = "SELECT object_type, object_identity, schema_name FROM pg_catalog.pg_event_trigger_dropped_objects()"
-			" WHERE original AND NOT is_temporary";
+			" WHERE (original OR normal) AND NOT is_temporary";
 	else if (strcmp(trigdata->event, "table_rewrite") == 0)
 		query = "SELECT 'table', pg_catalog.format('%I.%I', n.nspname, c.relname), n.nspname"
 			" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
