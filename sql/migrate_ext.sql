@@ -1976,7 +1976,9 @@ AS $$
 							   (pg_catalog.regexp_replace(pg_catalog.replace(l.object_identity, ',', ', '), 'pg_catalog\.', '', 'g'))) v(x)
 		 WHERE (l.id OPERATOR(pg_catalog.>=) first_id
 				-- an entry of a transaction still running when the snapshot was taken
-				OR (seen IS NOT NULL AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
+				-- (its txid is at least the snapshot's xmin: found through the txid index)
+				OR (l.txid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(seen)
+					AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
 		   AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
 		   AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
 		   AND v.x IS NOT NULL
@@ -2066,6 +2068,7 @@ CREATE TABLE migrate.ddl_log (
 	out_of_band boolean GENERATED ALWAYS AS (migration_version IS NULL) STORED
 );
 CREATE INDEX ddl_log_identity_idx ON migrate.ddl_log (object_identity, id);
+CREATE INDEX ddl_log_txid_idx ON migrate.ddl_log (txid);
 COMMENT ON TABLE migrate.ddl_log IS
 'every DDL command (ddl_command_end, sql_drop, table_rewrite event triggers), who ran it and whether it came from migrate.apply; written by the extension only';
 COMMENT ON COLUMN migrate.ddl_log.id IS 'order of the commands';
@@ -2086,6 +2089,7 @@ COMMENT ON COLUMN migrate.ddl_log.out_of_band IS 'true when the command did not 
 COMMENT ON SEQUENCE migrate.ddl_log_id_seq IS 'ids of migrate.ddl_log';
 COMMENT ON INDEX migrate.ddl_log_pkey IS 'ledger by id';
 COMMENT ON INDEX migrate.ddl_log_identity_idx IS 'ledger entries of one object';
+COMMENT ON INDEX migrate.ddl_log_txid_idx IS 'ledger entries of transactions not yet visible to a snapshot';
 SELECT pg_catalog.pg_extension_config_dump('migrate.ddl_log', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.ddl_log_id_seq', '');
 REVOKE ALL ON migrate.ddl_log FROM PUBLIC;
@@ -2167,7 +2171,8 @@ BEGIN
 			touched := migrate.ledger_touched(COALESCE(since_id, 0) OPERATOR(pg_catalog.+) 1, NULL, NULL, seen);
 			IF EXISTS (SELECT 1 FROM migrate.ddl_log l
 						WHERE (l.id OPERATOR(pg_catalog.>) COALESCE(since_id, 0)
-							   OR (seen IS NOT NULL AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
+							   OR (l.txid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(seen)
+								   AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
 						  AND l.object_identity IS NULL) THEN
 				-- a command the ledger cannot tie to one object (GRANT, REVOKE, ...): read everything
 				touched := NULL;
@@ -2231,7 +2236,8 @@ BEGIN
 									 THEN 'table:' OPERATOR(pg_catalog.||) l.object_identity END)) k(key)
 		 WHERE k.key IS NOT NULL
 		   AND (since_id IS NULL OR l.id OPERATOR(pg_catalog.>) since_id
-				OR (seen IS NOT NULL AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
+				OR (l.txid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(seen)
+					AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
 		 ORDER BY k.key, l.id DESC
 	), rows AS (
 		-- the object's own entry, or (columns, constraints) its table's: the later one
