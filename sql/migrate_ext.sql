@@ -1911,6 +1911,8 @@ CREATE TABLE migrate.expected_objects (
 );
 CREATE INDEX expected_objects_parent_idx ON migrate.expected_objects (parent);
 CREATE INDEX expected_objects_identity_idx ON migrate.expected_objects (identity);
+CREATE INDEX expected_objects_partition_of_idx ON migrate.expected_objects ((definition ->> 'partition_of')) WHERE kind = 'table';
+CREATE INDEX expected_objects_inherits_idx ON migrate.expected_objects USING gin ((definition -> 'inherits')) WHERE kind = 'table';
 COMMENT ON TABLE migrate.expected_objects IS
 'the schema the migrations produce, object by object: replaced by migrate.snapshot_save, updated after each migration with the objects its DDL touched; what migrate.drift compares with by default';
 COMMENT ON COLUMN migrate.expected_objects.kind IS 'object kind';
@@ -1922,6 +1924,8 @@ COMMENT ON COLUMN migrate.expected_objects.snapshot_id IS 'snapshot that last se
 COMMENT ON INDEX migrate.expected_objects_pkey IS 'one row per object';
 COMMENT ON INDEX migrate.expected_objects_parent_idx IS 'objects of one table';
 COMMENT ON INDEX migrate.expected_objects_identity_idx IS 'an object by identity, whatever its kind';
+COMMENT ON INDEX migrate.expected_objects_partition_of_idx IS 'the partitions of a table in the expected schema';
+COMMENT ON INDEX migrate.expected_objects_inherits_idx IS 'the children of a table in the expected schema';
 SELECT pg_catalog.pg_extension_config_dump('migrate.expected_objects', '');
 REVOKE ALL ON migrate.expected_objects FROM PUBLIC;
 COMMENT ON SEQUENCE migrate.snapshots_id_seq IS 'ids of migrate.snapshots';
@@ -2001,8 +2005,11 @@ AS $$
 		-- tables that were partitions or children of a touched table when the expected schema was recorded
 		SELECT e.identity FROM migrate.expected_objects e
 		 WHERE e.kind OPERATOR(pg_catalog.=) 'table'
-		   AND (e.definition ->> 'partition_of' IN (SELECT named.x FROM named)
-				OR e.definition -> 'inherits' ?| ARRAY(SELECT named.x FROM named))
+		   AND (e.definition ->> 'partition_of') OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT named.x FROM named))
+		UNION ALL
+		SELECT e.identity FROM migrate.expected_objects e
+		 WHERE e.kind OPERATOR(pg_catalog.=) 'table'
+		   AND (e.definition -> 'inherits') OPERATOR(pg_catalog.?|) ARRAY(SELECT named.x FROM named)
 	) t
 $$;
 COMMENT ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8, pg_snapshot) IS
