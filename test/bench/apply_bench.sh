@@ -19,10 +19,8 @@ N=${BENCH_MIGRATIONS:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
 TARGET=1.30
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/common.sh"
 
-psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 
 echo "== migrate_ext apply benchmark =="
 echo "PostgreSQL: $(psql_admin -Atc 'SELECT version()')"
@@ -86,7 +84,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 p=$(median "${plain_times[@]}")
 a=$(median "${apply_times[@]}")
 

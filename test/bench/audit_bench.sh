@@ -56,16 +56,8 @@ PER_ROW_TARGET=3
 SETUPS=(none migrate_ext plpgsql)
 db=migrate_audit_bench
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-# the installed library, to tell when a different build is installed mid-run
-lib="$(pg_config --pkglibdir)/migrate_ext.so"
-lib_stamp() { md5sum <"$lib" 2>/dev/null || echo none; }
-lib_at_start=$(lib_stamp)
+. ./common.sh
 
-psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
-psql_db() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 echo
 echo "== migrate_ext audit benchmark =="
