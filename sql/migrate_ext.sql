@@ -1991,7 +1991,15 @@ AS $$
 		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(named.x)
 		 WHERE named.x OPERATOR(pg_catalog.~) '^("([^"]|"")+"|[a-z_][a-z0-9_$]*)\.("([^"]|"")+"|[a-z_][a-z0-9_$]*)$'
 	)
-	SELECT COALESCE(pg_catalog.array_agg(DISTINCT t.x), '{}') FROM (
+	-- NULL when an entry names no object (GRANT, REVOKE, ...): everything may have changed
+	SELECT CASE WHEN EXISTS (SELECT 1 FROM migrate.ddl_log l
+							  WHERE (l.id OPERATOR(pg_catalog.>=) first_id
+									 OR (l.txid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(seen)
+										 AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
+								AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
+								AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
+								AND l.object_identity IS NULL)
+				THEN NULL ELSE COALESCE(pg_catalog.array_agg(DISTINCT t.x), '{}') END FROM (
 		SELECT named.x FROM named
 		UNION ALL
 		-- partitions and children of a touched table, and its parents (ATTACH,
@@ -2013,7 +2021,7 @@ AS $$
 	) t
 $$;
 COMMENT ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8, pg_snapshot) IS
-'internal: identities of the objects (and tables) the DDL ledger entries in a range touched';
+'internal: identities of the objects (and tables) the DDL ledger entries in a range touched; NULL when an entry names no object (GRANT, REVOKE), i.e. anything may have changed';
 REVOKE ALL ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8, pg_snapshot) FROM PUBLIC;
 
 -- after a migration: the objects its DDL touched, read again into the expected schema
@@ -2028,14 +2036,15 @@ DECLARE
 	snap jsonb;
 	new_id bigint;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM migrate.snapshots)
-	   -- a command the ledger cannot tie to one object (GRANT, REVOKE, ...): read everything
-	   OR EXISTS (SELECT 1 FROM migrate.ddl_log l WHERE l.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
-				   AND l.object_identity IS NULL) THEN
-		RETURN migrate.snapshot_save(label);	-- a complete one
-	END IF;
 	SELECT COALESCE(pg_catalog.max(s.ledger_id), 0) INTO last_saved FROM migrate.snapshots s;
 	touched := migrate.ledger_touched(last_saved OPERATOR(pg_catalog.+) 1, NULL, pg_catalog.pg_current_xact_id());
+	-- the first one, or a command the ledger cannot tie to one object (GRANT,
+	-- REVOKE, ...): a complete snapshot
+	IF touched IS NULL OR NOT EXISTS (SELECT 1 FROM migrate.snapshots)
+	   OR EXISTS (SELECT 1 FROM migrate.ddl_log l WHERE l.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+				   AND l.object_identity IS NULL) THEN
+		RETURN migrate.snapshot_save(label);
+	END IF;
 	snap := migrate.snapshot(NULL, touched);
 	INSERT INTO migrate.snapshots (label, migration_version, taken_by, fingerprint, object_count, partial, ledger_id, snapshot)
 	VALUES (snapshot_save_migration.label, migrate.current_migration(), session_user, snap ->> 'fingerprint',
@@ -2160,6 +2169,7 @@ DECLARE
 	seen pg_snapshot;
 	scope text[] := drift_report.only_schemas;
 	touched text[];
+	incremental boolean;
 	live jsonb;
 	n bigint;
 BEGIN
@@ -2173,38 +2183,25 @@ BEGIN
 				USING ERRCODE = 'MG020', HINT = 'Save the expected schema with migrate.snapshot_save(), or pass a snapshot: migrate.drift(expected => <jsonb from migrate.snapshot()>).';
 		END IF;
 		since := pg_catalog.now();
-		IF NOT COALESCE(full_check, false) AND scope IS NULL THEN
-			-- the ledger says what changed since: only that is read again
+		incremental := NOT COALESCE(full_check, false) AND scope IS NULL;
+		IF incremental THEN
+			-- the ledger says what changed since: only that is read again (NULL:
+			-- an entry names no object, read everything); the database-wide
+			-- objects always, as ALTER EVENT TRIGGER leaves no ledger entry
 			touched := migrate.ledger_touched(COALESCE(since_id, 0) OPERATOR(pg_catalog.+) 1, NULL, NULL, seen);
-			IF EXISTS (SELECT 1 FROM migrate.ddl_log l
-						WHERE (l.id OPERATOR(pg_catalog.>) COALESCE(since_id, 0)
-							   OR (l.txid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(seen)
-								   AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
-						  AND l.object_identity IS NULL) THEN
-				-- a command the ledger cannot tie to one object (GRANT, REVOKE, ...): read everything
-				touched := NULL;
-			END IF;
-			-- with no ledger entry, still the database-wide objects (schemas,
-			-- extensions, event triggers, publications): ALTER EVENT TRIGGER
-			-- leaves no ledger entry, and they are few
-			live := migrate.snapshot(NULL, touched);
-			exp := pg_catalog.jsonb_build_object('objects', COALESCE(
-				(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
-																		   'hash', e.hash, 'definition', e.definition))
-				   FROM migrate.expected_objects e
-				  WHERE touched IS NULL
-					 OR e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)
-					 OR e.kind IN ('schema', 'extension', 'event trigger', 'publication')), '[]'));
-		ELSE
-			exp := pg_catalog.jsonb_build_object('objects', COALESCE(
-				(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
-																		   'hash', e.hash, 'definition', e.definition))
-				   FROM migrate.expected_objects e
-				  WHERE scope IS NULL
-					 OR pg_catalog.split_part(e.identity, '.', 1) OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.quote_ident(x) FROM pg_catalog.unnest(scope) x))
-					 OR e.kind IN ('extension', 'event trigger', 'publication')), '[]'));
-			live := migrate.snapshot(scope);
 		END IF;
+		exp := pg_catalog.jsonb_build_object('objects', COALESCE(
+			(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
+																	   'hash', e.hash, 'definition', e.definition))
+			   FROM migrate.expected_objects e
+			  WHERE CASE WHEN incremental
+						 THEN touched IS NULL
+							  OR e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)
+							  OR e.kind IN ('schema', 'extension', 'event trigger', 'publication')
+						 ELSE scope IS NULL
+							  OR pg_catalog.split_part(e.identity, '.', 1) OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.quote_ident(x) FROM pg_catalog.unnest(scope) x))
+							  OR e.kind IN ('extension', 'event trigger', 'publication') END), '[]'));
+		live := CASE WHEN incremental THEN migrate.snapshot(NULL, touched) ELSE migrate.snapshot(scope) END;
 	ELSE
 		IF pg_catalog.jsonb_typeof(exp -> 'objects') IS DISTINCT FROM 'array'
 		   OR pg_catalog.jsonb_typeof(exp -> 'schemas') NOT IN ('array', 'null')
