@@ -2301,20 +2301,17 @@ DECLARE
 	f record;
 	lint_lines text[] := '{}';
 BEGIN
-	FOR d IN SELECT r.kind, r.identity, r.change, r.attribute, r.expected_value, r.actual_value,
-					COALESCE(
-						(SELECT o -> 'definition' FROM pg_catalog.jsonb_array_elements(drift_sql.expected -> 'objects') o
-						  WHERE o ->> 'kind' OPERATOR(pg_catalog.=) r.kind AND o ->> 'identity' OPERATOR(pg_catalog.=) r.identity),
-						(SELECT e.definition FROM migrate.expected_objects e
-						  WHERE drift_sql.expected IS NULL AND e.kind OPERATOR(pg_catalog.=) r.kind
-							AND e.identity OPERATOR(pg_catalog.=) r.identity)) AS exp_def,
-					COALESCE(
-						(SELECT o ->> 'parent' FROM pg_catalog.jsonb_array_elements(drift_sql.expected -> 'objects') o
-						  WHERE o ->> 'kind' OPERATOR(pg_catalog.=) r.kind AND o ->> 'identity' OPERATOR(pg_catalog.=) r.identity),
-						(SELECT e.parent FROM migrate.expected_objects e
-						  WHERE drift_sql.expected IS NULL AND e.kind OPERATOR(pg_catalog.=) r.kind
-							AND e.identity OPERATOR(pg_catalog.=) r.identity)) AS exp_parent
-			   FROM migrate.drift_report(drift_sql.expected, NULL, true) r LOOP
+	-- the expected definitions keyed once (not searched again per drift row)
+	FOR d IN WITH given AS MATERIALIZED (
+				SELECT o ->> 'kind' AS k, o ->> 'identity' AS i, o ->> 'parent' AS p, o -> 'definition' AS def
+				  FROM pg_catalog.jsonb_array_elements(drift_sql.expected -> 'objects') o)
+			 SELECT r.kind, r.identity, r.change, r.attribute, r.expected_value, r.actual_value,
+					COALESCE(g.def, e.definition) AS exp_def, COALESCE(g.p, e.parent) AS exp_parent
+			   FROM migrate.drift_report(drift_sql.expected, NULL, true) r
+			   LEFT JOIN given g ON g.k OPERATOR(pg_catalog.=) r.kind AND g.i OPERATOR(pg_catalog.=) r.identity
+			   LEFT JOIN migrate.expected_objects e ON drift_sql.expected IS NULL
+					 AND e.kind OPERATOR(pg_catalog.=) r.kind AND e.identity OPERATOR(pg_catalog.=) r.identity
+			  ORDER BY r.kind COLLATE "C", r.identity COLLATE "C", r.attribute COLLATE "C" NULLS FIRST LOOP
 		def := d.exp_def;
 		IF d.kind OPERATOR(pg_catalog.=) 'index' AND d.change OPERATOR(pg_catalog.=) 'missing' THEN
 			stmts := stmts OPERATOR(pg_catalog.||) ((def ->> 'definition') OPERATOR(pg_catalog.||) ';');
