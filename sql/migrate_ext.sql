@@ -1451,11 +1451,11 @@ CREATE VIEW migrate.connections AS
 	 GROUP BY a.datname, a.usename, a.application_name, COALESCE(a.state, 'unknown')
 	 ORDER BY 1, 2, 3, 4;
 COMMENT ON VIEW migrate.connections IS
-'client connections grouped by database, user, application and state (pg_stat_activity; without pg_read_all_stats other users'' sessions are counted with state NULL and no times)';
+'client connections grouped by database, user, application and state (pg_stat_activity; without pg_read_all_stats other users'' sessions are counted with state unknown and no times)';
 COMMENT ON COLUMN migrate.connections.database_name IS 'database connected to';
 COMMENT ON COLUMN migrate.connections.user_name IS 'role connected as';
 COMMENT ON COLUMN migrate.connections.application_name IS 'application_name of the connections';
-COMMENT ON COLUMN migrate.connections.state IS 'active, idle, idle in transaction, ... (NULL: another user''s sessions, not visible without pg_read_all_stats)';
+COMMENT ON COLUMN migrate.connections.state IS 'active, idle, idle in transaction, ... (unknown: another user''s sessions, not visible without pg_read_all_stats)';
 COMMENT ON COLUMN migrate.connections.connections IS 'number of connections';
 COMMENT ON COLUMN migrate.connections.waiting IS 'connections waiting for a heavyweight lock';
 COMMENT ON COLUMN migrate.connections.idle_in_transaction IS 'connections idle in a transaction (also aborted)';
