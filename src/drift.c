@@ -569,21 +569,16 @@ write_ddl_rows(const char *event, const char *tag, const char *query)
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = CStringGetTextDatum(event);
 		values[1] = CStringGetTextDatum(tag);
-		values[2] = otype ? CStringGetTextDatum(otype) : (Datum) 0;
-		nulls[2] = otype ? ' ' : 'n';
-		values[3] = ident ? CStringGetTextDatum(ident) : (Datum) 0;
-		nulls[3] = ident ? ' ' : 'n';
-		values[4] = schema ? CStringGetTextDatum(schema) : (Datum) 0;
-		nulls[4] = schema ? ' ' : 'n';
-		values[5] = statement ? CStringGetTextDatum(statement) : (Datum) 0;
-		nulls[5] = statement ? ' ' : 'n';
+		values[2] = migrate_text_or_null(otype, &nulls[2]);
+		values[3] = migrate_text_or_null(ident, &nulls[3]);
+		values[4] = migrate_text_or_null(schema, &nulls[4]);
+		values[5] = migrate_text_or_null(statement, &nulls[5]);
 		values[6] = CStringGetTextDatum(suser);
 		values[7] = CStringGetTextDatum(user);
 		values[8] = CStringGetTextDatum(application_name ? application_name : "");
 		values[9] = ca;
 		nulls[9] = ca_null ? 'n' : ' ';
-		values[10] = migration ? CStringGetTextDatum(migration) : (Datum) 0;
-		nulls[10] = migration ? ' ' : 'n';
+		values[10] = migrate_text_or_null(migration, &nulls[10]);
 		values[11] = FullTransactionIdGetDatum(GetTopFullTransactionId());
 
 		if (migrate_execute_plan_as_owner(ddl_insert_plan, values, nulls, 0) != SPI_OK_INSERT)

@@ -230,10 +230,7 @@ insert_event(const EventData *ev)
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(ev->kind);
 	values[1] = CStringGetTextDatum(severity_names[ev->severity]);
-	if (ev->message)
-		values[2] = CStringGetTextDatum(ev->message);
-	else
-		nulls[2] = 'n';
+	values[2] = migrate_text_or_null(ev->message, &nulls[2]);
 	if (ev->details_jsonb)
 		values[3] = JsonbPGetDatum(ev->details_jsonb);
 	else
@@ -250,10 +247,7 @@ insert_event(const EventData *ev)
 		values[9] = FullTransactionIdGetDatum(ev->txid);
 	else
 		nulls[9] = 'n';
-	if (ev->migration)
-		values[10] = CStringGetTextDatum(ev->migration);
-	else
-		nulls[10] = 'n';
+	values[10] = migrate_text_or_null(ev->migration, &nulls[10]);
 
 	/* written as the extension owner: callers need no right on the table */
 	if (insert_plan == NULL)

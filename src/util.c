@@ -731,3 +731,11 @@ migrate_execute_plan_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
 	PG_END_TRY();
 	return rc;
 }
+
+/* A text Datum for SPI, or a NULL marked in *null ('n'; ' ' otherwise). */
+Datum
+migrate_text_or_null(const char *str, char *null)
+{
+	*null = str ? ' ' : 'n';
+	return str ? CStringGetTextDatum(str) : (Datum) 0;
+}

@@ -44,6 +44,7 @@ extern int	migrate_owner_spi(const char *sql, int nargs, Oid *argtypes, Datum *v
 extern SPIPlanPtr migrate_keep_plan_as_owner(const char *sql, int nargs, Oid *argtypes);
 extern int	migrate_execute_plan_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
 										  long tcount);
+extern Datum migrate_text_or_null(const char *str, char *null);
 extern char *migrate_current_user_name(void);
 extern char *migrate_qualified_relname(Oid relid);
 extern Datum migrate_client_addr_datum(bool *isnull);
