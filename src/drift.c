@@ -6,12 +6,18 @@
  *	  fingerprint over all of them.
  *
  * One query per object kind runs through SPI in read-only mode, so all of
- * them see the same snapshot; each returns (identity, parent, definition)
- * ordered by identity in the C collation.  The definitions are built in
- * SQL with jsonb_build_object from the server's own deparsers
- * (pg_get_indexdef, pg_get_constraintdef, pg_get_functiondef, ...), which
- * qualify every name not on the pinned search_path, so the text never
- * depends on the caller's path.  Privileges are normalised through
+ * them see the same snapshot; each returns the identity and parent of its
+ * objects, ordered by identity in the C collation, and either the whole
+ * definition as jsonb (the rarer kinds) or one column per attribute, from
+ * which the definition is pushed here straight into the result (no
+ * jsonb_build_object per row, no text round trip; NULLs are left out).
+ * The text comes from the server's own deparsers (pg_get_constraintdef,
+ * pg_get_functiondef, pg_get_expr, ...), which qualify every name not on
+ * the pinned search_path, so it never depends on the caller's path; index
+ * definitions on plain columns are written here, to the letter of
+ * pg_get_indexdef, which would open every table and scan the operator
+ * classes once per index column.  An object's hash is the SHA-256 of its
+ * definition's jsonb text.  Privileges are normalised through
  * acldefault (a NULL ACL and the explicit default compare equal).  Objects
  * that belong to an extension are left out (the extension is listed);
  * kinds not modelled are counted under "unmodeled", never skipped silently.
@@ -24,9 +30,15 @@
  */
 #include "postgres.h"
 
+#include "access/amapi.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
@@ -38,7 +50,11 @@
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
 #include "utils/xid8.h"
 #include "tcop/tcopprot.h"
 
@@ -80,23 +96,43 @@
 /* the same for relations, by OID ($3: the relations named in $2), through the catalog indexes */
 #define ONLYREL(oid) "($2::text[] IS NULL OR " oid " = ANY ($3::oid[]))"
 
+#if PG_VERSION_NUM >= 150000
+#define NULLS_NOT_DISTINCT "x.indnullsnotdistinct"
+#else
+#define NULLS_NOT_DISTINCT "false"
+#endif
+
+/*
+ * Builds the definition of one object from the columns of a row whose
+ * names start with "_" (inputs the object's columns do not show): pushes
+ * keys and values into the definition object being built.
+ */
+typedef void (*DefinitionHook) (JsonbParseState **state, HeapTuple tup, TupleDesc desc);
+
 /* One object kind: its name and the query describing its objects. */
 typedef struct SnapshotKind
 {
 	const char *kind;
 	const char *sql;			/* returns identity, parent, definition */
+	bool		columns;		/* definition: one key per further column */
+	DefinitionHook hook;		/* adds keys computed from "_" columns */
 } SnapshotKind;
+
+static void index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
+
 
 static const SnapshotKind snapshot_kinds[] = {
 	{"schema",
 		"SELECT quote_ident(n.nspname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'owner', pg_get_userbyid(n.nspowner), 'comment', " COMMENT("n.oid", "pg_namespace", "0") ","
 		" 'privileges', " ACL("n.nspacl", "n", "n.nspowner") "))"
-		" FROM pg_namespace n WHERE " NSF("n") " AND " NOTEXT("pg_namespace", "n.oid")},
+		" FROM pg_namespace n WHERE " NSF("n") " AND " NOTEXT("pg_namespace", "n.oid"),
+		false, NULL},
 	{"extension",
 		"SELECT quote_ident(e.extname), NULL::text, jsonb_build_object("
 		" 'version', e.extversion, 'schema', quote_ident(en.nspname))"
-		" FROM pg_extension e JOIN pg_namespace en ON en.oid = e.extnamespace"},
+		" FROM pg_extension e JOIN pg_namespace en ON en.oid = e.extnamespace",
+		false, NULL},
 	{"type",
 		"SELECT " QNAME("n", "t.typname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' END,"
@@ -119,73 +155,93 @@ static const SnapshotKind snapshot_kinds[] = {
 		" WHERE t.typtype IN ('e', 'c', 'd', 'r')"
 		" AND (t.typtype <> 'c' OR (SELECT tc.relkind FROM pg_class tc WHERE tc.oid = t.typrelid) = 'c')"
 		" AND ($2::text[] IS NULL OR t.typrelid = ANY ($3::oid[]) OR (t.typrelid = 0 AND " QNAME("n", "t.typname") " = ANY ($2::text[])))"
-		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid")},
+		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid"),
+		false, NULL},
 	{"table",
-		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
-		" 'kind', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' END,"
-		" 'persistence', CASE c.relpersistence WHEN 'p' THEN 'permanent' WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary' END,"
-		" 'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,"
-		" 'partition_of', CASE WHEN c.relispartition THEN (SELECT format('%I.%I', pn.nspname, pc.relname) FROM pg_inherits i"
-		"   JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END,"
-		" 'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,"
-		" 'inherits', CASE WHEN NOT c.relispartition THEN (SELECT jsonb_agg(format('%I.%I', pn.nspname, pc.relname) ORDER BY i.inhseqno) FROM pg_inherits i"
-		"   JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END,"
-		" 'replica_identity', CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'"
-		"   WHEN 'i' THEN 'index ' || (SELECT quote_ident(ic.relname) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid AND x.indisreplident) END,"
-		" 'row_level_security', c.relrowsecurity, 'force_row_level_security', c.relforcerowsecurity,"
-		" 'options', (SELECT jsonb_agg(o ORDER BY o COLLATE \"C\") FROM unnest(c.reloptions) o),"
-		" 'access_method', (SELECT am.amname FROM pg_am am WHERE am.oid = c.relam),"
-		" 'owner', pg_get_userbyid(c.relowner), 'comment', " COMMENT("c.oid", "pg_class", "0") ","
-		" 'privileges', " ACL("c.relacl", "r", "c.relowner") "))"
+		"SELECT " QNAME("n", "c.relname") " AS _identity, NULL::text AS _parent,"
+		" CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' END AS kind,"
+		" CASE c.relpersistence WHEN 'p' THEN 'permanent' WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary' END AS persistence,"
+		" CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,"
+		" CASE WHEN c.relispartition THEN (SELECT format('%I.%I', pn.nspname, pc.relname) FROM pg_inherits i"
+		"   JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END AS partition_of,"
+		" CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,"
+		" CASE WHEN NOT c.relispartition THEN (SELECT jsonb_agg(format('%I.%I', pn.nspname, pc.relname) ORDER BY i.inhseqno) FROM pg_inherits i"
+		"   JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END AS inherits,"
+		" CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'"
+		"   WHEN 'i' THEN 'index ' || (SELECT quote_ident(ic.relname) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid AND x.indisreplident) END AS replica_identity,"
+		" c.relrowsecurity AS row_level_security, c.relforcerowsecurity AS force_row_level_security,"
+		" CASE WHEN c.reloptions IS NOT NULL THEN (SELECT jsonb_agg(o ORDER BY o COLLATE \"C\") FROM unnest(c.reloptions) o) END AS options,"
+		" am.amname::text AS access_method,"
+		" pg_get_userbyid(c.relowner)::text AS owner, dsc.description AS comment,"
+		" " ACL("c.relacl", "r", "c.relowner") " AS privileges"
 		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-		" WHERE c.relkind IN ('r', 'p', 'f') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+		" LEFT JOIN pg_am am ON am.oid = c.relam"
+		" LEFT JOIN pg_description dsc ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = 0"
+		" WHERE c.relkind IN ('r', 'p', 'f') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
+		true, NULL},
 	{"column",
-		"SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
-		" 'type', format_type(a.atttypid, a.atttypmod),"
-		" 'collation', CASE WHEN a.attcollation <> ty.typcollation THEN (SELECT format('%I.%I', cn.nspname, co.collname)"
-		"   FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END,"
-		" 'not_null', a.attnotnull,"
-		" 'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END,"
-		" 'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,"
-		" 'generated', CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END,"
-		" 'position', row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),"
-		" 'comment', " COMMENT("c.oid", "pg_class", "a.attnum") ","
-		" 'privileges', (SELECT jsonb_agg(x_a.g ORDER BY x_a.g COLLATE \"C\") FROM (SELECT"
+		"SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
+		" format_type(a.atttypid, a.atttypmod) AS type,"
+		" CASE WHEN a.attcollation <> ty.typcollation THEN (SELECT format('%I.%I', cn.nspname, co.collname)"
+		"   FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,"
+		" a.attnotnull AS not_null,"
+		" CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS default,"
+		" CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,"
+		" CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,"
+		" row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) AS position,"
+		" dsc.description AS comment,"
+		" CASE WHEN a.attacl IS NOT NULL THEN (SELECT jsonb_agg(x_a.g ORDER BY x_a.g COLLATE \"C\") FROM (SELECT"
 		"   CASE x_e.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x_e.grantee)::text END"
 		"   || ':' || x_e.privilege_type || CASE WHEN x_e.is_grantable THEN '*' ELSE '' END AS g"
-		"   FROM aclexplode(a.attacl) x_e) x_a)))"
+		"   FROM aclexplode(a.attacl) x_e) x_a) END AS privileges"
 		" FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" JOIN pg_type ty ON ty.oid = a.atttypid"
 		" LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+		" LEFT JOIN pg_description dsc ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = a.attnum"
 		" WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')"
-		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
+		true, NULL},
 	{"constraint",
-		"SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
-		" 'type', CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key' WHEN 'p' THEN 'primary key'"
-		"   WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'constraint trigger' ELSE k.contype::text END,"
-		" 'definition', regexp_replace(pg_get_constraintdef(k.oid), '( DEFERRABLE| NOT DEFERRABLE| INITIALLY DEFERRED| INITIALLY IMMEDIATE| NOT VALID)+$', ''),"
-		" 'validated', k.convalidated,"
-		" 'deferrable', k.condeferrable, 'initially_deferred', k.condeferred, 'no_inherit', k.connoinherit,"
-		" 'comment', " COMMENT("k.oid", "pg_constraint", "0") "))"
+		"SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
+		" CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key' WHEN 'p' THEN 'primary key'"
+		"   WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'constraint trigger' ELSE k.contype::text END AS type,"
+		" regexp_replace(pg_get_constraintdef(k.oid), '( DEFERRABLE| NOT DEFERRABLE| INITIALLY DEFERRED| INITIALLY IMMEDIATE| NOT VALID)+$', '') AS definition,"
+		" k.convalidated AS validated,"
+		" k.condeferrable AS deferrable, k.condeferred AS initially_deferred, k.connoinherit AS no_inherit,"
+		" dsc.description AS comment"
 		" FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" LEFT JOIN pg_description dsc ON dsc.objoid = k.oid AND dsc.classoid = 'pg_constraint'::regclass AND dsc.objsubid = 0"
 		" WHERE k.conparentid = 0 AND (k.conislocal OR k.contype <> 'c')"
-		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
+		true, NULL},
 	{"index",
-		"SELECT " QNAME("n", "ic.relname") ", " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
-		" 'definition', pg_get_indexdef(x.indexrelid), 'valid', x.indisvalid, 'clustered', x.indisclustered,"
-		" 'comment', " COMMENT("ic.oid", "pg_class", "0") "))"
+		"SELECT " QNAME("n", "ic.relname") " AS _identity, " QNAME("n", "c.relname") " AS _parent,"
+		" x.indisvalid AS valid, x.indisclustered AS clustered, dsc.description AS comment,"
+		" x.indexrelid AS _indexrelid, x.indrelid AS _indrelid, ic.relam AS _relam, quote_ident(ic.relname) AS _name,"
+		" " QNAME("cn", "c.relname") " AS _table, quote_ident(am.amname) AS _am, x.indisunique AS _unique,"
+		" ic.relkind = 'I' AS _only, x.indnkeyatts AS _nkeyatts, x.indkey::int2[] AS _key, x.indclass::oid[] AS _class,"
+		" x.indcollation::oid[] AS _collation, x.indoption::int2[] AS _option,"
+		" " NULLS_NOT_DISTINCT " AS _nulls_not_distinct,"
+		" CASE WHEN x.indpred IS NOT NULL THEN pg_get_expr(x.indpred, x.indrelid) END AS _predicate,"
+		" (x.indexprs IS NOT NULL OR ic.reloptions IS NOT NULL"
+		"   OR x.indexrelid IN (SELECT ao.attrelid FROM pg_attribute ao WHERE ao.attoptions IS NOT NULL)) AS _server_deparse"
 		" FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid"
-		" JOIN pg_namespace n ON n.oid = ic.relnamespace"
+		" JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_namespace cn ON cn.oid = c.relnamespace"
+		" JOIN pg_am am ON am.oid = ic.relam"
+		" LEFT JOIN pg_description dsc ON dsc.objoid = ic.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = 0"
 		" WHERE NOT ic.relispartition AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid")
-		" AND ($2::text[] IS NULL OR x.indrelid = ANY ($3::oid[]) OR x.indexrelid = ANY ($3::oid[]))"},
+		" AND ($2::text[] IS NULL OR x.indrelid = ANY ($3::oid[]) OR x.indexrelid = ANY ($3::oid[]))",
+		true, index_definition},
 	{"trigger",
-		"SELECT format('%I.%I.%I', n.nspname, c.relname, tg.tgname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
-		" 'definition', pg_get_triggerdef(tg.oid),"
-		" 'enabled', CASE tg.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
-		" 'comment', " COMMENT("tg.oid", "pg_trigger", "0") "))"
+		"SELECT format('%I.%I.%I', n.nspname, c.relname, tg.tgname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
+		" pg_get_triggerdef(tg.oid) AS definition,"
+		" CASE tg.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END AS enabled,"
+		" dsc.description AS comment"
 		" FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" LEFT JOIN pg_description dsc ON dsc.objoid = tg.oid AND dsc.classoid = 'pg_trigger'::regclass AND dsc.objsubid = 0"
 		" WHERE NOT tg.tgisinternal AND tg.tgparentid = 0"
-		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
+		true, NULL},
 	{"view",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,"
@@ -196,7 +252,8 @@ static const SnapshotKind snapshot_kinds[] = {
 		"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND " COMMENT("c.oid", "pg_class", "a.attnum") " IS NOT NULL),"
 		" 'privileges', " ACL("c.relacl", "r", "c.relowner") "))"
 		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-		" WHERE c.relkind IN ('v', 'm') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+		" WHERE c.relkind IN ('v', 'm') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
+		false, NULL},
 	{"sequence",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'type', format_type(s.seqtypid, NULL), 'start', s.seqstart, 'increment', s.seqincrement,"
@@ -209,7 +266,8 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'privileges', " ACL("c.relacl", "s", "c.relowner") "))"
 		" FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")
-		" AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.deptype = 'i')"},
+		" AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.deptype = 'i')",
+		false, NULL},
 	{"function",
 		"SELECT format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)), NULL::text,"
 		" jsonb_strip_nulls(jsonb_build_object("
@@ -219,7 +277,8 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'privileges', " ACL("p.proacl", "f", "p.proowner") "))"
 		" FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
 		" WHERE p.prokind IN ('f', 'p', 'w') AND " NSF("n") " AND " NOTEXT("pg_proc", "p.oid")
-		" AND " ONLY("format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes))")},
+		" AND " ONLY("format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes))"),
+		false, NULL},
 	{"policy",
 		"SELECT format('%I on %I.%I', pol.polname, n.nspname, c.relname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
 		" 'command', CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,"
@@ -228,14 +287,16 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'using', pg_get_expr(pol.polqual, pol.polrelid), 'with_check', pg_get_expr(pol.polwithcheck, pol.polrelid),"
 		" 'comment', " COMMENT("pol.oid", "pg_policy", "0") "))"
 		" FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")},
+		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
+		false, NULL},
 	{"event trigger",
 		"SELECT quote_ident(e.evtname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'event', e.evtevent, 'tags', (SELECT jsonb_agg(t ORDER BY t COLLATE \"C\") FROM unnest(e.evttags) t),"
 		" 'function', e.evtfoid::regproc::text,"
 		" 'enabled', CASE e.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
 		" 'owner', pg_get_userbyid(e.evtowner), 'comment', " COMMENT("e.oid", "pg_event_trigger", "0") "))"
-		" FROM pg_event_trigger e WHERE " NOTEXT("pg_event_trigger", "e.oid")},
+		" FROM pg_event_trigger e WHERE " NOTEXT("pg_event_trigger", "e.oid"),
+		false, NULL},
 	{"publication",
 		"SELECT quote_ident(p.pubname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'all_tables', p.puballtables, 'insert', p.pubinsert, 'update', p.pubupdate, 'delete', p.pubdelete,"
@@ -243,7 +304,8 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'tables', CASE WHEN NOT p.puballtables THEN (SELECT jsonb_agg(format('%I.%I', pt.schemaname, pt.tablename) ORDER BY pt.schemaname COLLATE \"C\", pt.tablename COLLATE \"C\")"
 		"   FROM pg_publication_tables pt WHERE pt.pubname = p.pubname) END,"
 		" 'owner', pg_get_userbyid(p.pubowner), 'comment', " COMMENT("p.oid", "pg_publication", "0") "))"
-		" FROM pg_publication p"},
+		" FROM pg_publication p",
+		false, NULL},
 };
 
 /* the kept plan of each kind's query (prepared with search_path pinned) */
@@ -302,16 +364,472 @@ replace_all(const char *str, const char *from, const char *to)
 	return buf.data;
 }
 
-/* Append the rows of one kind's query to the JSON text and the fingerprint input. */
+/* Push a key of an object being built. */
+static void
+push_key(JsonbParseState **state, const char *key)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	(void) pushJsonbValue(state, WJB_KEY, &v);
+}
+
+/* Push a string value (NULL: a JSON null). */
+static void
+push_string(JsonbParseState **state, const char *str)
+{
+	JsonbValue	v;
+
+	if (str == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) str;
+		v.val.string.len = strlen(str);
+	}
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Push an integer value. */
+static void
+push_int(JsonbParseState **state, int64 n)
+{
+	JsonbValue	v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Push a boolean value. */
+static void
+push_bool(JsonbParseState **state, bool b)
+{
+	JsonbValue	v;
+
+	v.type = jbvBool;
+	v.val.boolean = b;
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Push a jsonb document as a value (NULL: a JSON null); it must outlive the state. */
+static void
+push_jsonb(JsonbParseState **state, Jsonb *jb)
+{
+	JsonbValue	v;
+
+	if (jb == NULL)
+	{
+		v.type = jbvNull;
+		(void) pushJsonbValue(state, WJB_VALUE, &v);
+		return;
+	}
+	if (JB_ROOT_IS_SCALAR(jb))
+	{
+		/* a raw scalar is stored as a one-element array */
+		(void) JsonbExtractScalar(&jb->root, &v);
+		(void) pushJsonbValue(state, WJB_VALUE, &v);
+		return;
+	}
+	v.type = jbvBinary;
+	v.val.binary.data = &jb->root;
+	v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* ---------------------------------------------------------------------
+ * Index definitions, built here: the text of pg_get_indexdef() for an
+ * index on plain columns, without its per-index relation open and scan of
+ * the operator classes (most of the time of a snapshot otherwise).  An
+ * index with expressions, storage options or column options is left to
+ * pg_get_indexdef() itself.
+ * ---------------------------------------------------------------------
+ */
+
+/* lookups remembered during one snapshot (reset at its start) */
+typedef struct OpclassCacheEntry
+{
+	Oid			type;			/* key column type */
+	Oid			am;
+	Oid			opclass;		/* the default operator class, or InvalidOid */
+} OpclassCacheEntry;
+
+#define OPCLASS_CACHE_SIZE 64
+static OpclassCacheEntry opclass_cache[OPCLASS_CACHE_SIZE];
+static int	opclass_cache_used = 0;
+static Oid	canorder_am = InvalidOid;
+static bool canorder_value = false;
+
+/* Forget the lookups of the previous snapshot. */
+static void
+reset_index_caches(void)
+{
+	opclass_cache_used = 0;
+	canorder_am = InvalidOid;
+}
+
+/* The default operator class of a type for an access method (remembered). */
+static Oid
+default_opclass(Oid type, Oid am)
+{
+	Oid			opclass;
+
+	for (int i = 0; i < opclass_cache_used; i++)
+		if (opclass_cache[i].type == type && opclass_cache[i].am == am)
+			return opclass_cache[i].opclass;
+	opclass = GetDefaultOpClass(type, am);
+	if (opclass_cache_used < OPCLASS_CACHE_SIZE)
+	{
+		opclass_cache[opclass_cache_used].type = type;
+		opclass_cache[opclass_cache_used].am = am;
+		opclass_cache[opclass_cache_used].opclass = opclass;
+		opclass_cache_used++;
+	}
+	return opclass;
+}
+
+/* Whether an index access method orders its entries (remembered). */
+static bool
+am_can_order(Oid am)
+{
+	if (am != canorder_am)
+	{
+		IndexAmRoutine *routine = GetIndexAmRoutineByAmId(am, false);
+
+		canorder_value = routine->amcanorder;
+		canorder_am = am;
+		pfree(routine);
+	}
+	return canorder_value;
+}
+
+/* Append " opclass" when it is not the default for the type, as ruleutils does. */
+static void
+append_opclass(StringInfo buf, Oid opclass, Oid type, Oid am)
+{
+	HeapTuple	tup;
+	Form_pg_opclass opc;
+
+	if (default_opclass(type, am) == opclass)
+		return;
+	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclass);
+	opc = (Form_pg_opclass) GETSTRUCT(tup);
+	if (OpclassIsVisible(opclass))
+		appendStringInfo(buf, " %s", quote_identifier(NameStr(opc->opcname)));
+	else
+		appendStringInfo(buf, " %s",
+						 quote_qualified_identifier(get_namespace_name_or_temp(opc->opcnamespace),
+													NameStr(opc->opcname)));
+	ReleaseSysCache(tup);
+}
+
+/* The value of a column of the index query, by the name it was given. */
+static Datum
+index_column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
+{
+	/* the query is fixed: its column numbers are looked up once */
+	static const char *const names[] = {
+		"_indexrelid", "_indrelid", "_relam", "_name", "_table", "_am", "_unique", "_only",
+		"_nkeyatts", "_key", "_class", "_collation", "_option", "_nulls_not_distinct",
+		"_predicate", "_server_deparse"
+	};
+	static int	fnumbers[lengthof(names)];
+	static bool looked_up = false;
+
+	if (!looked_up)
+	{
+		for (size_t i = 0; i < lengthof(names); i++)
+			if ((fnumbers[i] = SPI_fnumber(desc, names[i])) <= 0)
+				elog(ERROR, "index query has no column %s", names[i]);
+		looked_up = true;
+	}
+	for (size_t i = 0; i < lengthof(names); i++)
+		if (strcmp(names[i], name) == 0)
+			return SPI_getbinval(tup, desc, fnumbers[i], isnull);
+	elog(ERROR, "unknown index query column %s", name);
+	return (Datum) 0;
+}
+
+/* Hook of the index kind: its "definition", as pg_get_indexdef() writes it. */
+static void
+index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+	Oid			indexrelid = DatumGetObjectId(index_column(tup, desc, "_indexrelid", &isnull));
+	Oid			indrelid = DatumGetObjectId(index_column(tup, desc, "_indrelid", &isnull));
+	Oid			am = DatumGetObjectId(index_column(tup, desc, "_relam", &isnull));
+	int			nkeyatts = DatumGetInt16(index_column(tup, desc, "_nkeyatts", &isnull));
+	Datum		pred;
+	bool		pred_null;
+	StringInfoData buf;
+	Datum	   *keys;
+	Datum	   *opclasses;
+	Datum	   *collations;
+	Datum	   *options;
+	int			natts;
+	int			nopclasses;
+	int			ncollations;
+	int			noptions;
+	bool		canorder;
+	const char *sep = "";
+
+	push_key(state, "definition");
+	if (DatumGetBool(index_column(tup, desc, "_server_deparse", &isnull)))
+	{
+		push_string(state, TextDatumGetCString(DirectFunctionCall1(pg_get_indexdef,
+																   ObjectIdGetDatum(indexrelid))));
+		return;
+	}
+	/* int2vector and oidvector columns, as arrays without NULLs */
+	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, "_key", &isnull)),
+					  INT2OID, 2, true, TYPALIGN_SHORT, &keys, NULL, &natts);
+	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, "_class", &isnull)),
+					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &opclasses, NULL, &nopclasses);
+	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, "_collation", &isnull)),
+					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &collations, NULL, &ncollations);
+	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, "_option", &isnull)),
+					  INT2OID, 2, true, TYPALIGN_SHORT, &options, NULL, &noptions);
+	if (nkeyatts > natts || nopclasses < nkeyatts || ncollations < nkeyatts || noptions < nkeyatts)
+		elog(ERROR, "malformed pg_index row for index %u", indexrelid);
+	canorder = am_can_order(am);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE %sINDEX %s ON %s%s USING %s (",
+					 DatumGetBool(index_column(tup, desc, "_unique", &isnull)) ? "UNIQUE " : "",
+					 TextDatumGetCString(index_column(tup, desc, "_name", &isnull)),
+					 DatumGetBool(index_column(tup, desc, "_only", &isnull)) ? "ONLY " : "",
+					 TextDatumGetCString(index_column(tup, desc, "_table", &isnull)),
+					 TextDatumGetCString(index_column(tup, desc, "_am", &isnull)));
+	for (int keyno = 0; keyno < natts; keyno++)
+	{
+		HeapTuple	atttup;
+		Form_pg_attribute att;
+
+		if (keyno == nkeyatts)
+		{
+			appendStringInfoString(&buf, ") INCLUDE (");
+			sep = "";
+		}
+		appendStringInfoString(&buf, sep);
+		sep = ", ";
+		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(indrelid), keys[keyno]);
+		if (!HeapTupleIsValid(atttup))
+			elog(ERROR, "cache lookup failed for attribute %d of relation %u",
+				 DatumGetInt16(keys[keyno]), indrelid);
+		att = (Form_pg_attribute) GETSTRUCT(atttup);
+		appendStringInfoString(&buf, quote_identifier(NameStr(att->attname)));
+		if (keyno < nkeyatts)
+		{
+			int16		opt = DatumGetInt16(options[keyno]);
+			Oid			coll = DatumGetObjectId(collations[keyno]);
+
+			if (OidIsValid(coll) && coll != att->attcollation)
+				appendStringInfo(&buf, " COLLATE %s", generate_collation_name(coll));
+			append_opclass(&buf, DatumGetObjectId(opclasses[keyno]), att->atttypid, am);
+			if (canorder)
+			{
+				if (opt & INDOPTION_DESC)
+				{
+					appendStringInfoString(&buf, " DESC");
+					if (!(opt & INDOPTION_NULLS_FIRST))
+						appendStringInfoString(&buf, " NULLS LAST");
+				}
+				else if (opt & INDOPTION_NULLS_FIRST)
+					appendStringInfoString(&buf, " NULLS FIRST");
+			}
+		}
+		ReleaseSysCache(atttup);
+	}
+	appendStringInfoChar(&buf, ')');
+	if (DatumGetBool(index_column(tup, desc, "_nulls_not_distinct", &isnull)))
+		appendStringInfoString(&buf, " NULLS NOT DISTINCT");
+	pred = index_column(tup, desc, "_predicate", &pred_null);
+	if (!pred_null)
+		appendStringInfo(&buf, " WHERE %s", TextDatumGetCString(pred));
+	push_string(state, buf.data);
+}
+
+/*
+ * Push a jsonb document as the value of the pending key or element, leaving
+ * out object members whose value is null (as jsonb_strip_nulls does); the
+ * document must outlive the state.  Returns the value pushed.
+ */
+static JsonbValue *
+push_jsonb_stripped(JsonbParseState **state, Jsonb *jb, JsonbIteratorToken seq)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	JsonbValue	key;
+	bool		have_key = false;
+	JsonbValue *res = NULL;
+
+	if (JB_ROOT_IS_SCALAR(jb))
+	{
+		(void) JsonbExtractScalar(&jb->root, &v);
+		return pushJsonbValue(state, seq, &v);
+	}
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			key = v;
+			have_key = true;
+			continue;
+		}
+		if (tok == WJB_VALUE && v.type == jbvNull)
+		{
+			have_key = false;
+			continue;
+		}
+		if (have_key)
+		{
+			(void) pushJsonbValue(state, WJB_KEY, &key);
+			have_key = false;
+		}
+		res = pushJsonbValue(state, tok, (tok == WJB_VALUE || tok == WJB_ELEM) ? &v : NULL);
+	}
+	return res;
+}
+
+/* Whether a jsonb document is the JSON null. */
+static bool
+jsonb_is_null(Jsonb *jb)
+{
+	JsonbValue	v;
+
+	return JB_ROOT_IS_SCALAR(jb) && JsonbExtractScalar(&jb->root, &v) && v.type == jbvNull;
+}
+
+/*
+ * Append a built value as jsonb's text output writes it (the input of the
+ * object hashes, so they stay portable: the binary form is in the
+ * machine's byte order).
+ */
+static void
+append_value_text(StringInfo out, JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			appendStringInfoString(out, "null");
+			break;
+		case jbvString:
+			{
+				char	   *str = pnstrdup(v->val.string.val, v->val.string.len);
+
+				escape_json(out, str);
+				pfree(str);
+				break;
+			}
+		case jbvNumeric:
+			appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out,
+																			NumericGetDatum(v->val.numeric))));
+			break;
+		case jbvBool:
+			appendStringInfoString(out, v->val.boolean ? "true" : "false");
+			break;
+		case jbvArray:
+			appendStringInfoChar(out, '[');
+			for (int i = 0; i < v->val.array.nElems; i++)
+			{
+				if (i > 0)
+					appendStringInfoString(out, ", ");
+				append_value_text(out, &v->val.array.elems[i]);
+			}
+			appendStringInfoChar(out, ']');
+			break;
+		case jbvObject:
+			appendStringInfoChar(out, '{');
+			for (int i = 0; i < v->val.object.nPairs; i++)
+			{
+				if (i > 0)
+					appendStringInfoString(out, ", ");
+				append_value_text(out, &v->val.object.pairs[i].key);
+				appendStringInfoString(out, ": ");
+				append_value_text(out, &v->val.object.pairs[i].value);
+			}
+			appendStringInfoChar(out, '}');
+			break;
+		case jbvBinary:
+			(void) JsonbToCString(out, v->val.binary.data, v->val.binary.len);
+			break;
+		default:
+			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
+	}
+}
+
+/* Push the value of one column of a kind's row (not NULL) as the value of the pending key. */
+static void
+push_column(JsonbParseState **state, Datum d, Oid type)
+{
+	JsonbValue	v;
+
+	switch (type)
+	{
+		case BOOLOID:
+			push_bool(state, DatumGetBool(d));
+			break;
+		case INT2OID:
+			push_int(state, DatumGetInt16(d));
+			break;
+		case INT4OID:
+			push_int(state, DatumGetInt32(d));
+			break;
+		case INT8OID:
+			push_int(state, DatumGetInt64(d));
+			break;
+		case NUMERICOID:
+			v.type = jbvNumeric;
+			v.val.numeric = DatumGetNumericCopy(d);
+			(void) pushJsonbValue(state, WJB_VALUE, &v);
+			break;
+		case JSONBOID:
+			(void) push_jsonb_stripped(state, DatumGetJsonbPCopy(d), WJB_VALUE);
+			break;
+		case TEXTOID:
+		case VARCHAROID:
+			push_string(state, TextDatumGetCString(d));
+			break;
+		case NAMEOID:
+			push_string(state, pstrdup(NameStr(*DatumGetName(d))));
+			break;
+		default:
+			{
+				Oid			out;
+				bool		varlena;
+
+				getTypeOutputInfo(type, &out, &varlena);
+				push_string(state, OidOutputFunctionCall(out, d));
+			}
+	}
+}
+
+/*
+ * Push the rows of one kind's query as objects of the snapshot, and add
+ * them to the fingerprint input.  Nothing goes through text but the input
+ * of the hashes: a definition is built from the row's columns (one key per
+ * column, NULLs left out), or pushed as the jsonb document the query built.
+ */
 static int
-append_kind(StringInfo out, StringInfo fp, int kind_no, Datum *values, char *nulls,
-			bool *first)
+append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, char *nulls,
+			MemoryContext cxt)
 {
 	const SnapshotKind *k = &snapshot_kinds[kind_no];
 	int			partial = (nulls[1] == 'n') ? 0 : 1;
 	Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, OIDARRAYOID};
 	int			rc;
+	int			count = 0;
 	TimestampTz t0;
+	StringInfoData hashinput;
+	TupleDesc	desc;
+	char	  **keys;
 
 	/*
 	 * The objects of a kind in the C collation: the same order everywhere.
@@ -322,8 +840,10 @@ append_kind(StringInfo out, StringInfo fp, int kind_no, Datum *values, char *nul
 	 */
 	if (kind_plans[partial][kind_no] == NULL)
 	{
-		char	   *sql = psprintf("SELECT * FROM (%s) q(identity, parent, definition)"
-								   " ORDER BY q.identity COLLATE \"C\"", k->sql);
+		char	   *sql = k->columns ?
+			psprintf("SELECT * FROM (%s) q ORDER BY q._identity COLLATE \"C\"", k->sql) :
+			psprintf("SELECT * FROM (%s) q(identity, parent, definition)"
+					 " ORDER BY q.identity COLLATE \"C\"", k->sql);
 		SPIPlanPtr	plan;
 
 		sql = replace_all(sql, "$2::text[] IS NULL OR", partial ? "false OR" : "true OR");
@@ -339,40 +859,85 @@ append_kind(StringInfo out, StringInfo fp, int kind_no, Datum *values, char *nul
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "snapshot query for %s failed: %s", k->kind, SPI_result_code_string(rc));
 	elog(DEBUG1, "snapshot query of %s: %.1f ms", k->kind, migrate_elapsed_ms(t0, GetCurrentTimestamp()));
+	/* SPI left us in its own context: what is pushed must outlive SPI_finish */
+	MemoryContextSwitchTo(cxt);
+	desc = SPI_tuptable->tupdesc;
+	/* the keys: the column names, copied (the result goes before the state does) */
+	keys = palloc0(sizeof(char *) * desc->natts);
+	for (int c = 2; c < desc->natts; c++)
+		keys[c] = pstrdup(NameStr(TupleDescAttr(desc, c)->attname));
+	initStringInfo(&hashinput);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *identity = SPI_getvalue(tup, desc, 1);
-		char	   *parent = SPI_getvalue(tup, desc, 2);
-		char	   *definition = SPI_getvalue(tup, desc, 3);
+		bool		isnull;
+		Datum		id_datum = SPI_getbinval(tup, desc, 1, &isnull);
+		char	   *identity;
+		char	   *parent = NULL;
+		JsonbValue *definition;
 		char	   *hash;
 
-		if (identity == NULL || definition == NULL)
+		/* both text: no output function call needed */
+		if (isnull)
 			continue;
-		hash = migrate_sha256_hex(definition, strlen(definition));
-		if (!*first)
-			appendStringInfoString(out, ", ");
-		*first = false;
-		appendStringInfoString(out, "{\"kind\": ");
-		escape_json(out, k->kind);
-		appendStringInfoString(out, ", \"identity\": ");
-		escape_json(out, identity);
+		identity = TextDatumGetCString(id_datum);
+		id_datum = SPI_getbinval(tup, desc, 2, &isnull);
+		if (!isnull)
+			parent = TextDatumGetCString(id_datum);
+		if (!k->columns)
+		{
+			Datum		d = SPI_getbinval(tup, desc, 3, &isnull);
+
+			if (isnull)
+				continue;
+			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+			push_key(state, "definition");
+			definition = push_jsonb_stripped(state, DatumGetJsonbPCopy(d), WJB_VALUE);
+		}
+		else
+		{
+			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+			push_key(state, "definition");
+			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+			for (int c = 2; c < desc->natts; c++)
+			{
+				Oid			type = TupleDescAttr(desc, c)->atttypid;
+				Datum		d;
+
+				if (keys[c][0] == '_')
+					continue;
+				d = SPI_getbinval(tup, desc, c + 1, &isnull);
+				if (isnull || (type == JSONBOID && jsonb_is_null(DatumGetJsonbP(d))))
+					continue;
+				push_key(state, keys[c]);
+				push_column(state, d, type);
+			}
+			if (k->hook)
+				k->hook(state, tup, desc);
+			definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		}
+		resetStringInfo(&hashinput);
+		append_value_text(&hashinput, definition);
+		hash = migrate_sha256_hex(hashinput.data, hashinput.len);
+
+		push_key(state, "kind");
+		push_string(state, k->kind);
+		push_key(state, "identity");
+		push_string(state, identity);
 		if (parent)
 		{
-			appendStringInfoString(out, ", \"parent\": ");
-			escape_json(out, parent);
+			push_key(state, "parent");
+			push_string(state, parent);
 		}
-		appendStringInfo(out, ", \"hash\": \"%s\", \"definition\": %s}", hash, definition);
+		push_key(state, "hash");
+		push_string(state, hash);
+		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 		appendStringInfo(fp, "%s\t%s\t%s\n", k->kind, identity, hash);
-		pfree(identity);
-		pfree(definition);
-		pfree(hash);
-		if (parent)
-			pfree(parent);
+		count++;
 	}
+	pfree(hashinput.data);
 	SPI_freetuptable(SPI_tuptable);
-	return (int) SPI_processed;
+	return count;
 }
 
 PG_FUNCTION_INFO_V1(migrate_snapshot);
@@ -385,13 +950,12 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 	bool		only_null = PG_NARGS() < 2 || PG_ARGISNULL(1);
 	Datum		values[3] = {schemas, only_null ? (Datum) 0 : PG_GETARG_DATUM(1), (Datum) 0};
 	char		nulls[3] = {schemas_null ? 'n' : ' ', only_null ? 'n' : ' ', 'n'};
-	StringInfoData out;
+	JsonbParseState *state = NULL;
+	JsonbValue *root;
 	StringInfoData fp;
-	StringInfoData unmodeled;
-	bool		first = true;
 	int			nest;
 	int			objects = 0;
-	Datum		result;
+	Jsonb	   *result;
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext old;
 
@@ -401,6 +965,7 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 				 errmsg("schemas must not contain NULL"),
 				 errhint("Pass schema names, or NULL for every user schema.")));
 
+	reset_index_caches();
 	/* rendering must not depend on the caller's search_path */
 	nest = migrate_pin_search_path();
 	/* many small catalog queries: compiling them costs more than it saves */
@@ -408,9 +973,7 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	old = MemoryContextSwitchTo(cxt);
-	initStringInfo(&out);
 	initStringInfo(&fp);
-	initStringInfo(&unmodeled);
 	MemoryContextSwitchTo(old);
 
 	/* the relations among the objects asked for, by OID */
@@ -435,18 +998,23 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 			values[2] = PointerGetDatum(construct_empty_array(OIDOID));
 		nulls[2] = ' ';
 	}
-	appendStringInfoString(&out, "{\"format\": 1, \"objects\": [");
+	old = MemoryContextSwitchTo(cxt);
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_key(&state, "format");
+	push_int(&state, 1);
+	push_key(&state, "objects");
+	(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	MemoryContextSwitchTo(old);
 	for (size_t k = 0; k < lengthof(snapshot_kinds); k++)
 	{
 		TimestampTz t0 = GetCurrentTimestamp();
 
-		old = MemoryContextSwitchTo(cxt);
-		objects += append_kind(&out, &fp, (int) k, values, nulls, &first);
+		old = CurrentMemoryContext;
+		objects += append_kind(&state, &fp, (int) k, values, nulls, cxt);
 		MemoryContextSwitchTo(old);
 		elog(DEBUG1, "snapshot of %s: %.1f ms", snapshot_kinds[k].kind,
 			 migrate_elapsed_ms(t0, GetCurrentTimestamp()));
 	}
-	appendStringInfoString(&out, "]");
 
 	/* what is there but not modelled */
 	{
@@ -457,38 +1025,72 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 								  3, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "snapshot query for unmodeled kinds failed");
 		old = MemoryContextSwitchTo(cxt);
-		appendStringInfoString(&unmodeled, "[");
+		(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		push_key(&state, "unmodeled");
+		(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			char	   *count = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-			char	   *ids = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			char	   *kind = SPI_getvalue(tup, desc, 1);
+			bool		isnull;
+			int32		count = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+			Datum		ids = SPI_getbinval(tup, desc, 3, &isnull);
 
-			if (i > 0)
-				appendStringInfoString(&unmodeled, ", ");
-			appendStringInfoString(&unmodeled, "{\"kind\": ");
-			escape_json(&unmodeled, kind);
-			appendStringInfo(&unmodeled, ", \"count\": %s, \"identities\": %s}", count, ids ? ids : "[]");
-			appendStringInfo(&fp, "unmodeled\t%s\t%s\n", kind, count);
+			(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+			push_key(&state, "kind");
+			push_string(&state, kind);
+			push_key(&state, "count");
+			push_int(&state, count);
+			push_key(&state, "identities");
+			if (isnull)
+			{
+				(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+				(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+			}
+			else
+				push_jsonb(&state, DatumGetJsonbPCopy(ids));
+			(void) pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+			appendStringInfo(&fp, "unmodeled\t%s\t%d\n", kind, count);
 		}
-		appendStringInfoString(&unmodeled, "]");
+		(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
 	AtEOXact_GUC(true, nest);
 
-	appendStringInfo(&out, ", \"unmodeled\": %s, \"object_count\": %d, \"fingerprint\": \"%s\", \"schemas\": ",
-					 unmodeled.data, objects, migrate_sha256_hex(fp.data, fp.len));
+	push_key(&state, "object_count");
+	push_int(&state, objects);
+	push_key(&state, "fingerprint");
+	push_string(&state, migrate_sha256_hex(fp.data, fp.len));
+	push_key(&state, "schemas");
 	if (schemas_null)
-		appendStringInfoString(&out, "null");
+		push_string(&state, NULL);
 	else
-		appendStringInfoString(&out, TextDatumGetCString(DirectFunctionCall1(array_to_json, schemas)));
-	appendStringInfoString(&out, ", \"partial\": ");
-	appendStringInfoString(&out, only_null ? "false}" : "true}");
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data));
-	pfree(out.data);
+	{
+		Datum	   *elems;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(schemas), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, NULL, &n);
+		(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+		for (int i = 0; i < n; i++)
+		{
+			JsonbValue	v;
+
+			v.type = jbvString;
+			v.val.string.val = TextDatumGetCString(elems[i]);
+			v.val.string.len = strlen(v.val.string.val);
+			(void) pushJsonbValue(&state, WJB_ELEM, &v);
+		}
+		(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	}
+	push_key(&state, "partial");
+	push_bool(&state, !only_null);
+	root = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	result = JsonbValueToJsonb(root);
 	pfree(fp.data);
-	PG_RETURN_DATUM(result);
+	PG_RETURN_JSONB_P(result);
 }
 
 /* ---------------------------------------------------------------------
