@@ -62,6 +62,7 @@ CREATE TABLE migrate.migrations (
 	lint_findings jsonb NOT NULL DEFAULT '[]',
 	reverted_at timestamptz,
 	reverted_by text,
+	chain_hash text,
 	CONSTRAINT migrations_version_check CHECK (version <> ''),
 	CONSTRAINT migrations_checksum_check CHECK (state = 'baselined' OR checksum IS NOT NULL)
 );
@@ -97,6 +98,7 @@ COMMENT ON COLUMN migrate.migrations.out_of_order IS 'applied while a higher ver
 COMMENT ON COLUMN migrate.migrations.lint_findings IS 'findings of migrate.lint for the script when it was applied (also in its history row)';
 COMMENT ON COLUMN migrate.migrations.reverted_at IS 'when migrate.revert last reverted this version';
 COMMENT ON COLUMN migrate.migrations.reverted_by IS 'session user who last reverted this version';
+COMMENT ON COLUMN migrate.migrations.chain_hash IS 'chain hash of the latest migrate.history entry of this version (see migrate.history_check)';
 
 CREATE TABLE migrate.history (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -112,7 +114,9 @@ CREATE TABLE migrate.history (
 	client_addr inet,
 	backend_pid integer NOT NULL,
 	txid xid8,
-	details jsonb NOT NULL DEFAULT '{}'
+	details jsonb NOT NULL DEFAULT '{}',
+	prev_hash text,
+	chain_hash text
 );
 CREATE INDEX history_version_idx ON migrate.history (version);
 COMMENT ON INDEX migrate.history_version_idx IS 'history entries of one version';
@@ -132,6 +136,9 @@ COMMENT ON COLUMN migrate.history.client_addr IS 'client address of the acting s
 COMMENT ON COLUMN migrate.history.backend_pid IS 'backend process id of the acting session';
 COMMENT ON COLUMN migrate.history.txid IS 'top-level transaction id of the action';
 COMMENT ON COLUMN migrate.history.details IS 'action details: timings, statement and row counts, WAL positions, repair reason';
+COMMENT ON COLUMN migrate.history.prev_hash IS 'chain hash of the entry before this one (NULL for the first)';
+COMMENT ON COLUMN migrate.history.chain_hash IS
+'sha256(prev_hash || version || checksum) for an apply, sha256(prev_hash || action || '' '' || version || checksum) otherwise, as hex (migrate.chain_link)';
 
 COMMENT ON SEQUENCE migrate.history_id_seq IS 'sequence numbers of migrate.history entries';
 COMMENT ON INDEX migrate.migrations_pkey IS 'one row per version';
@@ -277,6 +284,167 @@ AS $$
 $$;
 COMMENT ON FUNCTION migrate.status() IS
 'one row per known migration version in natural version order: state, checksum, when, by whom, how long';
+
+CREATE FUNCTION migrate.record_applied(
+	version text,
+	name text,
+	checksum text,
+	script text DEFAULT NULL,
+	down_script text DEFAULT NULL,
+	verify_script text DEFAULT NULL,
+	requires text[] DEFAULT '{}',
+	execution_ms double precision DEFAULT 0,
+	statement_count integer DEFAULT 0,
+	details jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_record_applied'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.record_applied(text, text, text, text, text, text, text[], double precision, integer, jsonb) IS
+'records a migration whose statements the caller ran outside a transaction (pg_migrate), with the checks, history entry, chain and event of migrate.apply; returns recorded or already_applied';
+
+CREATE FUNCTION migrate.chain_link(prev_hash text, action text, version text, checksum text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_chain_link_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION migrate.chain_link(text, text, text, text) IS
+'the chain hash of a history entry: sha256(prev_hash || version || checksum) for an apply, sha256(prev_hash || action || '' '' || version || checksum) for the other actions, as hex';
+
+CREATE FUNCTION migrate.fingerprint()
+RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT migrate.checksum(COALESCE(string_agg(m.version || ' ' || COALESCE(m.checksum, 'baselined'), E'\n'
+												ORDER BY m.version_key), ''))
+	  FROM migrate.migrations m
+	 WHERE m.state IN ('applied', 'baselined')
+$$;
+COMMENT ON FUNCTION migrate.fingerprint() IS
+'SHA-256 of the applied migrations in natural version order (version and checksum; a baseline counts as its version): equal on two databases with the same migrations, whatever order they were applied in';
+
+CREATE FUNCTION migrate.history_check()
+RETURNS TABLE(problem text, table_name text, id bigint, version text, detail text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH h AS (
+		SELECT h.id, h.action, h.version, h.checksum, h.prev_hash, h.chain_hash,
+			   h.chain_hash IS NOT DISTINCT FROM migrate.chain_link(h.prev_hash, h.action, h.version, h.checksum) AS intact
+		  FROM migrate.history h
+	), c AS (
+		SELECT h.*, lag(h.chain_hash) OVER w AS before_hash, lag(h.id) OVER w AS before_id,
+			   COALESCE(lag(h.intact) OVER w, true) AS before_intact
+		  FROM h WINDOW w AS (ORDER BY h.id)
+	), latest AS (
+		SELECT DISTINCT ON (h.version) h.version, h.id, h.chain_hash, h.checksum,
+			   CASE h.action WHEN 'revert' THEN 'reverted' WHEN 'baseline' THEN 'baselined' ELSE 'applied' END AS state
+		  FROM migrate.history h
+		 ORDER BY h.version, h.id DESC
+	)
+	SELECT p.problem, p.table_name, p.id, p.version, p.detail
+	  FROM (
+		SELECT CASE WHEN c.prev_hash IS NOT DISTINCT FROM c.before_hash THEN 'changed' ELSE 'inserted' END AS problem,
+			   'history' AS table_name, c.id, c.version,
+			   CASE WHEN c.prev_hash IS NOT DISTINCT FROM c.before_hash
+					THEN format('history entry %s (%s %s) does not match its chain hash: its action, version or checksum was changed', c.id, c.action, c.version)
+					ELSE format('history entry %s (%s %s) is not chained to the entry before it: it was written behind the extension''s functions', c.id, c.action, c.version)
+			   END AS detail
+		  FROM c WHERE NOT c.intact
+		UNION ALL
+		SELECT 'deleted', 'history', c.id, c.version,
+			   format('entries before history entry %s are missing: it is chained to %s, which no entry after %s has', c.id,
+					  COALESCE(c.prev_hash, 'the start of the history'), COALESCE('entry ' || c.before_id, 'the start'))
+		  FROM c WHERE c.intact AND c.before_intact AND c.prev_hash IS DISTINCT FROM c.before_hash
+		UNION ALL
+		SELECT 'changed', 'migrations', l.id, m.version,
+			   format('migrate.migrations says %s is %s with checksum %s (chain %s); its latest history entry %s says %s with checksum %s (chain %s)',
+					  m.version, m.state, COALESCE(m.checksum, 'none'), COALESCE(m.chain_hash, 'none'),
+					  l.id, l.state, COALESCE(l.checksum, 'none'), l.chain_hash)
+		  FROM migrate.migrations m JOIN latest l ON l.version = m.version
+		 WHERE (m.state, m.checksum, m.chain_hash) IS DISTINCT FROM (l.state, l.checksum, l.chain_hash)
+		UNION ALL
+		SELECT 'inserted', 'migrations', NULL, m.version,
+			   format('migration %s is in migrate.migrations (%s) but migrate.history has no entry for it', m.version, m.state)
+		  FROM migrate.migrations m
+		 WHERE NOT EXISTS (SELECT 1 FROM latest l WHERE l.version = m.version)
+		UNION ALL
+		SELECT 'deleted', 'migrations', l.id, l.version,
+			   format('migrate.history says %s is %s (entry %s) but migrate.migrations has no row for it', l.version, l.state, l.id)
+		  FROM latest l
+		 WHERE NOT EXISTS (SELECT 1 FROM migrate.migrations m WHERE m.version = l.version)
+	  ) p
+	 ORDER BY p.id NULLS LAST, p.table_name, p.version
+$$;
+COMMENT ON FUNCTION migrate.history_check() IS
+'recomputes the hash chain of migrate.history and replays it against migrate.migrations: one row per entry or row changed, inserted or deleted behind the functions'' back; no rows means the history is intact';
+
+CREATE FUNCTION migrate.history_export()
+RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object(
+		'format', 1,
+		'database', current_database(),
+		'exported_at', clock_timestamp(),
+		'fingerprint', migrate.fingerprint(),
+		'chain_head', (SELECT h.chain_hash FROM migrate.history h ORDER BY h.id DESC LIMIT 1),
+		'migrations', COALESCE((
+			SELECT jsonb_agg(jsonb_build_object(
+						'version', m.version, 'name', m.name, 'state', m.state, 'checksum', m.checksum,
+						'applied_at', m.applied_at, 'out_of_order', m.out_of_order, 'chain_hash', m.chain_hash)
+					ORDER BY m.version_key)
+			  FROM migrate.migrations m), '[]'::jsonb))
+$$;
+COMMENT ON FUNCTION migrate.history_export() IS
+'the recorded migrations as jsonb (version, name, state, checksum, when, chain hash) with the fingerprint and the head of the hash chain, for migrate.history_compare on another database';
+
+CREATE FUNCTION migrate.history_compare(other jsonb)
+RETURNS TABLE(version text, name text, here text, there text, difference text, first_divergence boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF other IS NULL OR jsonb_typeof(other) <> 'object' OR jsonb_typeof(other -> 'migrations') IS DISTINCT FROM 'array'
+	   OR EXISTS (SELECT 1 FROM jsonb_array_elements(other -> 'migrations') o
+				   WHERE jsonb_typeof(o) <> 'object' OR jsonb_typeof(o -> 'version') IS DISTINCT FROM 'string') THEN
+		RAISE EXCEPTION 'other is not a migration history'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'Expected an object with a "migrations" array of objects with a "version", as migrate.history_export() returns.',
+				  HINT = 'On the other database: psql -XAt -c "SELECT migrate.history_export()" > other.json; here: SELECT * FROM migrate.history_compare(pg_read_file(...)::jsonb), or pass the text as a parameter.';
+	END IF;
+	RETURN QUERY
+	WITH h AS (
+		SELECT m.version, m.name, COALESCE(m.checksum, 'baselined') AS sum
+		  FROM migrate.migrations m WHERE m.state IN ('applied', 'baselined')
+	), t AS (
+		SELECT o ->> 'version' AS version, o ->> 'name' AS name,
+			   COALESCE(o ->> 'checksum', 'baselined') AS sum
+		  FROM jsonb_array_elements(other -> 'migrations') o
+		 WHERE COALESCE(o ->> 'state', 'applied') IN ('applied', 'baselined')
+	), j AS (
+		SELECT COALESCE(h.version, t.version) AS version, COALESCE(h.name, t.name) AS name,
+			   h.sum AS here, t.sum AS there,
+			   CASE WHEN h.version IS NULL THEN 'only_there' WHEN t.version IS NULL THEN 'only_here'
+					WHEN h.sum <> t.sum THEN 'checksum_differs' ELSE 'same' END AS difference
+		  FROM h FULL JOIN t ON t.version = h.version
+	), o AS (
+		SELECT j.*, migrate.version_key(j.version) AS k FROM j
+	)
+	SELECT o.version, o.name, o.here, o.there, o.difference,
+		   o.difference <> 'same' AND NOT EXISTS (SELECT 1 FROM o o2 WHERE o2.difference <> 'same' AND o2.k < o.k)
+	  FROM o
+	 ORDER BY o.k;
+END
+$$;
+COMMENT ON FUNCTION migrate.history_compare(jsonb) IS
+'compares the applied migrations here with another database''s migrate.history_export(): one row per version in natural order, here and there the checksums, difference only_here, only_there, checksum_differs or same; first_divergence marks the first version that differs';
+
+REVOKE ALL ON FUNCTION migrate.record_applied(text, text, text, text, text, text, text[], double precision, integer, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.fingerprint() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.history_check() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.history_export() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.history_compare(jsonb) FROM PUBLIC;
 
 --
 -- Migration safety: lint and dry run

@@ -224,7 +224,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" " NULLS_NOT_DISTINCT " AS _nulls_not_distinct,"
 		" CASE WHEN x.indpred IS NOT NULL THEN pg_get_expr(x.indpred, x.indrelid) END AS _predicate,"
 		" (x.indexprs IS NOT NULL OR ic.reloptions IS NOT NULL"
-		"   OR x.indexrelid IN (SELECT ao.attrelid FROM pg_attribute ao WHERE ao.attoptions IS NOT NULL)) AS _server_deparse"
+		"   OR EXISTS (SELECT 1 FROM pg_attribute ao WHERE ao.attrelid = x.indexrelid AND ao.attoptions IS NOT NULL)) AS _server_deparse"
 		" FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid"
 		" JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_namespace cn ON cn.oid = c.relnamespace"
 		" JOIN pg_am am ON am.oid = ic.relam"

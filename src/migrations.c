@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -32,6 +34,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/pg_lsn.h"
 #include "utils/rel.h"
@@ -76,6 +79,8 @@ typedef enum BkPlan
 	BK_LOCK_HOLDER,
 	BK_HISTORY_MAX,
 	BK_LOCK_WAIT,
+	BK_CHAIN_HEAD,
+	BK_SET_CHAIN,
 	BK_NPLANS
 } BkPlan;
 
@@ -152,10 +157,12 @@ static const BkPlanDef bk_defs[BK_NPLANS] = {
 	[BK_HISTORY] = {
 		"INSERT INTO migrate.history (action, version, name, checksum, previous_checksum,"
 		"  session_user_name, current_user_name, application_name, client_addr,"
-		"  backend_pid, txid, details)"
+		"  backend_pid, txid, details, prev_hash, chain_hash)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.inet_client_addr(),"
-		"  pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), $9::pg_catalog.jsonb)",
-		9, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+		"  pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), $9::pg_catalog.jsonb,"
+		"  $10, $11)",
+		11, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID}
 	},
 	[BK_MARK_REVERTED] = {
 		"UPDATE migrate.migrations SET state = 'reverted',"
@@ -201,6 +208,14 @@ static const BkPlanDef bk_defs[BK_NPLANS] = {
 		"  wanted_mode, blockers, waited_ms, outcome)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 		8, {TEXTOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, TEXTOID}
+	},
+	[BK_CHAIN_HEAD] = {
+		"SELECT chain_hash FROM migrate.history ORDER BY id DESC LIMIT 1",
+		0, {InvalidOid}
+	},
+	[BK_SET_CHAIN] = {
+		"UPDATE migrate.migrations SET chain_hash = $2 WHERE version" EQ "$1",
+		2, {TEXTOID, TEXTOID}
 	},
 	[BK_HISTORY_MAX] = {
 		"SELECT COALESCE(pg_catalog.max(id), 0) FROM migrate.history",
@@ -422,8 +437,19 @@ write_history(const char *action, const char *version, const char *name,
 			  const char *checksum, const char *previous_checksum,
 			  const Actor *actor, const char *details_json)
 {
-	Datum		values[9];
-	char		nulls[9];
+	Datum		values[11];
+	char		nulls[11];
+	char	   *prev;
+	char	   *chain;
+
+	/*
+	 * The chain: each entry's hash covers the one before it (writers hold
+	 * the migration lock and see the latest committed history, so the head
+	 * read here is the head)
+	 */
+	bk_exec(BK_CHAIN_HEAD, NULL, NULL, 1);
+	prev = SPI_processed > 0 ? bk_text(1) : NULL;
+	chain = migrate_chain_link(prev, action, version, checksum);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(action);
@@ -435,7 +461,15 @@ write_history(const char *action, const char *version, const char *name,
 	values[6] = CStringGetTextDatum(actor->current_user);
 	values[7] = CStringGetTextDatum(actor->application_name);
 	values[8] = CStringGetTextDatum(details_json ? details_json : "{}");
+	values[9] = migrate_text_or_null(prev, &nulls[9]);
+	values[10] = CStringGetTextDatum(chain);
 	bk_exec(BK_HISTORY, values, nulls, 0);
+	/* the migration's row carries the hash of its latest entry */
+	{
+		Datum		v[2] = {CStringGetTextDatum(version), CStringGetTextDatum(chain)};
+
+		bk_exec(BK_SET_CHAIN, v, NULL, 0);
+	}
 	history_event(action, version, name, checksum, details_json);
 	/* the schema the migrations produce, for migrate.drift */
 	if (migrate_snapshot_on_apply && (strcmp(action, "apply") == 0 || strcmp(action, "revert") == 0))
@@ -1160,35 +1194,26 @@ run_as_current_migration(void (*fn) (MigrationJob *), MigrationJob *job)
 	PG_END_TRY();
 }
 
-/* Apply: run the script and verify checks, then record row and history. */
+/*
+ * Record an applied migration: its row and its history entry (apply and
+ * record_applied).  A WAL position is left NULL when invalid; extra_key and
+ * extra_json add one member to the entry's details.
+ */
 static void
-apply_job(MigrationJob *job)
+record_apply(MigrationJob *job, TimestampTz started, double ms, int nstmts, uint64 rows,
+			 XLogRecPtr wal_before, XLogRecPtr wal_after,
+			 const char *extra_key, const char *extra_json)
 {
-	int			nest = push_migration_gucs(job->stmts, NULL);
-	XLogRecPtr	wal_before = GetXLogInsertRecPtr();
-	TimestampTz started = GetCurrentTimestamp();
-	TimestampTz finished;
-	XLogRecPtr	wal_after;
-	uint64		rows;
-	double		ms;
 	Datum		values[21];
 	char		nulls[21];
 	StringInfoData details;
-
-	rows = run_statements(job->version, job->stmts, "script statement", InvalidOid);
-	if (job->checks != NIL)
-		run_verify_strict(job->version, job->checks);
-	finished = GetCurrentTimestamp();
-	wal_after = GetXLogInsertRecPtr();
-	AtEOXact_GUC(true, nest);
-	ms = migrate_elapsed_ms(started, finished);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(job->version);
 	values[1] = CStringGetTextDatum(job->name);
 	values[2] = CStringGetTextDatum("applied");
 	values[3] = CStringGetTextDatum(job->checksum);
-	values[4] = CStringGetTextDatum(job->script);
+	values[4] = migrate_text_or_null(job->script, &nulls[4]);
 	values[5] = migrate_text_or_null(job->down, &nulls[5]);
 	values[6] = migrate_text_or_null(job->verify, &nulls[6]);
 	values[7] = list_to_text_array(job->requires);
@@ -1198,13 +1223,15 @@ apply_job(MigrationJob *job)
 	values[11] = TimestampTzGetDatum(started);
 	values[12] = Float8GetDatum(job->lock_wait_ms);
 	values[13] = Float8GetDatum(ms);
-	values[14] = Int32GetDatum(list_length(job->stmts));
+	values[14] = Int32GetDatum(nstmts);
 	values[15] = Int64GetDatum((int64) rows);
 	values[16] = LSNGetDatum(wal_before);
+	nulls[16] = XLogRecPtrIsInvalid(wal_before) ? 'n' : ' ';
 	values[17] = LSNGetDatum(wal_after);
+	nulls[17] = XLogRecPtrIsInvalid(wal_after) ? 'n' : ' ';
 	values[18] = BoolGetDatum(job->out_of_order);
 	values[19] = CStringGetTextDatum(GetConfigOption("search_path", false, false));
-	values[20] = CStringGetTextDatum(job->lint_json);
+	values[20] = CStringGetTextDatum(job->lint_json ? job->lint_json : "[]");
 	bk_exec(BK_UPSERT, values, nulls, 0);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -1216,16 +1243,39 @@ apply_job(MigrationJob *job)
 	appendStringInfoChar(&details, '{');
 	json_add_num(&details, "execution_ms", fmt_ms(ms));
 	json_add_num(&details, "lock_wait_ms", fmt_ms(job->lock_wait_ms));
-	json_add_num(&details, "statement_count", psprintf("%d", list_length(job->stmts)));
+	json_add_num(&details, "statement_count", psprintf("%d", nstmts));
 	json_add_num(&details, "rows_affected", psprintf(UINT64_FORMAT, rows));
 	json_add_num(&details, "wal_lsn_before", fmt_lsn(wal_before));
 	json_add_num(&details, "wal_lsn_after", fmt_lsn(wal_after));
 	json_add_num(&details, "out_of_order", job->out_of_order ? "true" : "false");
 	json_add_num(&details, "verify_checks", psprintf("%d", list_length(job->checks)));
-	json_add_num(&details, "lint", job->lint_json);
+	json_add_num(&details, "lint", job->lint_json ? job->lint_json : "[]");
+	if (extra_key)
+		json_add_num(&details, extra_key, extra_json);
 	appendStringInfoChar(&details, '}');
 	write_history("apply", job->version, job->name, job->checksum, NULL,
 				  &job->actor, details.data);
+}
+
+/* Apply: run the script and verify checks, then record row and history. */
+static void
+apply_job(MigrationJob *job)
+{
+	int			nest = push_migration_gucs(job->stmts, NULL);
+	XLogRecPtr	wal_before = GetXLogInsertRecPtr();
+	TimestampTz started = GetCurrentTimestamp();
+	TimestampTz finished;
+	XLogRecPtr	wal_after;
+	uint64		rows;
+
+	rows = run_statements(job->version, job->stmts, "script statement", InvalidOid);
+	if (job->checks != NIL)
+		run_verify_strict(job->version, job->checks);
+	finished = GetCurrentTimestamp();
+	wal_after = GetXLogInsertRecPtr();
+	AtEOXact_GUC(true, nest);
+	record_apply(job, started, migrate_elapsed_ms(started, finished), list_length(job->stmts),
+				 rows, wal_before, wal_after, NULL, NULL);
 }
 
 /* Revert: run the down script, then mark the row reverted and log it. */
@@ -1427,6 +1477,90 @@ refusal_recorded(PGFunction impl, const char *function, FunctionCallInfo fcinfo)
 	return result;
 }
 
+/*
+ * The checks apply and record_applied share, under the migration lock:
+ * NULL when the migration is to be recorded, else the result to return
+ * (already applied, or covered by the baseline); errors for a different
+ * checksum, missing requirements, or a version lower than the highest
+ * applied one when that is not allowed (else the job is flagged).
+ */
+static const char *
+check_applicable(MigrationJob *job)
+{
+	MigrationRow row;
+
+	row = get_migration(job->version);
+	if (row.found && strcmp(row.state, "applied") == 0)
+	{
+		if (row.checksum == NULL || strcmp(row.checksum, job->checksum) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGRATE_CHECKSUM_MISMATCH),
+					 errmsg("migration %s was already applied with a different checksum", job->version),
+					 errdetail("Recorded checksum: %s. Checksum of the script given: %s.",
+							   row.checksum ? row.checksum : "(none)", job->checksum),
+					 errhint("The applied migration was edited afterwards. Restore the original file, or if the edit is intended and harmless, realign the record with migrate.repair('%s', <script>, <reason>).",
+							 job->version)));
+		ereport(NOTICE,
+				(errmsg("migration %s is already applied, skipping", job->version)));
+		return "already_applied";
+	}
+	if (row.found && strcmp(row.state, "baselined") == 0)
+	{
+		ereport(NOTICE,
+				(errmsg("migration %s is the baseline, skipping", job->version)));
+		return "already_applied";
+	}
+	if (!row.found)
+	{
+		Datum		v[1] = {CStringGetTextDatum(job->version)};
+
+		bk_exec(BK_BASELINE_COVERS, v, NULL, 1);
+		if (SPI_processed > 0)
+		{
+			ereport(NOTICE,
+					(errmsg("migration %s is at or below the baseline %s, skipping",
+							job->version, bk_text(1))));
+			return "already_applied";
+		}
+	}
+
+	if (job->requires != NIL)
+	{
+		Datum		v[1] = {list_to_text_array(job->requires)};
+		char	   *missing;
+
+		bk_exec(BK_MISSING_REQS, v, NULL, 1);
+		missing = bk_text(1);
+		if (missing)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGRATE_MISSING_REQUIREMENT),
+					 errmsg("migration %s requires migrations that are not applied: %s",
+							job->version, missing),
+					 errhint("Apply the required migrations first.")));
+	}
+
+	{
+		Datum		v[1] = {CStringGetTextDatum(job->version)};
+		char	   *higher;
+
+		bk_exec(BK_HIGHER, v, NULL, 1);
+		higher = bk_text(1);
+		if (higher)
+		{
+			if (!migrate_allow_out_of_order)
+				ereport(ERROR,
+						(errcode(ERRCODE_MIGRATE_OUT_OF_ORDER),
+						 errmsg("migration %s is lower than the highest applied version %s",
+								job->version, higher),
+						 errdetail("Versions are applied in natural order (digit runs compare as numbers)."),
+						 errhint("To apply it anyway, SET migrate.allow_out_of_order = on; it will be flagged out_of_order.")));
+			job->out_of_order = true;
+		}
+	}
+
+	return NULL;
+}
+
 PG_FUNCTION_INFO_V1(migrate_apply);
 /* SQL: migrate.apply(version, name, script, down_script, requires, verify_script) */
 Datum
@@ -1440,7 +1574,7 @@ static Datum
 apply_impl(PG_FUNCTION_ARGS)
 {
 	MigrationJob job = {0};
-	MigrationRow row;
+	const char *result;
 
 	job.version = migrate_text_arg(fcinfo, 0, "version", false, false);
 	job.name = migrate_text_arg(fcinfo, 1, "name", false, false);
@@ -1479,78 +1613,119 @@ apply_impl(PG_FUNCTION_ARGS)
 
 	job.lock_wait_ms = lock_migrations();
 
-	row = get_migration(job.version);
-	if (row.found && strcmp(row.state, "applied") == 0)
-	{
-		if (row.checksum == NULL || strcmp(row.checksum, job.checksum) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_MIGRATE_CHECKSUM_MISMATCH),
-					 errmsg("migration %s was already applied with a different checksum", job.version),
-					 errdetail("Recorded checksum: %s. Checksum of the script given: %s.",
-							   row.checksum ? row.checksum : "(none)", job.checksum),
-					 errhint("The applied migration was edited afterwards. Restore the original file, or if the edit is intended and harmless, realign the record with migrate.repair('%s', <script>, <reason>).",
-							 job.version)));
-		ereport(NOTICE,
-				(errmsg("migration %s is already applied, skipping", job.version)));
-		RETURN_RESULT("already_applied");
-	}
-	if (row.found && strcmp(row.state, "baselined") == 0)
-	{
-		ereport(NOTICE,
-				(errmsg("migration %s is the baseline, skipping", job.version)));
-		RETURN_RESULT("already_applied");
-	}
-	if (!row.found)
-	{
-		Datum		v[1] = {CStringGetTextDatum(job.version)};
-
-		bk_exec(BK_BASELINE_COVERS, v, NULL, 1);
-		if (SPI_processed > 0)
-		{
-			ereport(NOTICE,
-					(errmsg("migration %s is at or below the baseline %s, skipping",
-							job.version, bk_text(1))));
-			RETURN_RESULT("already_applied");
-		}
-	}
-
-	if (job.requires != NIL)
-	{
-		Datum		v[1] = {list_to_text_array(job.requires)};
-		char	   *missing;
-
-		bk_exec(BK_MISSING_REQS, v, NULL, 1);
-		missing = bk_text(1);
-		if (missing)
-			ereport(ERROR,
-					(errcode(ERRCODE_MIGRATE_MISSING_REQUIREMENT),
-					 errmsg("migration %s requires migrations that are not applied: %s",
-							job.version, missing),
-					 errhint("Apply the required migrations first.")));
-	}
-
-	{
-		Datum		v[1] = {CStringGetTextDatum(job.version)};
-		char	   *higher;
-
-		bk_exec(BK_HIGHER, v, NULL, 1);
-		higher = bk_text(1);
-		if (higher)
-		{
-			if (!migrate_allow_out_of_order)
-				ereport(ERROR,
-						(errcode(ERRCODE_MIGRATE_OUT_OF_ORDER),
-						 errmsg("migration %s is lower than the highest applied version %s",
-								job.version, higher),
-						 errdetail("Versions are applied in natural order (digit runs compare as numbers)."),
-						 errhint("To apply it anyway, SET migrate.allow_out_of_order = on; it will be flagged out_of_order.")));
-			job.out_of_order = true;
-		}
-	}
+	result = check_applicable(&job);
+	if (result)
+		RETURN_RESULT(result);
 
 	job.lint_json = lint_for_apply(&job);
 	run_as_current_migration(apply_job, &job);
 	RETURN_RESULT("applied");
+}
+
+static Datum record_applied_impl(PG_FUNCTION_ARGS);
+
+PG_FUNCTION_INFO_V1(migrate_record_applied);
+/*
+ * SQL: migrate.record_applied(version, name, checksum, script, down_script,
+ * verify_script, requires, execution_ms, statement_count, details)
+ */
+Datum
+migrate_record_applied(PG_FUNCTION_ARGS)
+{
+	return refusal_recorded(record_applied_impl, "migrate.record_applied", fcinfo);
+}
+
+/*
+ * migrate.record_applied itself: record a migration whose statements the
+ * caller ran outside a transaction (pg_migrate, for CREATE INDEX
+ * CONCURRENTLY and the like), with the checks, row, history entry, chain
+ * and event of migrate.apply.
+ */
+static Datum
+record_applied_impl(PG_FUNCTION_ARGS)
+{
+	MigrationJob job = {0};
+	const char *result;
+	double		ms;
+	int32		nstmts;
+	char	   *volatile details = NULL;
+
+	job.version = migrate_text_arg(fcinfo, 0, "version", false, false);
+	job.name = migrate_text_arg(fcinfo, 1, "name", false, false);
+	job.checksum = migrate_text_arg(fcinfo, 2, "checksum", false, false);
+	job.script = migrate_text_arg(fcinfo, 3, "script", true, false);
+	job.down = migrate_text_arg(fcinfo, 4, "down_script", true, false);
+	job.verify = migrate_text_arg(fcinfo, 5, "verify_script", true, false);
+	migrate_check_version(job.version);
+	job.requires = requires_list(fcinfo, 6, job.version);
+	ms = PG_ARGISNULL(7) ? 0 : PG_GETARG_FLOAT8(7);
+	nstmts = PG_ARGISNULL(8) ? 0 : PG_GETARG_INT32(8);
+	if (!PG_ARGISNULL(9))
+	{
+		Jsonb	   *jb = PG_GETARG_JSONB_P(9);
+
+		if (!JB_ROOT_IS_OBJECT(jb))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("details must be a JSON object"),
+					 errhint("Pass e.g. '{\"client\": \"pg_migrate\"}', or leave it out.")));
+		details = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	}
+	if (ms < 0 || isnan(ms) || nstmts < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("execution_ms and statement_count must not be negative"),
+				 errhint("Pass what the statements took, or leave them out.")));
+	if (strlen(job.checksum) != 64 || strspn(job.checksum, "0123456789abcdef") != 64)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("checksum \"%s\" is not a migrate_ext checksum", job.checksum),
+				 errdetail("A checksum is 64 lower-case hexadecimal digits (SHA-256 of the script)."),
+				 errhint("Compute it with migrate.checksum(script).")));
+	if (job.script)
+	{
+		char	   *actual = migrate_checksum_cstring(job.script, strlen(job.script));
+
+		if (strcmp(actual, job.checksum) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGRATE_CHECKSUM_MISMATCH),
+					 errmsg("checksum of migration %s does not match its script", job.version),
+					 errdetail("Checksum given: %s. Checksum of the script given: %s.",
+							   job.checksum, actual),
+					 errhint("Pass migrate.checksum(script), or leave the script out.")));
+		if (script_parse(job.script, "script") == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("script of migration %s contains no SQL statement", job.version)));
+	}
+	if (job.verify)
+		job.checks = parse_verify_script(job.verify);
+	migrate_check_writable("migrate.record_applied");
+	check_not_nested("migrate.record_applied");
+	job.actor = current_actor();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	job.lock_wait_ms = lock_migrations();
+	result = check_applicable(&job);
+	if (result)
+		RETURN_RESULT(result);
+	migrate_context_begin(job.version);
+	PG_TRY();
+	{
+		/* the checks of the verify script hold now, or nothing is recorded */
+		if (job.checks != NIL)
+			run_verify_strict(job.version, job.checks);
+		record_apply(&job, GetCurrentTimestamp() - (TimestampTz) (ms * 1000.0), ms, nstmts, 0,
+					 InvalidXLogRecPtr, InvalidXLogRecPtr, "recorded_from",
+					 details ? details : "{}");
+	}
+	PG_FINALLY();
+	{
+		migrate_context_end();
+	}
+	PG_END_TRY();
+	RETURN_RESULT("recorded");
 }
 
 PG_FUNCTION_INFO_V1(migrate_revert);
@@ -1842,6 +2017,19 @@ migrate_guard_bookkeeping(PG_FUNCTION_ARGS)
 			 errdetail("The migration history is written only by migrate_ext's functions, so it can be trusted."),
 			 errhint("Use migrate.apply, migrate.revert, migrate.baseline or migrate.repair.")));
 	PG_RETURN_NULL();
+}
+
+PG_FUNCTION_INFO_V1(migrate_chain_link_sql);
+/* SQL: migrate.chain_link(prev_hash, action, version, checksum) */
+Datum
+migrate_chain_link_sql(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(migrate_chain_link(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)),
+														text_to_cstring(PG_GETARG_TEXT_PP(1)),
+														text_to_cstring(PG_GETARG_TEXT_PP(2)),
+														PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)))));
 }
 
 PG_FUNCTION_INFO_V1(migrate_checksum);

@@ -232,6 +232,33 @@ migrate_check_version(const char *version)
 	}
 }
 
+/*
+ * The chain hash of a migrate.history entry, as hex: SHA-256 of the
+ * previous entry's chain hash (nothing for the first) followed by, for an
+ * apply, the version and the checksum; for the other actions, the action,
+ * a blank, the version and the checksum if any (no version holds a blank,
+ * and a checksum is hex, so no two inputs read alike).
+ */
+char *
+migrate_chain_link(const char *prev, const char *action, const char *version,
+				   const char *checksum)
+{
+	StringInfoData buf;
+	char	   *hash;
+
+	initStringInfo(&buf);
+	if (prev)
+		appendStringInfoString(&buf, prev);
+	if (strcmp(action, "apply") != 0)
+		appendStringInfo(&buf, "%s ", action);
+	appendStringInfoString(&buf, version);
+	if (checksum)
+		appendStringInfoString(&buf, checksum);
+	hash = migrate_sha256_hex(buf.data, buf.len);
+	pfree(buf.data);
+	return hash;
+}
+
 /* Refuse to change state on a standby or in a read-only transaction. */
 void
 migrate_check_writable(const char *what)

@@ -17,6 +17,8 @@
 #define MIGRATE_MAX_VERSION_LEN 200
 
 extern char *migrate_sha256_hex(const char *data, size_t len);
+extern char *migrate_chain_link(const char *prev, const char *action, const char *version,
+								const char *checksum);
 extern char *migrate_checksum_cstring(const char *script, size_t len);
 extern bytea *migrate_version_key_bytes(const char *version, int len);
 extern int	migrate_version_cmp(const char *a, int alen, const char *b, int blen);
