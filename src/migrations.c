@@ -1674,7 +1674,7 @@ record_applied_impl(PG_FUNCTION_ARGS)
 	if (ms < 0 || isnan(ms) || nstmts < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("execution_ms and statement_count must not be negative"),
+				 errmsg("execution_ms and statement_count must be zero or more"),
 				 errhint("Pass what the statements took, or leave them out.")));
 	if (strlen(job.checksum) != 64 || strspn(job.checksum, "0123456789abcdef") != 64)
 		ereport(ERROR,

@@ -9,7 +9,7 @@
 -- outside a transaction): bookkeeping, chain, event, idempotence, refusals.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(63);
+SELECT plan(67);
 
 -- SHA-256 as hex of a text (the test database is UTF8)
 CREATE FUNCTION pg_temp.h(t text) RETURNS text LANGUAGE sql AS
@@ -224,6 +224,12 @@ SELECT throws_ok($$ SELECT migrate.record_applied('21', 'x', repeat('1', 64), ve
                  'a failing verify check: refused');
 SELECT is((SELECT count(*) FROM migrate.migrations WHERE version IN ('15', '21')), 0::bigint, 'nothing recorded by the refusals');
 SELECT throws_ok($$ SELECT migrate.record_applied('a b', 'x', repeat('1', 64)) $$, '22023', NULL, 'a version with a blank');
+SELECT throws_ok($$ SELECT migrate.record_applied(NULL, 'x', repeat('1', 64)) $$, '22004', 'version must not be NULL', 'a NULL version');
+SELECT throws_ok($$ SELECT migrate.record_applied('21', 'x', NULL) $$, '22004', 'checksum must not be NULL', 'a NULL checksum');
+SELECT throws_ok($$ SELECT migrate.record_applied('21', 'x', repeat('1', 64), requires => ARRAY[NULL]) $$, '22004', NULL,
+                 'a NULL requirement');
+SELECT throws_ok($$ SELECT migrate.record_applied('21', 'x', repeat('1', 64), execution_ms => 'NaN') $$, '22023',
+                 'execution_ms and statement_count must be zero or more', 'a NaN duration');
 SELECT is((SELECT count(*) FROM migrate.history_check()), 0::bigint, 'the history is intact after record_applied');
 
 --
