@@ -1176,6 +1176,9 @@ typedef struct MigrationJob
 	const char *lint_json;		/* apply: lint findings as JSON */
 	Oid			run_as;			/* revert: role the down script runs as */
 	const char *search_path;	/* revert: search_path recorded at apply */
+	double		recorded_ms;	/* record_applied: what the statements took */
+	int32		recorded_stmts; /* record_applied: how many there were */
+	const char *recorded_from;	/* record_applied: the caller's details (JSON) */
 } MigrationJob;
 
 /* Run fn(job) with current_migration() set to the job's version. */
@@ -1622,6 +1625,17 @@ apply_impl(PG_FUNCTION_ARGS)
 	RETURN_RESULT("applied");
 }
 
+/* record_applied: the verify checks hold now, then the row and entry as for an apply. */
+static void
+record_job(MigrationJob *job)
+{
+	if (job->checks != NIL)
+		run_verify_strict(job->version, job->checks);
+	record_apply(job, GetCurrentTimestamp() - (TimestampTz) (job->recorded_ms * 1000.0),
+				 job->recorded_ms, job->recorded_stmts, 0, InvalidXLogRecPtr, InvalidXLogRecPtr,
+				 "recorded_from", job->recorded_from);
+}
+
 static Datum record_applied_impl(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(migrate_record_applied);
@@ -1648,7 +1662,7 @@ record_applied_impl(PG_FUNCTION_ARGS)
 	const char *result;
 	double		ms;
 	int32		nstmts;
-	char	   *volatile details = NULL;
+	char	   *details = NULL;
 
 	job.version = migrate_text_arg(fcinfo, 0, "version", false, false);
 	job.name = migrate_text_arg(fcinfo, 1, "name", false, false);
@@ -1706,25 +1720,14 @@ record_applied_impl(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	job.recorded_ms = ms;
+	job.recorded_stmts = nstmts;
+	job.recorded_from = details ? details : "{}";
 	job.lock_wait_ms = lock_migrations();
 	result = check_applicable(&job);
 	if (result)
 		RETURN_RESULT(result);
-	migrate_context_begin(job.version);
-	PG_TRY();
-	{
-		/* the checks of the verify script hold now, or nothing is recorded */
-		if (job.checks != NIL)
-			run_verify_strict(job.version, job.checks);
-		record_apply(&job, GetCurrentTimestamp() - (TimestampTz) (ms * 1000.0), ms, nstmts, 0,
-					 InvalidXLogRecPtr, InvalidXLogRecPtr, "recorded_from",
-					 details ? details : "{}");
-	}
-	PG_FINALLY();
-	{
-		migrate_context_end();
-	}
-	PG_END_TRY();
+	run_as_current_migration(record_job, &job);
 	RETURN_RESULT("recorded");
 }
 
