@@ -415,31 +415,6 @@ push_bool(JsonbParseState **state, bool b)
 	(void) pushJsonbValue(state, WJB_VALUE, &v);
 }
 
-/* Push a jsonb document as a value (NULL: a JSON null); it must outlive the state. */
-static void
-push_jsonb(JsonbParseState **state, Jsonb *jb)
-{
-	JsonbValue	v;
-
-	if (jb == NULL)
-	{
-		v.type = jbvNull;
-		(void) pushJsonbValue(state, WJB_VALUE, &v);
-		return;
-	}
-	if (JB_ROOT_IS_SCALAR(jb))
-	{
-		/* a raw scalar is stored as a one-element array */
-		(void) JsonbExtractScalar(&jb->root, &v);
-		(void) pushJsonbValue(state, WJB_VALUE, &v);
-		return;
-	}
-	v.type = jbvBinary;
-	v.val.binary.data = &jb->root;
-	v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
-	(void) pushJsonbValue(state, WJB_VALUE, &v);
-}
-
 /* ---------------------------------------------------------------------
  * Index definitions, built here: the text of pg_get_indexdef() for an
  * index on plain columns, without its per-index relation open and scan of
@@ -528,31 +503,36 @@ append_opclass(StringInfo buf, Oid opclass, Oid type, Oid am)
 	ReleaseSysCache(tup);
 }
 
-/* The value of a column of the index query, by the name it was given. */
+/* The "_" columns of the index query, in the order of index_column_names. */
+typedef enum IndexColumn
+{
+	IC_INDEXRELID, IC_INDRELID, IC_RELAM, IC_NAME, IC_TABLE, IC_AM, IC_UNIQUE, IC_ONLY,
+	IC_NKEYATTS, IC_KEY, IC_CLASS, IC_COLLATION, IC_OPTION, IC_NULLS_NOT_DISTINCT,
+	IC_PREDICATE, IC_SERVER_DEPARSE, IC_COUNT
+} IndexColumn;
+
+static const char *const index_column_names[IC_COUNT] = {
+	"_indexrelid", "_indrelid", "_relam", "_name", "_table", "_am", "_unique", "_only",
+	"_nkeyatts", "_key", "_class", "_collation", "_option", "_nulls_not_distinct",
+	"_predicate", "_server_deparse"
+};
+
+/* The value of a column of the index query. */
 static Datum
-index_column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
+index_column(HeapTuple tup, TupleDesc desc, IndexColumn col, bool *isnull)
 {
 	/* the query is fixed: its column numbers are looked up once */
-	static const char *const names[] = {
-		"_indexrelid", "_indrelid", "_relam", "_name", "_table", "_am", "_unique", "_only",
-		"_nkeyatts", "_key", "_class", "_collation", "_option", "_nulls_not_distinct",
-		"_predicate", "_server_deparse"
-	};
-	static int	fnumbers[lengthof(names)];
+	static int	fnumbers[IC_COUNT];
 	static bool looked_up = false;
 
 	if (!looked_up)
 	{
-		for (size_t i = 0; i < lengthof(names); i++)
-			if ((fnumbers[i] = SPI_fnumber(desc, names[i])) <= 0)
-				elog(ERROR, "index query has no column %s", names[i]);
+		for (int i = 0; i < IC_COUNT; i++)
+			if ((fnumbers[i] = SPI_fnumber(desc, index_column_names[i])) <= 0)
+				elog(ERROR, "index query has no column %s", index_column_names[i]);
 		looked_up = true;
 	}
-	for (size_t i = 0; i < lengthof(names); i++)
-		if (strcmp(names[i], name) == 0)
-			return SPI_getbinval(tup, desc, fnumbers[i], isnull);
-	elog(ERROR, "unknown index query column %s", name);
-	return (Datum) 0;
+	return SPI_getbinval(tup, desc, fnumbers[col], isnull);
 }
 
 /* Hook of the index kind: its "definition", as pg_get_indexdef() writes it. */
@@ -560,10 +540,10 @@ static void
 index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
 {
 	bool		isnull;
-	Oid			indexrelid = DatumGetObjectId(index_column(tup, desc, "_indexrelid", &isnull));
-	Oid			indrelid = DatumGetObjectId(index_column(tup, desc, "_indrelid", &isnull));
-	Oid			am = DatumGetObjectId(index_column(tup, desc, "_relam", &isnull));
-	int			nkeyatts = DatumGetInt16(index_column(tup, desc, "_nkeyatts", &isnull));
+	Oid			indexrelid = DatumGetObjectId(index_column(tup, desc, IC_INDEXRELID, &isnull));
+	Oid			indrelid = DatumGetObjectId(index_column(tup, desc, IC_INDRELID, &isnull));
+	Oid			am = DatumGetObjectId(index_column(tup, desc, IC_RELAM, &isnull));
+	int			nkeyatts = DatumGetInt16(index_column(tup, desc, IC_NKEYATTS, &isnull));
 	Datum		pred;
 	bool		pred_null;
 	StringInfoData buf;
@@ -579,20 +559,20 @@ index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
 	const char *sep = "";
 
 	push_key(state, "definition");
-	if (DatumGetBool(index_column(tup, desc, "_server_deparse", &isnull)))
+	if (DatumGetBool(index_column(tup, desc, IC_SERVER_DEPARSE, &isnull)))
 	{
 		push_string(state, TextDatumGetCString(DirectFunctionCall1(pg_get_indexdef,
 																   ObjectIdGetDatum(indexrelid))));
 		return;
 	}
 	/* int2vector and oidvector columns, as arrays without NULLs */
-	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, "_key", &isnull)),
+	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, IC_KEY, &isnull)),
 					  INT2OID, 2, true, TYPALIGN_SHORT, &keys, NULL, &natts);
-	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, "_class", &isnull)),
+	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, IC_CLASS, &isnull)),
 					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &opclasses, NULL, &nopclasses);
-	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, "_collation", &isnull)),
+	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, IC_COLLATION, &isnull)),
 					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &collations, NULL, &ncollations);
-	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, "_option", &isnull)),
+	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, IC_OPTION, &isnull)),
 					  INT2OID, 2, true, TYPALIGN_SHORT, &options, NULL, &noptions);
 	if (nkeyatts > natts || nopclasses < nkeyatts || ncollations < nkeyatts || noptions < nkeyatts)
 		elog(ERROR, "malformed pg_index row for index %u", indexrelid);
@@ -600,11 +580,11 @@ index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE %sINDEX %s ON %s%s USING %s (",
-					 DatumGetBool(index_column(tup, desc, "_unique", &isnull)) ? "UNIQUE " : "",
-					 TextDatumGetCString(index_column(tup, desc, "_name", &isnull)),
-					 DatumGetBool(index_column(tup, desc, "_only", &isnull)) ? "ONLY " : "",
-					 TextDatumGetCString(index_column(tup, desc, "_table", &isnull)),
-					 TextDatumGetCString(index_column(tup, desc, "_am", &isnull)));
+					 DatumGetBool(index_column(tup, desc, IC_UNIQUE, &isnull)) ? "UNIQUE " : "",
+					 TextDatumGetCString(index_column(tup, desc, IC_NAME, &isnull)),
+					 DatumGetBool(index_column(tup, desc, IC_ONLY, &isnull)) ? "ONLY " : "",
+					 TextDatumGetCString(index_column(tup, desc, IC_TABLE, &isnull)),
+					 TextDatumGetCString(index_column(tup, desc, IC_AM, &isnull)));
 	for (int keyno = 0; keyno < natts; keyno++)
 	{
 		HeapTuple	atttup;
@@ -646,9 +626,9 @@ index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
 		ReleaseSysCache(atttup);
 	}
 	appendStringInfoChar(&buf, ')');
-	if (DatumGetBool(index_column(tup, desc, "_nulls_not_distinct", &isnull)))
+	if (DatumGetBool(index_column(tup, desc, IC_NULLS_NOT_DISTINCT, &isnull)))
 		appendStringInfoString(&buf, " NULLS NOT DISTINCT");
-	pred = index_column(tup, desc, "_predicate", &pred_null);
+	pred = index_column(tup, desc, IC_PREDICATE, &pred_null);
 	if (!pred_null)
 		appendStringInfo(&buf, " WHERE %s", TextDatumGetCString(pred));
 	push_string(state, buf.data);
@@ -1049,7 +1029,7 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 				(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 			}
 			else
-				push_jsonb(&state, DatumGetJsonbPCopy(ids));
+				(void) push_jsonb_stripped(&state, DatumGetJsonbPCopy(ids), WJB_VALUE);
 			(void) pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 			appendStringInfo(&fp, "unmodeled\t%s\t%d\n", kind, count);
 		}
