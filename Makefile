@@ -17,6 +17,9 @@ OBJS = \
 	src/migrations.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+
+# the pg_migrate client (libpq), installed into the server's bin directory
+SCRIPTS_built = src/pg_migrate
 DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # pg_regress suites: inputs in sql/, outputs in expected/
@@ -30,7 +33,7 @@ ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
 # -Wextra warns about unused parameters inside PostgreSQL's own inline header
 # functions (ilist.h, bufpage.h), so that one warning is off; all others are errors.
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
-EXTRA_CLEAN = test/isolation/output test/bench/out
+EXTRA_CLEAN = test/isolation/output test/bench/out src/pg_migrate
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -38,6 +41,11 @@ include $(PGXS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
+
+# a frontend program: libpq only, none of the server's headers
+src/pg_migrate: src/pg_migrate.c
+	$(CC) $(CFLAGS) -Wall -Wextra -Werror -std=gnu99 -I$(shell $(PG_CONFIG) --includedir) \
+		-o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq $(LDFLAGS)
 
 .PHONY: prove bench demo test
 

@@ -302,6 +302,17 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION migrate.record_applied(text, text, text, text, text, text, text[], double precision, integer, jsonb) IS
 'records a migration whose statements the caller ran outside a transaction (pg_migrate), with the checks, history entry, chain and event of migrate.apply; returns recorded or already_applied';
 
+CREATE FUNCTION migrate.record_reverted(
+	version text,
+	execution_ms double precision DEFAULT 0,
+	statement_count integer DEFAULT 0,
+	details jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_record_reverted'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.record_reverted(text, double precision, integer, jsonb) IS
+'records that the caller (pg_migrate) ran the stored down script of an applied migration outside a transaction, with the checks, history entry, chain and event of migrate.revert; returns recorded';
+
 CREATE FUNCTION migrate.chain_link(prev_hash text, action text, version text, checksum text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migrate_chain_link_sql'
@@ -441,6 +452,7 @@ COMMENT ON FUNCTION migrate.history_compare(jsonb) IS
 'compares the applied migrations here with another database''s migrate.history_export(): one row per version in natural order, here and there the checksums, difference only_here, only_there, checksum_differs or same; first_divergence marks the first version that differs';
 
 REVOKE ALL ON FUNCTION migrate.record_applied(text, text, text, text, text, text, text[], double precision, integer, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.record_reverted(text, double precision, integer, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.fingerprint() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.history_check() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.history_export() FROM PUBLIC;
@@ -456,6 +468,14 @@ AS 'MODULE_PATHNAME', 'migrate_lint'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION migrate.lint(text) IS
 'lints a migration script with PostgreSQL''s parser and the live catalog: one row per finding, with the lock each statement takes';
+
+CREATE FUNCTION migrate.script_statements(script text)
+RETURNS TABLE(statement_no integer, line integer, command text, statement_class text, why text,
+			  index_name text, table_name text, statement text)
+AS 'MODULE_PATHNAME', 'migrate_script_statements'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION migrate.script_statements(text) IS
+'splits a script into statements with PostgreSQL''s parser: text, line, command and class (transactional, non_transactional, transaction_control, unsupported); for CREATE INDEX CONCURRENTLY the index and table names; pg_migrate runs non-transactional files with it';
 
 CREATE FUNCTION migrate.dry_run(script text)
 RETURNS TABLE(statement_no integer, command text, duration_ms numeric, rows bigint,

@@ -1281,20 +1281,15 @@ apply_job(MigrationJob *job)
 				 rows, wal_before, wal_after, NULL, NULL);
 }
 
-/* Revert: run the down script, then mark the row reverted and log it. */
+/*
+ * Mark a migration reverted and log it (revert and record_reverted); rows is
+ * left out of the details when negative (not known).
+ */
 static void
-revert_job(MigrationJob *job)
+record_revert(MigrationJob *job, double ms, int nstmts, int64 rows, const char *recorded_from)
 {
-	int			nest = push_migration_gucs(job->stmts, job->search_path);
-	TimestampTz started = GetCurrentTimestamp();
-	uint64		rows;
-	double		ms;
 	Datum		v[2];
 	StringInfoData details;
-
-	rows = run_statements(job->version, job->stmts, "down script statement", job->run_as);
-	ms = migrate_elapsed_ms(started, GetCurrentTimestamp());
-	AtEOXact_GUC(true, nest);
 
 	v[0] = CStringGetTextDatum(job->version);
 	v[1] = CStringGetTextDatum(job->actor.session_user);
@@ -1303,11 +1298,36 @@ revert_job(MigrationJob *job)
 	initStringInfo(&details);
 	appendStringInfoChar(&details, '{');
 	json_add_num(&details, "execution_ms", fmt_ms(ms));
-	json_add_num(&details, "statement_count", psprintf("%d", list_length(job->stmts)));
-	json_add_num(&details, "rows_affected", psprintf(UINT64_FORMAT, rows));
+	json_add_num(&details, "statement_count", psprintf("%d", nstmts));
+	if (rows >= 0)
+		json_add_num(&details, "rows_affected", psprintf(INT64_FORMAT, rows));
+	if (recorded_from)
+		json_add_num(&details, "recorded_from", recorded_from);
 	appendStringInfoChar(&details, '}');
 	write_history("revert", job->version, job->name, job->checksum, NULL,
 				  &job->actor, details.data);
+}
+
+/* Revert: run the down script, then mark the row reverted and log it. */
+static void
+revert_job(MigrationJob *job)
+{
+	int			nest = push_migration_gucs(job->stmts, job->search_path);
+	TimestampTz started = GetCurrentTimestamp();
+	uint64		rows;
+	double		ms;
+
+	rows = run_statements(job->version, job->stmts, "down script statement", job->run_as);
+	ms = migrate_elapsed_ms(started, GetCurrentTimestamp());
+	AtEOXact_GUC(true, nest);
+	record_revert(job, ms, list_length(job->stmts), (int64) rows, NULL);
+}
+
+/* record_reverted: the caller ran the down script; mark and log it. */
+static void
+record_revert_job(MigrationJob *job)
+{
+	record_revert(job, job->recorded_ms, job->recorded_stmts, -1, job->recorded_from);
 }
 
 /* Linting a script, for migrate_subxact. */
@@ -1636,6 +1656,34 @@ record_job(MigrationJob *job)
 				 "recorded_from", job->recorded_from);
 }
 
+/*
+ * The caller's details argument of record_applied/record_reverted as JSON
+ * text (NULL when NULL), after checking it and the duration and count.
+ */
+static char *
+recorded_details(FunctionCallInfo fcinfo, int argno, double ms, int32 nstmts)
+{
+	char	   *details = NULL;
+
+	if (!PG_ARGISNULL(argno))
+	{
+		Jsonb	   *jb = PG_GETARG_JSONB_P(argno);
+
+		if (!JB_ROOT_IS_OBJECT(jb))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("details must be a JSON object"),
+					 errhint("Pass e.g. '{\"client\": \"pg_migrate\"}', or leave it out.")));
+		details = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	}
+	if (ms < 0 || isnan(ms) || nstmts < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("execution_ms and statement_count must be zero or more"),
+				 errhint("Pass what the statements took, or leave them out.")));
+	return details;
+}
+
 static Datum record_applied_impl(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(migrate_record_applied);
@@ -1674,22 +1722,7 @@ record_applied_impl(PG_FUNCTION_ARGS)
 	job.requires = requires_list(fcinfo, 6, job.version);
 	ms = PG_ARGISNULL(7) ? 0 : PG_GETARG_FLOAT8(7);
 	nstmts = PG_ARGISNULL(8) ? 0 : PG_GETARG_INT32(8);
-	if (!PG_ARGISNULL(9))
-	{
-		Jsonb	   *jb = PG_GETARG_JSONB_P(9);
-
-		if (!JB_ROOT_IS_OBJECT(jb))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("details must be a JSON object"),
-					 errhint("Pass e.g. '{\"client\": \"pg_migrate\"}', or leave it out.")));
-		details = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
-	}
-	if (ms < 0 || isnan(ms) || nstmts < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("execution_ms and statement_count must be zero or more"),
-				 errhint("Pass what the statements took, or leave them out.")));
+	details = recorded_details(fcinfo, 9, ms, nstmts);
 	if (strlen(job.checksum) != 64 || strspn(job.checksum, "0123456789abcdef") != 64)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1739,14 +1772,56 @@ migrate_revert(PG_FUNCTION_ARGS)
 	return refusal_recorded(revert_impl, "migrate.revert", fcinfo);
 }
 
+/*
+ * The checks before reverting job->version (revert and record_reverted):
+ * applied, has a down script, nothing applied requires it.  Fills in the
+ * job's name, checksum, role and search_path; returns the down script.
+ */
+static char *
+check_revertable(MigrationJob *job)
+{
+	MigrationRow row;
+	char	   *dependents;
+	Datum		v[1];
+
+	row = get_migration(job->version);
+	if (!row.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
+				 errmsg("migration %s is not recorded", job->version),
+				 errhint("migrate.status() lists the recorded migrations.")));
+	if (strcmp(row.state, "applied") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
+				 errmsg("migration %s is not applied (its state is %s)", job->version, row.state),
+				 errhint("Only applied migrations can be reverted.")));
+	if (row.down_script == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_NO_DOWN_SCRIPT),
+				 errmsg("migration %s has no down script", job->version),
+				 errhint("Write and apply a new migration that undoes it.")));
+	v[0] = CStringGetTextDatum(job->version);
+	bk_exec(BK_DEPENDENTS, v, NULL, 1);
+	dependents = bk_text(1);
+	if (dependents)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGRATE_HAS_DEPENDENTS),
+				 errmsg("migration %s is required by applied migrations: %s", job->version, dependents),
+				 errhint("Revert those migrations first.")));
+
+	job->name = row.name;
+	job->checksum = row.checksum;
+	job->run_as = applier_role(&row, job->version);
+	job->search_path = row.search_path;
+	return row.down_script;
+}
+
 /* migrate.revert itself. */
 static Datum
 revert_impl(PG_FUNCTION_ARGS)
 {
 	MigrationJob job = {0};
-	MigrationRow row;
-	char	   *dependents;
-	Datum		v[1];
+	char	   *down;
 
 	job.version = migrate_text_arg(fcinfo, 0, "version", false, false);
 	migrate_check_writable("migrate.revert");
@@ -1757,40 +1832,51 @@ revert_impl(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	job.lock_wait_ms = lock_migrations();
 
-	row = get_migration(job.version);
-	if (!row.found)
-		ereport(ERROR,
-				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
-				 errmsg("migration %s is not recorded", job.version),
-				 errhint("migrate.status() lists the recorded migrations.")));
-	if (strcmp(row.state, "applied") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_MIGRATE_NOT_FOUND),
-				 errmsg("migration %s is not applied (its state is %s)", job.version, row.state),
-				 errhint("Only applied migrations can be reverted.")));
-	if (row.down_script == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_MIGRATE_NO_DOWN_SCRIPT),
-				 errmsg("migration %s has no down script", job.version),
-				 errhint("Write and apply a new migration that undoes it.")));
-	v[0] = CStringGetTextDatum(job.version);
-	bk_exec(BK_DEPENDENTS, v, NULL, 1);
-	dependents = bk_text(1);
-	if (dependents)
-		ereport(ERROR,
-				(errcode(ERRCODE_MIGRATE_HAS_DEPENDENTS),
-				 errmsg("migration %s is required by applied migrations: %s", job.version, dependents),
-				 errhint("Revert those migrations first.")));
-
-	job.name = row.name;
-	job.checksum = row.checksum;
-	job.run_as = applier_role(&row, job.version);
-	job.search_path = row.search_path;
-	job.stmts = script_parse(row.down_script, "down script");
+	down = check_revertable(&job);
+	job.stmts = script_parse(down, "down script");
 	script_check_transactional(job.stmts, "down script");
 
 	run_as_current_migration(revert_job, &job);
 	RETURN_RESULT("reverted");
+}
+
+static Datum record_reverted_impl(PG_FUNCTION_ARGS);
+
+PG_FUNCTION_INFO_V1(migrate_record_reverted);
+/* SQL: migrate.record_reverted(version, execution_ms, statement_count, details) */
+Datum
+migrate_record_reverted(PG_FUNCTION_ARGS)
+{
+	return refusal_recorded(record_reverted_impl, "migrate.record_reverted", fcinfo);
+}
+
+/*
+ * migrate.record_reverted itself: record that the caller (pg_migrate) ran
+ * the stored down script of an applied migration outside a transaction,
+ * with the checks, state change, history entry, chain and event of
+ * migrate.revert.
+ */
+static Datum
+record_reverted_impl(PG_FUNCTION_ARGS)
+{
+	MigrationJob job = {0};
+
+	job.version = migrate_text_arg(fcinfo, 0, "version", false, false);
+	job.recorded_ms = PG_ARGISNULL(1) ? 0 : PG_GETARG_FLOAT8(1);
+	job.recorded_stmts = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+	job.recorded_from = recorded_details(fcinfo, 3, job.recorded_ms, job.recorded_stmts);
+	if (job.recorded_from == NULL)
+		job.recorded_from = "{}";
+	migrate_check_writable("migrate.record_reverted");
+	check_not_nested("migrate.record_reverted");
+	job.actor = current_actor();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	job.lock_wait_ms = lock_migrations();
+	(void) check_revertable(&job);
+	run_as_current_migration(record_revert_job, &job);
+	RETURN_RESULT("recorded");
 }
 
 PG_FUNCTION_INFO_V1(migrate_baseline);

@@ -20,7 +20,10 @@
 #include "parser/scanner.h"
 #include "parser/scansup.h"
 #include "tcop/utility.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
+#include "funcapi.h"
 
 #include "errors.h"
 #include "script.h"
@@ -845,4 +848,71 @@ script_statement_locks(Node *n)
 		default:
 			return NIL;
 	}
+}
+
+/* The name of a statement class, as migrate.script_statements reports it. */
+static const char *
+class_name(ScriptStmtClass c)
+{
+	switch (c)
+	{
+		case SCRIPT_STMT_NORMAL:
+			return "transactional";
+		case SCRIPT_STMT_TXN_CONTROL:
+			return "transaction_control";
+		case SCRIPT_STMT_NON_TXN:
+			return "non_transactional";
+		case SCRIPT_STMT_UNSUPPORTED:
+			return "unsupported";
+	}
+	return "unknown";
+}
+
+PG_FUNCTION_INFO_V1(migrate_script_statements);
+/*
+ * SQL: migrate.script_statements(script) -> one row per statement with its
+ * text, line and class, so a client (pg_migrate) can run a non-transactional
+ * script statement by statement without a SQL lexer of its own.
+ */
+Datum
+migrate_script_statements(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *script = migrate_text_arg(fcinfo, 0, "script", false, true);
+	List	   *stmts;
+	ListCell   *lc;
+
+	migrate_materialize_srf(fcinfo);
+	stmts = script_parse(script, "script");
+	foreach(lc, stmts)
+	{
+		ScriptStmt *st = (ScriptStmt *) lfirst(lc);
+		Datum		values[8];
+		bool		nulls[8];
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int32GetDatum(st->no);
+		values[1] = Int32GetDatum(st->line);
+		values[2] = CStringGetTextDatum(st->command);
+		values[3] = CStringGetTextDatum(class_name(st->stmt_class));
+		nulls[4] = (st->why == NULL);
+		values[4] = st->why ? CStringGetTextDatum(st->why) : (Datum) 0;
+		nulls[5] = nulls[6] = true;
+		if (IsA(st->parsetree, IndexStmt) && ((IndexStmt *) st->parsetree)->concurrent)
+		{
+			IndexStmt  *i = (IndexStmt *) st->parsetree;
+
+			if (i->idxname)
+			{
+				values[5] = CStringGetTextDatum(i->idxname);
+				nulls[5] = false;
+			}
+			values[6] = CStringGetTextDatum(quote_qualified_identifier(i->relation->schemaname,
+																	   i->relation->relname));
+			nulls[6] = false;
+		}
+		values[7] = CStringGetTextDatum(st->sql);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
