@@ -442,7 +442,20 @@ print_server_error(const PGresult *res, const char *prefix)
 	if (hint)
 		fprintf(stderr, "hint: %s\n", hint);
 	if (context)
-		fprintf(stderr, "context: %s\n", context);
+	{
+		/* the statement context is useful; the extension's own PL/pgSQL frames are not */
+		const char *p = context;
+
+		while (*p)
+		{
+			const char *eol = strchr(p, '\n');
+			int			len = eol ? (int) (eol - p) : (int) strlen(p);
+
+			if (strncmp(p, "PL/pgSQL function migrate.", 26) != 0 && strncmp(p, "SQL function \"", 14) != 0)
+				fprintf(stderr, "context: %.*s\n", len, p);
+			p += len + (eol ? 1 : 0);
+		}
+	}
 }
 
 /* Add an "error" object describing a server error to the JSON document. */
@@ -2034,9 +2047,10 @@ cmd_lint(int nargs, char **args)
 			MigrationFile *mf = fs.files[j];
 			int			w = lint_section(conn, mf, &mf->up, "up", &nfindings);
 
+			/* down scripts drop things by design: linted only with --verbose */
 			if (w > worst)
 				worst = w;
-			if (mf->down.text)
+			if (mf->down.text && opt_verbose)
 			{
 				w = lint_section(conn, mf, &mf->down, "down", &nfindings);
 				if (w > worst)
