@@ -367,12 +367,45 @@ progress(const char *fmt,...)
  * Connections and queries
  */
 
-/* Notices (lint warnings of migrate.apply, ...) go to stderr unless --quiet. */
+/*
+ * Notices (lint warnings of migrate.apply, ...) go to stderr unless --quiet;
+ * while a progress line is open they are held and printed after it.
+ */
+static Buf held_notices;
+static bool hold_notices;
+
+/* libpq notice processor. */
 static void
 notice_processor(void *arg __attribute__((unused)), const char *message)
 {
-	if (!opt_quiet)
+	if (opt_quiet)
+		return;
+	if (hold_notices)
+		buf_append(&held_notices, message, strlen(message));
+	else
 		fprintf(stderr, "%s", message);
+}
+
+/* Print the notices held during a progress line, indented. */
+static void
+flush_notices(void)
+{
+	const char *p = buf_str(&held_notices);
+
+	hold_notices = false;
+	if (held_notices.len == 0)
+		return;
+	fflush(stdout);
+	while (*p)
+	{
+		const char *eol = strchr(p, '\n');
+		int			len = eol ? (int) (eol - p) : (int) strlen(p);
+
+		fprintf(stderr, "    %.*s\n", len, p);
+		p += len + (eol ? 1 : 0);
+	}
+	held_notices.len = 0;
+	held_notices.data[0] = '\0';
 }
 
 /* Connect to a database given by name or connection string; exit 5 on failure. */
@@ -610,6 +643,16 @@ marker_word(const char *line, const char **word)
 	return n;
 }
 
+/* Cut trailing blanks (spaces, tabs, line ends) off a string in place. */
+static void
+trim_trailing_blanks(char *s)
+{
+	size_t		n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = '\0';
+}
+
 /* Append text to a section, noting where it starts. */
 static void
 section_add(Section *s, Buf *b, const char *line, size_t len, int lineno)
@@ -705,9 +748,16 @@ parse_sections(MigrationFile *mf, const char *text)
 	}
 	for (i = 0; i < 3; i++)
 	{
-		/* a section of only blanks is no section */
+		/*
+		 * A section of only blanks is no section.  Trailing blanks are cut,
+		 * so blank lines before the next marker (or a file's final newline)
+		 * do not change the checksum.
+		 */
 		if (bufs[i].data && bufs[i].data[strspn(bufs[i].data, " \t\r\n")] != '\0')
+		{
+			trim_trailing_blanks(bufs[i].data);
 			secs[i]->text = bufs[i].data;
+		}
 		else
 			free(bufs[i].data);
 	}
@@ -742,6 +792,7 @@ read_companion(Section *s, const char *dir, const char *base, const char *suffix
 			path, dir, base);
 	if (text && text[strspn(text, " \t\r\n")] != '\0')
 	{
+		trim_trailing_blanks(text);
 		s->text = text;
 		s->first_line = 1;
 	}
@@ -1545,6 +1596,7 @@ cmd_up(const char *dir)
 			continue;
 		done++;
 		progress("[%*d/%d] %s %s ... ", width, done, npending, e->version, e->name);
+		hold_notices = true;
 		o = apply_file(conn, &plan, e->file);
 		json_open(NULL, '{');
 		json_str("version", e->version);
@@ -1556,12 +1608,14 @@ cmd_up(const char *dir)
 		if (o.exit_code != EXIT_OK)
 		{
 			progress(o.exit_code == EXIT_REFUSED ? "REFUSED\n" : "FAILED\n");
+			flush_notices();
 			failed = o;
 			failed_file = e->file;
 			code = o.exit_code;
 			break;
 		}
 		progress("%s%s (%s)\n", o.result, o.non_transactional ? ", outside a transaction" : "", fmt_duration(o.ms));
+		flush_notices();
 		if (strcmp(o.result, "applied") == 0 || strcmp(o.result, "recorded") == 0)
 			applied++;
 		else
@@ -1894,6 +1948,7 @@ cmd_down(const char *dir, const char *version)
 		Outcome		o;
 
 		progress("[%d/%d] revert %s %s ... ", i + 1, n, todo[i]->version, todo[i]->name);
+		hold_notices = true;
 		o = revert_one(conn, todo[i]);
 		json_open(NULL, '{');
 		json_str("version", todo[i]->version);

@@ -23,6 +23,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 trap 'echo "demo: FAILED in step $step_no (unexpected error above)" >&2' ERR
 
+PG_MIGRATE="$(pg_config --bindir)/pg_migrate"
+PROD=migrate_demo_prod
+
 # psql on the demo database: stop on the first error, no pager, no row counts
 psql_app() { psql -X -q -v ON_ERROR_STOP=1 -P pager=off -P footer=off -d "$DB" "$@"; }
 
@@ -109,12 +112,10 @@ step "apply the app's existing migration" \
 apply_file "$MIGRATIONS/20251001090000__create_profiles.sql"
 
 # -----------------------------------------------------------------------------
-step "apply the bridge migrations" \
-	"Additive bridge_* migrations, each requiring the profiles migration, each with a down script and verify checks."
-for f in "$MIGRATIONS"/*__bridge_*.sql; do
-	case "$f" in *.down.sql | *.verify.sql) continue ;; esac
-	apply_file "$f"
-done
+step "apply the bridge migrations with pg_migrate" \
+	"Additive bridge_* migrations, each requiring the profiles migration, each with a down script (.down.sql) and verify checks (.verify.sql). pg_migrate up applies the folder's pending files in version order through migrate.apply, one transaction each, on one connection."
+printf '$ pg_migrate -d %s up test/demo/migrations\n' "$DB"
+"$PG_MIGRATE" -d "$DB" up "$MIGRATIONS"
 show "SELECT version, name, requires FROM migrate.migrations ORDER BY version_key"
 echo "A quick look at the bridges at work: a new profile is written to the audit trail."
 show "INSERT INTO public.profiles (email, display_name) VALUES ('ada@example.com', 'Ada')"
@@ -122,15 +123,19 @@ show "SELECT table_name, action, new_data->>'email' AS email FROM public.user_au
 
 # -----------------------------------------------------------------------------
 step "status" \
-	"migrate.status(): one row per migration in version order (timestamps and timings left out, checksums shortened)."
+	"migrate.status(): one row per migration in version order (timestamps and timings left out, checksums shortened). pg_migrate status compares the folder with it: applied, pending, out-of-order, applied-but-file-missing, checksum-differs."
 show "SELECT version, name, state, left(checksum, 12) AS checksum, applied_by, out_of_order FROM migrate.status()"
+printf '$ pg_migrate -d %s status test/demo/migrations   (applied-at column cut)\n' "$DB"
+"$PG_MIGRATE" -d "$DB" status "$MIGRATIONS" | cut -c1-80
 
 # -----------------------------------------------------------------------------
 step "re-run the whole folder" \
-	"Deploy tooling can simply apply every file again: applied migrations with an unchanged checksum are skipped."
+	"Deploy tooling can simply apply every file again: applied migrations with an unchanged checksum are skipped (migrate.apply returns already_applied; pg_migrate up finds nothing pending)."
 while read -r f; do
 	apply_file "$f"
 done < <(up_files "$MIGRATIONS")
+printf '$ pg_migrate -d %s up test/demo/migrations\n' "$DB"
+"$PG_MIGRATE" -d "$DB" up "$MIGRATIONS"
 
 # -----------------------------------------------------------------------------
 step "an applied migration was edited: it is refused" \
@@ -152,6 +157,13 @@ if ! grep -q "was already applied with a different checksum" <<<"$out"; then
 	echo "UNEXPECTED: the edited migration failed for another reason" >&2
 	exit 1
 fi
+echo
+echo "pg_migrate verify on a folder holding the edited file says which file changed, and exits 1:"
+mkdir "$work/edited" && cp "$MIGRATIONS"/*.sql "$work/edited/" && cp "$edited" "$work/edited/"
+printf '$ pg_migrate -d %s verify <folder with the edited file>\n' "$DB"
+rc=0
+"$PG_MIGRATE" -d "$DB" verify "$work/edited" | sed "s|$work/edited|<folder>|" || rc=$?
+[ "$rc" -eq 1 ] || { echo "UNEXPECTED: pg_migrate verify exited $rc, not 1" >&2; exit 1; }
 echo
 echo "Expected: refused. Nothing ran, the column comment is still the original:"
 show "SELECT col_description('public.profiles'::regclass, attnum) AS deletion_reason_comment FROM pg_attribute WHERE attrelid = 'public.profiles'::regclass AND attname = 'deletion_reason'"
@@ -180,6 +192,33 @@ show "SELECT version, name, state FROM migrate.status() WHERE version = '$SOFT_D
 step "history" \
 	"migrate.history is append-only: every apply and revert, by whom and how long the script took (ms). Skips and refusals change nothing, so they leave no entry."
 show "SELECT id, action, version, name, session_user_name, details->>'execution_ms' AS execution_ms FROM migrate.history ORDER BY id"
+
+# -----------------------------------------------------------------------------
+step "dev and prod diverged: compare and reconcile them with pg_migrate" \
+	"Scenario S1. Production ($PROD) only ever got the profiles migration. pg_migrate compare connects to both databases, exports the history on one and compares it on the other, and compares their schemas; it exits 1 while they differ. Then pg_migrate up brings prod level, and compare finds nothing: the same migrations (same fingerprint) and the same schema."
+psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS $PROD;
+CREATE DATABASE $PROD;
+SQL
+psql -X -q -v ON_ERROR_STOP=1 -d "$PROD" <<'SQL'
+CREATE SCHEMA auth;
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE
+AS $$ SELECT nullif(current_setting('request.jwt.claims', true)::jsonb ->> 'sub', '')::uuid $$;
+GRANT USAGE ON SCHEMA auth TO authenticated;
+CREATE EXTENSION migrate_ext;
+SQL
+"$PG_MIGRATE" -q -d "$PROD" up --target 20251001090000 "$MIGRATIONS"
+printf '$ pg_migrate compare %s %s   (schema lines cut)\n' "$DB" "$PROD"
+rc=0
+"$PG_MIGRATE" compare "$DB" "$PROD" | cut -c1-110 || rc=$?
+[ "$rc" -eq 1 ] || { echo "UNEXPECTED: compare of the diverged databases exited $rc, not 1" >&2; exit 1; }
+echo
+printf '$ pg_migrate -d %s up test/demo/migrations\n' "$PROD"
+"$PG_MIGRATE" -d "$PROD" up "$MIGRATIONS"
+printf '$ pg_migrate compare %s %s\n' "$DB" "$PROD"
+"$PG_MIGRATE" compare "$DB" "$PROD" | sed 's/fingerprint \([0-9a-f]\{12\}\)[0-9a-f]*/fingerprint \1.../' \
+	|| { echo "UNEXPECTED: dev and prod still differ after the bridge migrations" >&2; exit 1; }
 
 # -----------------------------------------------------------------------------
 PENDING="$here/pending"
@@ -226,6 +265,16 @@ SELECT count(*) AS status_columns_after_dry_run FROM information_schema.columns
 SQL
 apply_file "$SAFE"
 show "SELECT email, status FROM public.profiles"
+
+# -----------------------------------------------------------------------------
+step "an index built concurrently, outside a transaction" \
+	"CREATE INDEX CONCURRENTLY cannot run inside a transaction, so migrate.apply refuses it. pg_migrate asks the server which statements cannot (migrate.script_statements), runs them one by one outside a transaction with migrate.lock_timeout, then records the migration with migrate.record_applied: same checksum, history entry, hash chain and verify checks as an apply."
+sed 's/^/    /' "$here/concurrent/20251021090000__profiles_email_lookup_idx.sql"
+echo
+printf '$ pg_migrate -d %s up test/demo/concurrent\n' "$DB"
+"$PG_MIGRATE" -d "$DB" up "$here/concurrent"
+show "SELECT indexrelid::regclass AS index, indisvalid AS valid FROM pg_index WHERE indexrelid = 'public.profiles_email_lower_idx'::regclass"
+show "SELECT action, version, details->'recorded_from'->>'non_transactional' AS outside_a_transaction FROM migrate.history ORDER BY id DESC LIMIT 1"
 
 # -----------------------------------------------------------------------------
 step "audit who changes profiles, in C" \
@@ -347,10 +396,16 @@ cat <<'TEXT'
 - migrate.verify confirmed the soft-delete columns; migrate.revert removed them with the
   stored down script; applying the unchanged file again restored them.
 - migrate.history records every apply and revert, who ran it and how long it took.
+- pg_migrate applied the folder, showed its status, flagged the edited file (verify), and
+  reconciled a production database that had only the first migration: compare showed
+  the three missing bridges and the schema differences, and after pg_migrate up the two
+  databases had the same fingerprint and no differences.
 - migrate.lint found the outages in a draft (index without CONCURRENTLY, NOT NULL
   without default on a table with rows, CHECK validated under lock); with
   migrate.lint_level = error it was refused before running; the safe rewrite was
   dry-run (locks shown, nothing changed) and then applied.
+- A CREATE INDEX CONCURRENTLY migration ran through pg_migrate outside a transaction and
+  was recorded with migrate.record_applied (verify check included).
 - migrate.audit_enable turned on C audit triggers on profiles: each change was logged
   with the application user, application and session user; the row was rebuilt as it
   was after alice's change, and bob's later change was reverted.
