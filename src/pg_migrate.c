@@ -1960,12 +1960,14 @@ cmd_down(const char *dir, const char *version)
 		if (o.exit_code != EXIT_OK)
 		{
 			progress(o.exit_code == EXIT_REFUSED ? "REFUSED\n" : "FAILED\n");
+			flush_notices();
 			failed = o;
 			failed_entry = todo[i];
 			code = o.exit_code;
 			break;
 		}
 		progress("%s%s (%s)\n", o.result, o.non_transactional ? ", outside a transaction" : "", fmt_duration(o.ms));
+		flush_notices();
 		reverted++;
 	}
 	json_close(']');
