@@ -1149,6 +1149,8 @@ fmt_ms(double ms)
 static char *
 fmt_lsn(XLogRecPtr lsn)
 {
+	if (XLogRecPtrIsInvalid(lsn))
+		return "null";
 	return psprintf("\"%X/%X\"", (uint32) (lsn >> 32), (uint32) lsn);
 }
 
@@ -1616,7 +1618,7 @@ apply_impl(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("script of migration %s contains no SQL statement", job.version)));
-	script_check_transactional(job.stmts, "script");
+	script_check_transactional(job.stmts, "script", false);
 	if (job.down)
 	{
 		List	   *down_stmts = script_parse(job.down, "down script");
@@ -1625,7 +1627,12 @@ apply_impl(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("down script of migration %s contains no SQL statement", job.version)));
-		script_check_transactional(down_stmts, "down script");
+		/*
+		 * A down script that cannot run in a transaction (DROP INDEX
+		 * CONCURRENTLY) is stored: revert refuses it and pg_migrate down
+		 * runs it outside a transaction (record_reverted).
+		 */
+		script_check_transactional(down_stmts, "down script", true);
 	}
 	if (job.verify)
 		job.checks = parse_verify_script(job.verify);
@@ -1834,7 +1841,7 @@ revert_impl(PG_FUNCTION_ARGS)
 
 	down = check_revertable(&job);
 	job.stmts = script_parse(down, "down script");
-	script_check_transactional(job.stmts, "down script");
+	script_check_transactional(job.stmts, "down script", false);
 
 	run_as_current_migration(revert_job, &job);
 	RETURN_RESULT("reverted");
@@ -1946,7 +1953,7 @@ migrate_repair(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("script contains no SQL statement")));
-	script_check_transactional(stmts, "script");
+	script_check_transactional(stmts, "script", false);
 	checksum = migrate_checksum_cstring(script, strlen(script));
 
 	if (SPI_connect() != SPI_OK_CONNECT)

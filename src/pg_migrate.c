@@ -55,6 +55,18 @@ static const char *opt_target;
  * Small helpers: memory, strings, errors
  */
 
+/* A growable string. */
+typedef struct Buf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} Buf;
+
+static void buf_append(Buf *b, const char *s, size_t n);
+static void buf_printf(Buf *b, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+static void json_quote(Buf *b, const char *s);
+
 /* Print an error and exit with code. */
 static void
 die(int code, const char *fmt,...)
@@ -65,11 +77,22 @@ die(int code, const char *fmt,...)
 {
 	va_list		ap;
 
-	fputs("pg_migrate: error: ", stderr);
+	char		msg[8192];
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "pg_migrate: error: %s\n", msg);
+	if (opt_json)
+	{
+		/* the document of a command that could not run: the error and the exit code */
+		Buf			b = {0};
+
+		buf_append(&b, "{\"error\":{\"message\":", 21);
+		json_quote(&b, msg);
+		buf_printf(&b, "},\"exit_code\":%d}\n", code);
+		fputs(b.data, stdout);
+	}
 	exit(code);
 }
 
@@ -104,14 +127,6 @@ xstrdup(const char *s)
 	return r;
 }
 
-/* A growable string. */
-typedef struct Buf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-} Buf;
-
 /* Append n bytes to a Buf. */
 static void
 buf_append(Buf *b, const char *s, size_t n)
@@ -127,10 +142,6 @@ buf_append(Buf *b, const char *s, size_t n)
 }
 
 /* Append a formatted string to a Buf. */
-static void
-buf_printf(Buf *b, const char *fmt,...)
-__attribute__((format(printf, 2, 3)));
-
 static void
 buf_printf(Buf *b, const char *fmt,...)
 {
@@ -443,9 +454,10 @@ connect_db(const char *dbname)
 	keys[n] = NULL;
 	vals[n] = NULL;
 	conn = PQconnectdbParams(keys, vals, 1);
+	/* name the database as libpq parsed it: a connection string may hold a password */
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
-		die(EXIT_SERVER, "could not connect to %s: %s", dbname ? dbname : "the default database",
-			conn ? PQerrorMessage(conn) : "out of memory");
+		die(EXIT_SERVER, "could not connect to database \"%s\": %s",
+			conn && PQdb(conn) ? PQdb(conn) : "?", conn ? PQerrorMessage(conn) : "out of memory");
 	PQsetNoticeProcessor(conn, notice_processor, NULL);
 
 	res = PQexec(conn, "SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'migrate_ext'");
@@ -637,6 +649,8 @@ marker_word(const char *line, const char **word)
 	if (strncmp(p, "migrate:", 8) != 0)
 		return 0;
 	p += 8;
+	while (*p == ' ' || *p == '\t')
+		p++;
 	for (n = 0; p[n] && (isalnum((unsigned char) p[n]) || p[n] == '-' || p[n] == '_'); n++)
 		;
 	*word = p;
@@ -904,12 +918,15 @@ typedef enum EntryState
 	ST_OUT_OF_ORDER,			/* pending, older than an applied migration */
 	ST_FILE_MISSING,			/* applied, no file */
 	ST_CHECKSUM_DIFFERS,		/* applied, file changed since */
-	ST_REVERTED_NO_FILE			/* reverted, no file */
+	ST_REVERTED_NO_FILE,		/* reverted, no file */
+	ST_BELOW_BASELINE			/* a file older than the baseline: counts as applied */
 } EntryState;
 
-static const char *const state_names[] = {
+#define NUM_STATES 8
+
+static const char *const state_names[NUM_STATES] = {
 	"applied", "baselined", "pending", "out-of-order",
-	"applied-but-file-missing", "checksum-differs", "reverted"
+	"applied-but-file-missing", "checksum-differs", "reverted", "below-baseline"
 };
 
 /* One version of the plan. */
@@ -946,6 +963,7 @@ make_plan(PGconn *conn, FileSet *fs)
 	Plan		plan = {0};
 	int			i;
 	int			last_applied = -1;
+	int			last_baseline = -1;
 
 	for (i = 0; i < fs->n; i++)
 	{
@@ -989,6 +1007,8 @@ make_plan(PGconn *conn, FileSet *fs)
 		e->applied_order = field(plan.res, i, 8);
 		if (e->rec_state && (strcmp(e->rec_state, "applied") == 0 || strcmp(e->rec_state, "baselined") == 0))
 			last_applied = i;
+		if (e->rec_state && strcmp(e->rec_state, "baselined") == 0)
+			last_baseline = i;
 	}
 	for (i = 0; i < plan.n; i++)
 	{
@@ -1007,6 +1027,8 @@ make_plan(PGconn *conn, FileSet *fs)
 		}
 		else if (e->file == NULL)
 			e->state = ST_REVERTED_NO_FILE;
+		else if (e->rec_state == NULL && i < last_baseline)
+			e->state = ST_BELOW_BASELINE;	/* migrate.apply says already_applied */
 		else
 			e->state = i < last_applied ? ST_OUT_OF_ORDER : ST_PENDING;
 	}
@@ -1017,7 +1039,7 @@ make_plan(PGconn *conn, FileSet *fs)
 static bool
 is_applied(const Entry *e)
 {
-	return e->state == ST_APPLIED || e->state == ST_BASELINED ||
+	return e->state == ST_APPLIED || e->state == ST_BASELINED || e->state == ST_BELOW_BASELINE ||
 		e->state == ST_FILE_MISSING || e->state == ST_CHECKSUM_DIFFERS;
 }
 
@@ -1130,6 +1152,9 @@ find_invalid_index(PGconn *conn, const Stmt *st, const char *before)
 				" WHERE NOT i.indisvalid AND i.indrelid = pg_catalog.to_regclass($2::text)"
 				"   AND ($1::text IS NULL OR c.relname = $1::text)"
 				"   AND ($3::text[] IS NULL OR pg_catalog.format('%I.%I', n.nspname, c.relname) <> ALL ($3::text[]))"
+				/* not an index another session is building right now */
+				"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p"
+				"                    WHERE p.index_relid = i.indexrelid)"
 				" ORDER BY c.oid DESC LIMIT 1", 3, params);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		name = xstrdup(PQgetvalue(res, 0, 0));
@@ -1181,6 +1206,34 @@ typedef struct Outcome
 	char	   *message;		/* a client-side refusal */
 	bool		non_transactional;
 } Outcome;
+
+/*
+ * The exit code for a server error of apply/revert/record: the checks that
+ * refuse a migration before anything runs give 4, anything else 3.
+ */
+static int
+server_error_code(const PGresult *res)
+{
+	static const char *const refusals[] = {
+		"MG001",				/* applied with another checksum */
+		"MG002",				/* requirement not applied */
+		"MG003",				/* out of order */
+		"MG005",				/* transaction control */
+		"MG008",				/* no down script */
+		"MG009",				/* required by applied migrations */
+		"MG010",				/* not recorded / not applied */
+		"MG014",				/* unsupported statement */
+		"MG015",				/* lint policy */
+		NULL
+	};
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	int			i;
+
+	for (i = 0; state && refusals[i]; i++)
+		if (strcmp(state, refusals[i]) == 0)
+			return EXIT_REFUSED;
+	return EXIT_FAILED;
+}
 
 /* Refuse a migration with a message (stored for output). */
 static void
@@ -1268,29 +1321,38 @@ check_non_transactional(PGconn *conn, MigrationFile *mf, const Section *sec, Stm
 	free(non.data);
 	free(txn.data);
 
-	/* a failed CREATE INDEX CONCURRENTLY of an earlier run leaves an INVALID index */
+	/*
+	 * A failed CREATE INDEX CONCURRENTLY of an earlier run leaves an INVALID
+	 * index: the named one, or for an unnamed index any INVALID index on the
+	 * table that no session is building.
+	 */
 	for (i = 0; i < sl->n; i++)
 	{
 		Stmt	   *st = &sl->s[i];
 		char	   *leftover;
+		int			dropped = 0;
 
-		if (st->table_name == NULL || st->index_name == NULL)
+		if (st->table_name == NULL)
 			continue;
-		leftover = find_invalid_index(conn, st, NULL);
-		if (leftover == NULL)
-			continue;
-		if (!opt_retry)
-		{
-			o->invalid_index = leftover;
-			refuse(o, EXIT_REFUSED,
-				   "index %s is INVALID: an earlier CREATE INDEX CONCURRENTLY of %s (line %d) failed and left it behind; nothing was run\n"
-				   "hint: run again with --retry to drop it with DROP INDEX CONCURRENTLY and build it again",
-				   leftover, mf->path, sec->first_line + st->line - 1);
-			return false;
-		}
+		while ((leftover = find_invalid_index(conn, st, NULL)) != NULL)
 		{
 			Buf			drop = {0};
 
+			if (!opt_retry)
+			{
+				o->invalid_index = leftover;
+				refuse(o, EXIT_REFUSED,
+					   "index %s on %s is INVALID: an earlier CREATE INDEX CONCURRENTLY (%s line %d) failed and left it behind; nothing was run\n"
+					   "hint: run again with --retry to drop it with DROP INDEX CONCURRENTLY and build it again",
+					   leftover, st->table_name, mf->path, sec->first_line + st->line - 1);
+				return false;
+			}
+			if (dropped++ >= 20)
+			{
+				refuse(o, EXIT_FAILED, "INVALID index %s on %s is still there after DROP INDEX CONCURRENTLY",
+					   leftover, st->table_name);
+				return false;
+			}
 			buf_printf(&drop, "DROP INDEX CONCURRENTLY IF EXISTS %s", leftover);
 			progress("dropping INVALID index %s (--retry) ... ", leftover);
 			if (!set_migration_timeouts(conn) || !exec_simple(conn, drop.data, "dropping the INVALID index"))
@@ -1301,8 +1363,8 @@ check_non_transactional(PGconn *conn, MigrationFile *mf, const Section *sec, Stm
 			}
 			reset_timeouts(conn);
 			free(drop.data);
+			free(leftover);
 		}
-		free(leftover);
 	}
 	return true;
 }
@@ -1361,6 +1423,21 @@ run_non_transactional(PGconn *conn, Plan *plan, MigrationFile *mf, Outcome *o)
 		o->error = sl.res;
 		o->exit_code = EXIT_FAILED;
 		return;
+	}
+	if (!opt_out_of_order)
+	{
+		int			i;
+
+		for (i = 0; i < plan->n; i++)
+			if (plan->e[i].file == mf && plan->e[i].state == ST_OUT_OF_ORDER)
+			{
+				refuse(o, EXIT_REFUSED,
+					   "migration %s is older than an applied migration; nothing was run\n"
+					   "hint: run with --allow-out-of-order to apply it anyway (it is flagged out_of_order)",
+					   mf->version);
+				free_stmts(&sl);
+				return;
+			}
 	}
 	if (!requirements_met(plan, mf, o) || !check_non_transactional(conn, mf, &mf->up, &sl, o))
 	{
@@ -1431,7 +1508,7 @@ run_non_transactional(PGconn *conn, Plan *plan, MigrationFile *mf, Outcome *o)
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		{
 			o->error = res;
-			o->exit_code = EXIT_FAILED;
+			o->exit_code = server_error_code(res);
 		}
 		else
 		{
@@ -1479,7 +1556,22 @@ apply_file(PGconn *conn, Plan *plan, MigrationFile *mf)
 		return o;
 	}
 	o.error = res;
-	o.exit_code = EXIT_FAILED;
+	o.exit_code = server_error_code(res);
+	/* "script statement N (line L) of migration V": show that statement */
+	{
+		const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+		const char *at = ctx ? strstr(ctx, "script statement ") : NULL;
+		int			no;
+
+		if (at && sscanf(at, "script statement %d", &no) == 1)
+		{
+			int			failed;
+			StmtList	sl = split_script(conn, mf->up.text, mf->path, &failed);
+
+			if (!failed && no >= 1 && no <= sl.n)
+				o.failed_stmt = &sl.s[no - 1];	/* sl stays alive for the report */
+		}
+	}
 	return o;
 }
 
@@ -1499,7 +1591,9 @@ report_failure(MigrationFile *mf, const char *verb, Outcome *o)
 			fprintf(stderr, "statement %d (line %d of %s) failed:\n%s\n%s",
 					o->failed_stmt->no, mf->up.first_line + o->failed_stmt->line - 1, mf->path,
 					o->failed_stmt->sql,
-					o->failed_stmt->no > 1 ? "(it ran outside a transaction: the statements before it stay done; nothing was recorded)\n" : "");
+					o->non_transactional && o->failed_stmt->no > 1 ?
+					"(the file runs outside a transaction: the statements before it stay done; nothing was recorded)\n" :
+					"(the migration's transaction was rolled back: nothing of it remains)\n");
 	}
 	if (o->invalid_index && o->error)
 		fprintf(stderr, "pg_migrate: the failed CREATE INDEX CONCURRENTLY left the INVALID index %s behind\n"
@@ -1562,6 +1656,7 @@ cmd_up(const char *dir)
 	int			width;
 	Outcome		failed = {0};
 	MigrationFile *failed_file = NULL;
+	int			ntotal_pending = 0;
 
 	json_open(NULL, '{');
 	json_str("command", "up");
@@ -1577,8 +1672,12 @@ cmd_up(const char *dir)
 		return EXIT_REFUSED;
 	}
 	for (i = 0; i < plan.n; i++)
-		if (is_pending(&plan.e[i]) && !beyond_target(conn, plan.e[i].version))
-			npending++;
+		if (is_pending(&plan.e[i]))
+		{
+			ntotal_pending++;
+			if (!beyond_target(conn, plan.e[i].version))
+				npending++;
+		}
 	for (i = 0; i < plan.n; i++)
 		if (is_applied(&plan.e[i]))
 			skipped++;
@@ -1620,6 +1719,8 @@ cmd_up(const char *dir)
 			applied++;
 		else
 			skipped++;
+		/* later files may require it */
+		e->state = ST_APPLIED;
 		free((char *) o.result);
 	}
 	json_close(']');
@@ -1628,15 +1729,15 @@ cmd_up(const char *dir)
 	json_int("applied", applied);
 	json_int("already_applied", skipped);
 	json_int("failed", code == EXIT_OK ? 0 : 1);
-	json_int("pending_left", npending - applied);
+	json_int("pending_left", ntotal_pending - done + (code == EXIT_OK ? 0 : 1));
 	json_ms("ms", now_ms() - t0);
 	json_close('}');
 	if (code == EXIT_OK)
 		say("up: %d applied, %d already applied, %d pending left (%s)\n",
-			applied, skipped, npending - applied, fmt_duration(now_ms() - t0));
+			applied, skipped, ntotal_pending - done, fmt_duration(now_ms() - t0));
 	else
 		say("up: %d applied, stopped at a failure; %d pending left (%s)\n",
-			applied, npending - applied, fmt_duration(now_ms() - t0));
+			applied, ntotal_pending - done + 1, fmt_duration(now_ms() - t0));
 	json_flush();
 	PQfinish(conn);
 	return code;
@@ -1649,7 +1750,7 @@ cmd_status(const char *dir)
 	FileSet		fs = load_dir(dir);
 	PGconn	   *conn = connect_db(opt_dbname);
 	Plan		plan = make_plan(conn, &fs);
-	int			counts[7] = {0};
+	int			counts[NUM_STATES] = {0};
 	int			i;
 	int			vw = 7;
 	int			nw = 4;
@@ -1678,6 +1779,8 @@ cmd_status(const char *dir)
 			note = "  (older than an applied migration)";
 		else if (e->state == ST_REVERTED_NO_FILE)
 			note = "  (no file)";
+		else if (e->state == ST_BELOW_BASELINE)
+			note = "  (older than the baseline: counts as applied)";
 		else if (e->rec_out_of_order && is_applied(e))
 			note = "  (applied out of order)";
 		say("%-*s  %-*s  %-24s  %s%s\n", vw, e->version, nw, e->name ? e->name : "", state_names[e->state],
@@ -1696,12 +1799,12 @@ cmd_status(const char *dir)
 	}
 	json_close(']');
 	json_open("counts", '{');
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < NUM_STATES; i++)
 		json_int(state_names[i], counts[i]);
 	json_close('}');
 	json_close('}');
-	say("\n%d applied, %d baselined, %d pending, %d out-of-order, %d applied-but-file-missing, %d checksum-differs, %d reverted without a file\n",
-		counts[ST_APPLIED], counts[ST_BASELINED], counts[ST_PENDING], counts[ST_OUT_OF_ORDER],
+	say("\n%d applied, %d baselined, %d below the baseline, %d pending, %d out-of-order, %d applied-but-file-missing, %d checksum-differs, %d reverted without a file\n",
+		counts[ST_APPLIED], counts[ST_BASELINED], counts[ST_BELOW_BASELINE], counts[ST_PENDING], counts[ST_OUT_OF_ORDER],
 		counts[ST_FILE_MISSING], counts[ST_CHECKSUM_DIFFERS], counts[ST_REVERTED_NO_FILE]);
 	json_flush();
 	PQfinish(conn);
@@ -1792,14 +1895,14 @@ cmd_verify(const char *dir)
 	PQclear(res);
 	json_int("checksum_differs", differs);
 	json_int("file_missing", missing);
-	json_int("checks", nchecks);
+	json_int("checks_run", nchecks);
 	json_int("checks_failed", failed_checks);
 	json_close('}');
 	say("verify: %d applied, %d checksum(s) differ, %d file(s) missing, %d of %d verify check(s) failed\n",
 		napplied, differs, missing, failed_checks, nchecks);
 	json_flush();
 	PQfinish(conn);
-	return differs + failed_checks > 0 ? EXIT_FOUND : EXIT_OK;
+	return differs + missing + failed_checks > 0 ? EXIT_FOUND : EXIT_OK;
 }
 
 /* Revert one migration: migrate.revert, or the stored down script outside a transaction. */
@@ -1827,7 +1930,7 @@ revert_one(PGconn *conn, Entry *e)
 			   SQLSTATE_NON_TRANSACTIONAL) != 0)
 	{
 		o.error = res;
-		o.exit_code = EXIT_FAILED;
+		o.exit_code = server_error_code(res);
 		return o;
 	}
 	PQclear(res);
@@ -2148,6 +2251,8 @@ cmd_dry_run(const char *dir)
 	json_str("database", PQdb(conn));
 	json_open("migrations", '[');
 	if (!exec_simple(conn, "BEGIN", "BEGIN"))
+		return EXIT_SERVER;
+	if (opt_out_of_order && !exec_simple(conn, "SET LOCAL migrate.allow_out_of_order = on", "--allow-out-of-order"))
 		return EXIT_SERVER;
 	for (i = 0; i < plan.n && code == EXIT_OK; i++)
 	{

@@ -521,10 +521,11 @@ script_parse(const char *script, const char *what)
 
 /*
  * Refuse scripts with transaction control, statements that cannot run in a
- * transaction block, or statements SPI cannot run, before anything runs.
+ * transaction block (unless allow_non_txn), or statements SPI cannot run,
+ * before anything runs.
  */
 void
-script_check_transactional(List *stmts, const char *what)
+script_check_transactional(List *stmts, const char *what, bool allow_non_txn)
 {
 	ListCell   *lc;
 
@@ -545,6 +546,8 @@ script_check_transactional(List *stmts, const char *what)
 						 errhint("Remove BEGIN, COMMIT, ROLLBACK and SAVEPOINT statements from the script.")));
 				break;
 			case SCRIPT_STMT_NON_TXN:
+				if (allow_non_txn)
+					break;
 				ereport(ERROR,
 						(errcode(ERRCODE_MIGRATE_NON_TRANSACTIONAL),
 						 errmsg("%s contains %s at statement %d (line %d), which cannot run inside a transaction block",

@@ -40,8 +40,11 @@ typedef struct ScriptStmt
  */
 extern List *script_parse(const char *script, const char *what);
 
-/* Refuse transaction control and non-transactional statements. */
-extern void script_check_transactional(List *stmts, const char *what);
+/*
+ * Refuse transaction control and statements SPI cannot run, and unless
+ * allow_non_txn, statements that cannot run in a transaction block.
+ */
+extern void script_check_transactional(List *stmts, const char *what, bool allow_non_txn);
 
 /* A relation lock a statement takes, predicted from its parse tree. */
 typedef struct ScriptLock

@@ -37,19 +37,33 @@ else
 	status=1
 fi
 
+# count_tap OUTPUT RC: adds a prove/pg_prove run to the totals ("Tests=N" of its
+# summary, "Failed N/M subtests" per failed file; a failed run counts at least one)
+count_tap() {
+	local t f
+	t=$(echo "$1" | sed -n 's/.*Tests=\([0-9]*\).*/\1/p' | tail -1)
+	f=$(echo "$1" | grep -oE 'Failed [0-9]+/[0-9]+ subtests' | grep -oE '^Failed [0-9]+' | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+	t=${t:-0}; f=${f:-0}
+	if [ "$2" -ne 0 ]; then
+		status=1
+		[ "$f" -eq 0 ] && f=1
+	fi
+	passed=$((passed + t - f))
+	failed=$((failed + f))
+}
+
 # pgTAP
 out=$(test/scripts/run-pgtap.sh 2>&1)
 rc=$?
 echo "$out"
-t=$(echo "$out" | sed -n 's/.*Tests=\([0-9]*\).*/\1/p' | tail -1)
-f=$(echo "$out" | grep -oE 'Failed [0-9]+/[0-9]+ subtests' | grep -oE '^Failed [0-9]+' | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
-t=${t:-0}; f=${f:-0}
-if [ "$rc" -ne 0 ]; then
-	status=1
-	[ "$f" -eq 0 ] && f=1
-fi
-passed=$((passed + t - f))
-failed=$((failed + f))
+count_tap "$out" "$rc"
+
+# the pg_migrate client: TAP shell scripts test/client/*.sh (their helpers are
+# in test/client/lib/, which prove does not descend into)
+out=$(prove --exec bash --ext .sh test/client/ 2>&1)
+rc=$?
+echo "$out"
+count_tap "$out" "$rc"
 
 echo
 echo "tests: $passed passed, $failed failed"
