@@ -173,8 +173,16 @@ SELECT throws_ok($$SELECT migrate.apply('1', 'ntx', $s$SELECT nextval('tap_seq')
     'MG006', NULL, 'ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY: MG006');
 SELECT throws_ok($$SELECT migrate.apply('1', 'ntx', $s$SELECT nextval('tap_seq'); CREATE TABLESPACE mg_tap_ts LOCATION '/nonexistent';$s$)$$,
     'MG006', NULL, 'CREATE TABLESPACE: MG006');
-SELECT throws_ok($$SELECT migrate.apply('1', 'ntx', 'CREATE TABLE ntx_t (i int)', 'VACUUM ntx_t')$$,
-    'MG006', NULL, 'VACUUM in the down script: MG006 at apply time');
+-- a down script that cannot run in a transaction is stored (pg_migrate down runs it
+-- outside one); revert refuses it, which also rolls back the apply here
+CREATE FUNCTION pg_temp.apply_then_revert() RETURNS void LANGUAGE plpgsql AS $f$
+BEGIN
+	PERFORM migrate.apply('1', 'ntx', 'CREATE TABLE ntx_t (i int)', 'VACUUM ntx_t');
+	PERFORM migrate.revert('1');
+END
+$f$;
+SELECT throws_ok($$SELECT pg_temp.apply_then_revert()$$,
+    'MG006', NULL, 'VACUUM in the down script: stored by apply, MG006 at revert');
 
 --
 -- statements SPI cannot run: MG014
