@@ -2149,7 +2149,7 @@ REVOKE ALL ON FUNCTION migrate.snapshot_save(text) FROM PUBLIC;
 
 -- objects a set of ledger entries touched: identities and the tables of sub-objects
 CREATE FUNCTION migrate.ledger_touched(first_id bigint, last_id bigint DEFAULT NULL, only_txid xid8 DEFAULT NULL,
-									   seen pg_snapshot DEFAULT NULL)
+									   seen pg_snapshot DEFAULT NULL, in_band_only boolean DEFAULT false)
 RETURNS text[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -2173,6 +2173,7 @@ AS $$
 					AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
 		   AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
 		   AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
+		   AND NOT (in_band_only AND l.out_of_band)
 		   AND v.x IS NOT NULL
 	), rels AS (
 		SELECT c.oid FROM named
@@ -2186,6 +2187,7 @@ AS $$
 										 AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
 								AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
 								AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
+								AND NOT (in_band_only AND l.out_of_band)
 								AND l.object_identity IS NULL)
 				THEN NULL ELSE COALESCE(pg_catalog.array_agg(DISTINCT t.x), '{}') END FROM (
 		SELECT named.x FROM named
@@ -2208,36 +2210,56 @@ AS $$
 		   AND (e.definition -> 'inherits') OPERATOR(pg_catalog.?|) ARRAY(SELECT named.x FROM named)
 	) t
 $$;
-COMMENT ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8, pg_snapshot) IS
-'internal: identities of the objects (and tables) the DDL ledger entries in a range touched; NULL when an entry names no object (GRANT, REVOKE), i.e. anything may have changed';
-REVOKE ALL ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8, pg_snapshot) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8, pg_snapshot, boolean) IS
+'internal: identities of the objects (and tables) the DDL ledger entries in a range (only those of migrations when in_band_only) touched; NULL when an entry names no object (GRANT, REVOKE), i.e. anything may have changed';
+REVOKE ALL ON FUNCTION migrate.ledger_touched(bigint, bigint, xid8, pg_snapshot, boolean) FROM PUBLIC;
 
--- after a migration: the objects its DDL touched, read again into the expected schema
-CREATE FUNCTION migrate.snapshot_save_migration(label text)
+-- the expected schema follows the migrations: the objects the migrations'
+-- DDL touched since the last saved snapshot, read again into it. Deferred:
+-- migrate.apply only leaves its ledger entries; this runs when the expected
+-- schema is needed (migrate.drift) or is about to be overtaken (before an
+-- out-of-band DDL command, from the ddl_command_start event trigger)
+CREATE FUNCTION migrate.snapshot_flush()
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	last_saved bigint;
+	upto bigint;
 	touched text[];
 	snap jsonb;
 	new_id bigint;
+	versions text[];
 BEGIN
-	SELECT COALESCE(pg_catalog.max(s.ledger_id), 0) INTO last_saved FROM migrate.snapshots s;
-	touched := migrate.ledger_touched(last_saved OPERATOR(pg_catalog.+) 1, NULL, pg_catalog.pg_current_xact_id());
-	-- the first one, or a command the ledger cannot tie to one object (GRANT,
-	-- REVOKE, ...): a complete snapshot
-	IF touched IS NULL OR NOT EXISTS (SELECT 1 FROM migrate.snapshots)
-	   OR EXISTS (SELECT 1 FROM migrate.ddl_log l WHERE l.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
-				   AND l.object_identity IS NULL) THEN
-		RETURN migrate.snapshot_save(label);
+	-- (the setting is unknown until the library is loaded: on, its default)
+	IF NOT COALESCE(pg_catalog.current_setting('migrate.snapshot_on_apply', true), 'on')::boolean THEN
+		RETURN NULL;
+	END IF;
+	SELECT pg_catalog.max(s.ledger_id) INTO last_saved FROM migrate.snapshots s;
+	SELECT pg_catalog.max(l.id), pg_catalog.array_agg(DISTINCT l.migration_version)
+	  INTO upto, versions
+	  FROM migrate.ddl_log l
+	 WHERE l.id OPERATOR(pg_catalog.>) COALESCE(last_saved, 0) AND NOT l.out_of_band;
+	IF upto IS NULL THEN
+		RETURN NULL;			-- no migration changed the schema since
+	END IF;
+	-- the first one: a complete snapshot
+	IF last_saved IS NULL AND NOT EXISTS (SELECT 1 FROM migrate.snapshots) THEN
+		RETURN migrate.snapshot_save('after migrations ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(versions, ', '));
+	END IF;
+	touched := migrate.ledger_touched(COALESCE(last_saved, 0) OPERATOR(pg_catalog.+) 1, upto, NULL, NULL, true);
+	IF touched IS NULL THEN
+		-- a command the ledger cannot tie to one object (GRANT, REVOKE, ...)
+		RETURN migrate.snapshot_save('after migrations ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(versions, ', '));
 	END IF;
 	snap := migrate.snapshot(NULL, touched);
 	INSERT INTO migrate.snapshots (label, migration_version, taken_by, fingerprint, object_count, partial, ledger_id, snapshot)
-	VALUES (snapshot_save_migration.label, migrate.current_migration(), session_user, snap ->> 'fingerprint',
-			(snap ->> 'object_count')::integer, true, (SELECT pg_catalog.max(l.id) FROM migrate.ddl_log l),
-			snap OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('touched', pg_catalog.to_jsonb(touched)))
+	VALUES ('after migrations ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(versions, ', '),
+			versions[pg_catalog.array_upper(versions, 1)], session_user, snap ->> 'fingerprint',
+			(snap ->> 'object_count')::integer, true, upto,
+			snap OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('touched', pg_catalog.to_jsonb(touched),
+																	   'migrations', pg_catalog.to_jsonb(versions)))
 	RETURNING id INTO new_id;
 	DELETE FROM migrate.expected_objects e
 	 WHERE e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)
@@ -2250,9 +2272,17 @@ BEGIN
 	RETURN new_id;
 END
 $$;
-COMMENT ON FUNCTION migrate.snapshot_save_migration(text) IS
-'internal (migrate.apply, migrate.revert): saves the objects the migration''s DDL touched and updates the expected schema with them';
-REVOKE ALL ON FUNCTION migrate.snapshot_save_migration(text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.snapshot_flush() IS
+'internal (migrate.drift, the ddl_command_start event trigger): reads the objects that migrations changed since the last saved snapshot into the expected schema (a partial snapshot; the first one complete); NULL when there is nothing to do or migrate.snapshot_on_apply is off';
+REVOKE ALL ON FUNCTION migrate.snapshot_flush() FROM PUBLIC;
+
+CREATE FUNCTION migrate.ddl_start()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'migrate_ddl_start'
+LANGUAGE C;
+COMMENT ON FUNCTION migrate.ddl_start() IS
+'event trigger function (ddl_command_start): before an out-of-band DDL command, brings the expected schema up to date with the migrations applied since the last snapshot (migrate.snapshot_flush)';
+REVOKE ALL ON FUNCTION migrate.ddl_start() FROM PUBLIC;
 
 CREATE TABLE migrate.ddl_log (
 	id bigserial PRIMARY KEY,
@@ -2313,6 +2343,8 @@ REVOKE ALL ON FUNCTION migrate.ddl_ledger() FROM PUBLIC;
 CREATE EVENT TRIGGER migrate_ddl_ledger ON ddl_command_end EXECUTE FUNCTION migrate.ddl_ledger();
 CREATE EVENT TRIGGER migrate_ddl_ledger_drop ON sql_drop EXECUTE FUNCTION migrate.ddl_ledger();
 CREATE EVENT TRIGGER migrate_ddl_ledger_rewrite ON table_rewrite EXECUTE FUNCTION migrate.ddl_ledger();
+CREATE EVENT TRIGGER migrate_ddl_start ON ddl_command_start EXECUTE FUNCTION migrate.ddl_start();
+COMMENT ON EVENT TRIGGER migrate_ddl_start IS 'before an out-of-band DDL command: the expected schema catches up with the migrations (migrate.snapshot_flush)';
 COMMENT ON EVENT TRIGGER migrate_ddl_ledger IS 'DDL ledger: every DDL command into migrate.ddl_log';
 COMMENT ON EVENT TRIGGER migrate_ddl_ledger_drop IS 'DDL ledger: every dropped object into migrate.ddl_log';
 COMMENT ON EVENT TRIGGER migrate_ddl_ledger_rewrite IS 'DDL ledger: every table rewrite into migrate.ddl_log';
@@ -2362,6 +2394,11 @@ DECLARE
 	n bigint;
 BEGIN
 	IF exp IS NULL THEN
+		-- the expected schema catches up with the migrations applied since
+		-- (not possible in a read-only transaction or on a standby)
+		IF NOT pg_catalog.pg_is_in_recovery() AND NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
+			PERFORM migrate.snapshot_flush();
+		END IF;
 		-- from the latest complete snapshot: the partial ones after migrations
 		-- do not vouch for other sessions' changes made in between
 		SELECT s.ledger_id, s.ledger_snapshot INTO since_id, seen FROM migrate.snapshots s

@@ -39,6 +39,7 @@
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
@@ -1198,6 +1199,35 @@ migrate_ddl_ledger(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	write_ddl_rows(trigdata->event, tag, query);
+	SPI_finish();
+	PG_RETURN_NULL();
+}
+
+static SPIPlanPtr flush_plan = NULL;
+
+PG_FUNCTION_INFO_V1(migrate_ddl_start);
+/*
+ * Event trigger (ddl_command_start): before an out-of-band DDL command, the
+ * expected schema catches up with the migrations applied since the last
+ * snapshot, so that the command is compared with what they produced.
+ * Commands of a migration (migrate.apply) leave it for later.
+ */
+Datum
+migrate_ddl_start(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate.ddl_start() must be called as an event trigger")));
+	if (RecoveryInProgress() || creating_extension || migrate_context_current() != NULL ||
+		!migrate_snapshot_on_apply || XactReadOnly)
+		PG_RETURN_NULL();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (flush_plan == NULL)
+		flush_plan = migrate_keep_plan_as_owner("SELECT migrate.snapshot_flush()", 0, NULL);
+	if (migrate_execute_plan_as_owner(flush_plan, NULL, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not bring the expected schema up to date");
 	SPI_finish();
 	PG_RETURN_NULL();
 }

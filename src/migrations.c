@@ -471,15 +471,6 @@ write_history(const char *action, const char *version, const char *name,
 		bk_exec(BK_SET_CHAIN, v, NULL, 0);
 	}
 	history_event(action, version, name, checksum, details_json);
-	/* the schema the migrations produce, for migrate.drift */
-	if (migrate_snapshot_on_apply && (strcmp(action, "apply") == 0 || strcmp(action, "revert") == 0))
-	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		v[1] = {CStringGetTextDatum(strcmp(action, "apply") == 0 ? "after_apply" : "after_revert")};
-
-		if (migrate_owner_spi("SELECT migrate.snapshot_save_migration($1)", 1, argtypes, v, NULL, false, 0, false) != SPI_OK_SELECT)
-			elog(ERROR, "could not save the schema snapshot");
-	}
 }
 
 /* ---------------------------------------------------------------------

@@ -16,7 +16,7 @@
 BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(154);
+SELECT plan(162);
 
 CREATE EXTENSION IF NOT EXISTS dblink;
 
@@ -354,20 +354,39 @@ SELECT ok(NOT has_function_privilege('public', 'migrate.snapshot_save(text)', 'E
 -- snapshot_on_apply
 --
 SET LOCAL migrate.allow_out_of_order = on;
-SELECT is(current_setting('migrate.snapshot_on_apply'), 'off', 'snapshot_on_apply is off by default');
+SELECT is(current_setting('migrate.snapshot_on_apply'), 'on', 'snapshot_on_apply is on by default');
 DO $$ BEGIN PERFORM migrate.snapshot_save('before apply'); END $$;
-SET LOCAL migrate.snapshot_on_apply = on;
+CREATE TEMP TABLE snap_count AS SELECT count(*) AS n FROM migrate.snapshots;
 SELECT is(migrate.apply('drift_1', 'drift column 2', 'ALTER TABLE drift_t.t ADD COLUMN z2 int'), 'applied', 'a migration with snapshot_on_apply');
+SELECT is((SELECT count(*) FROM migrate.snapshots), (SELECT n FROM snap_count), 'the apply itself reads no snapshot (deferred)');
 SELECT is_empty($$SELECT * FROM migrate.drift()$$, 'the expected schema followed the migration: no drift');
--- partial, unless the migration's transaction also ran a command the ledger
--- cannot tie to one object (GRANT, REVOKE): then complete. This file runs in
--- one transaction that granted privileges earlier, so here it is complete.
-SELECT results_eq($$SELECT label, migration_version, partial FROM migrate.snapshots ORDER BY id DESC LIMIT 1$$,
-    $$SELECT 'after_apply', 'drift_1',
-             NOT EXISTS (SELECT 1 FROM migrate.ddl_log l WHERE l.txid = pg_current_xact_id() AND l.object_identity IS NULL)$$,
-    'an after_apply snapshot of the migration is saved (partial unless the transaction ran a GRANT or REVOKE)');
+-- drift brought the expected schema up to date: a partial snapshot of what the
+-- migration's DDL touched (the GRANTs this transaction ran out of band earlier
+-- do not make it complete: only the migrations' ledger entries count)
+SELECT results_eq($$SELECT label, migration_version, partial, snapshot -> 'migrations' FROM migrate.snapshots ORDER BY id DESC LIMIT 1$$,
+    $$VALUES ('after migrations drift_1', 'drift_1', true, '["drift_1"]'::jsonb)$$,
+    'drift saved a partial snapshot of the objects the migration touched');
 SELECT ok((SELECT definition ->> 'type' FROM migrate.expected_objects WHERE kind = 'column' AND identity = 'drift_t.t.z2') = 'integer',
     'expected_objects has the new column');
+SELECT is(migrate.snapshot_flush(), NULL, 'nothing left to bring up to date');
+-- an out-of-band command after a migration: the ddl_command_start trigger
+-- records the migration's result first, so only the out-of-band change is drift
+SELECT is(migrate.apply('drift_2', 'drift column 3', 'ALTER TABLE drift_t.t ADD COLUMN z3 int'), 'applied', 'a second migration');
+ALTER TABLE drift_t.t ADD COLUMN oob int;
+SELECT is((SELECT label FROM migrate.snapshots ORDER BY id DESC LIMIT 1), 'after migrations drift_2',
+    'the out-of-band command first brought the expected schema up to date');
+SELECT results_eq($$SELECT identity, change, changed_by IS NOT NULL FROM migrate.drift()$$,
+    $$VALUES ('drift_t.t.oob', 'unexpected', true)$$,
+    'drift reports exactly the out-of-band column, attributed; not the migration''s');
+ALTER TABLE drift_t.t DROP COLUMN oob;
+-- off: the migration's change stays drift (in band, so nobody is blamed) until it is on again
+SET LOCAL migrate.snapshot_on_apply = off;
+SELECT is(migrate.apply('drift_3', 'drift column 4', 'ALTER TABLE drift_t.t ADD COLUMN z4 int'), 'applied', 'a migration with snapshot_on_apply off');
+SELECT results_eq($$SELECT identity, change, changed_by FROM migrate.drift()$$,
+    $$VALUES ('drift_t.t.z4', 'unexpected', NULL::text)$$,
+    'off: the migration''s column is drift, attributed to nobody');
+SET LOCAL migrate.snapshot_on_apply = on;
+SELECT is_empty($$SELECT * FROM migrate.drift()$$, 'on again: the expected schema catches up');
 SELECT is_empty($$SELECT * FROM migrate.drift(full_check => true)$$, 'a full check agrees');
 
 --
