@@ -313,6 +313,13 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION migrate.record_reverted(text, double precision, integer, jsonb) IS
 'records that the caller (pg_migrate) ran the stored down script of an applied migration outside a transaction, with the checks, history entry, chain and event of migrate.revert; returns recorded';
 
+CREATE FUNCTION migrate.client_migration(version text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_client_migration'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.client_migration(text) IS
+'marks the statements this session runs next, outside a transaction, as migration version''s (pg_migrate): the DDL ledger counts them as in band and migrate.current_migration() returns it; NULL clears it';
+
 CREATE FUNCTION migrate.chain_link(prev_hash text, action text, version text, checksum text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migrate_chain_link_sql'
@@ -453,6 +460,7 @@ COMMENT ON FUNCTION migrate.history_compare(jsonb) IS
 
 REVOKE ALL ON FUNCTION migrate.record_applied(text, text, text, text, text, text, text[], double precision, integer, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.record_reverted(text, double precision, integer, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.client_migration(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.fingerprint() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.history_check() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.history_export() FROM PUBLIC;
@@ -2118,6 +2126,8 @@ SELECT pg_catalog.pg_extension_config_dump('migrate.expected_objects', '');
 REVOKE ALL ON migrate.expected_objects FROM PUBLIC;
 COMMENT ON SEQUENCE migrate.snapshots_id_seq IS 'ids of migrate.snapshots';
 COMMENT ON INDEX migrate.snapshots_pkey IS 'snapshots by id';
+CREATE INDEX snapshots_ledger_idx ON migrate.snapshots (ledger_id);
+COMMENT ON INDEX migrate.snapshots_ledger_idx IS 'the latest ledger entry a snapshot includes (migrate.snapshot_flush)';
 SELECT pg_catalog.pg_extension_config_dump('migrate.snapshots', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.snapshots_id_seq', '');
 REVOKE ALL ON migrate.snapshots FROM PUBLIC;
@@ -2236,14 +2246,20 @@ BEGIN
 	IF NOT COALESCE(pg_catalog.current_setting('migrate.snapshot_on_apply', true), 'on')::boolean THEN
 		RETURN NULL;
 	END IF;
-	SELECT pg_catalog.max(s.ledger_id) INTO last_saved FROM migrate.snapshots s;
-	SELECT pg_catalog.max(l.id), pg_catalog.array_agg(DISTINCT l.migration_version)
-	  INTO upto, versions
-	  FROM migrate.ddl_log l
-	 WHERE l.id OPERATOR(pg_catalog.>) COALESCE(last_saved, 0) AND NOT l.out_of_band;
+	-- cheap when there is nothing to do (it runs before every out-of-band DDL
+	-- command): two index lookups
+	SELECT pg_catalog.max(l.id) INTO upto FROM migrate.ddl_log l WHERE NOT l.out_of_band;
 	IF upto IS NULL THEN
-		RETURN NULL;			-- no migration changed the schema since
+		RETURN NULL;			-- no migration ever changed the schema
 	END IF;
+	SELECT pg_catalog.max(s.ledger_id) INTO last_saved FROM migrate.snapshots s;
+	IF last_saved OPERATOR(pg_catalog.>=) upto THEN
+		RETURN NULL;			-- nothing since the last saved snapshot
+	END IF;
+	SELECT pg_catalog.array_agg(DISTINCT l.migration_version) INTO versions
+	  FROM migrate.ddl_log l
+	 WHERE l.id OPERATOR(pg_catalog.>) COALESCE(last_saved, 0) AND l.id OPERATOR(pg_catalog.<=) upto
+	   AND NOT l.out_of_band;
 	-- the first one: a complete snapshot
 	IF last_saved IS NULL AND NOT EXISTS (SELECT 1 FROM migrate.snapshots) THEN
 		RETURN migrate.snapshot_save('after migrations ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(versions, ', '));
@@ -2303,6 +2319,7 @@ CREATE TABLE migrate.ddl_log (
 );
 CREATE INDEX ddl_log_identity_idx ON migrate.ddl_log (object_identity, id);
 CREATE INDEX ddl_log_txid_idx ON migrate.ddl_log (txid);
+CREATE INDEX ddl_log_in_band_idx ON migrate.ddl_log (id) WHERE NOT out_of_band;
 COMMENT ON TABLE migrate.ddl_log IS
 'every DDL command (ddl_command_end, sql_drop, table_rewrite event triggers), who ran it and whether it came from migrate.apply; written by the extension only';
 COMMENT ON COLUMN migrate.ddl_log.id IS 'order of the commands';
@@ -2324,6 +2341,7 @@ COMMENT ON SEQUENCE migrate.ddl_log_id_seq IS 'ids of migrate.ddl_log';
 COMMENT ON INDEX migrate.ddl_log_pkey IS 'ledger by id';
 COMMENT ON INDEX migrate.ddl_log_identity_idx IS 'ledger entries of one object';
 COMMENT ON INDEX migrate.ddl_log_txid_idx IS 'ledger entries of transactions not yet visible to a snapshot';
+COMMENT ON INDEX migrate.ddl_log_in_band_idx IS 'the latest ledger entry of a migration (migrate.snapshot_flush)';
 SELECT pg_catalog.pg_extension_config_dump('migrate.ddl_log', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.ddl_log_id_seq', '');
 REVOKE ALL ON migrate.ddl_log FROM PUBLIC;

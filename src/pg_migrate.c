@@ -1265,6 +1265,23 @@ set_migration_timeouts(PGconn *conn)
 					   "setting the migration's timeouts");
 }
 
+/*
+ * Mark (version) or unmark (NULL) the session's next statements as the
+ * migration's, so the server's DDL ledger counts them as in band.
+ */
+static bool
+mark_client_migration(PGconn *conn, const char *version)
+{
+	const char *params[1] = {version};
+	PGresult   *res = query(conn, "SELECT migrate.client_migration($1)", 1, params);
+	bool		ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		print_server_error(res, "marking the statements as the migration's");
+	PQclear(res);
+	return ok;
+}
+
 /* Put the session's timeouts back. */
 static void
 reset_timeouts(PGconn *conn)
@@ -1439,14 +1456,22 @@ run_non_transactional(PGconn *conn, Plan *plan, MigrationFile *mf, Outcome *o)
 				return;
 			}
 	}
-	if (!requirements_met(plan, mf, o) || !check_non_transactional(conn, mf, &mf->up, &sl, o))
+	if (!requirements_met(plan, mf, o))
 	{
 		free_stmts(&sl);
 		return;
 	}
-	if (!set_migration_timeouts(conn))
+	if (!mark_client_migration(conn, mf->version))
 	{
-		refuse(o, EXIT_FAILED, "could not set the migration's timeouts");
+		refuse(o, EXIT_SERVER, "could not mark the statements as migration %s's", mf->version);
+		free_stmts(&sl);
+		return;
+	}
+	if (!check_non_transactional(conn, mf, &mf->up, &sl, o) || !set_migration_timeouts(conn))
+	{
+		if (o->exit_code == EXIT_OK)
+			refuse(o, EXIT_FAILED, "could not set the migration's timeouts");
+		mark_client_migration(conn, NULL);
 		free_stmts(&sl);
 		return;
 	}
@@ -1471,6 +1496,7 @@ run_non_transactional(PGconn *conn, Plan *plan, MigrationFile *mf, Outcome *o)
 				o->invalid_index = find_invalid_index(conn, st, before);
 			free(before);
 			reset_timeouts(conn);
+			mark_client_migration(conn, NULL);
 			/* the statements stay alive in sl.res for the caller's message */
 			return;
 		}
@@ -1481,6 +1507,12 @@ run_non_transactional(PGconn *conn, Plan *plan, MigrationFile *mf, Outcome *o)
 	}
 	o->ms = now_ms() - t0;
 	reset_timeouts(conn);
+	if (!mark_client_migration(conn, NULL))
+	{
+		refuse(o, EXIT_SERVER, "could not unmark the statements of migration %s", mf->version);
+		free_stmts(&sl);
+		return;
+	}
 
 	buf_printf(&details, "{\"client\": \"pg_migrate\", \"file\": ");
 	json_quote(&details, mf->path);
@@ -1951,10 +1983,16 @@ revert_one(PGconn *conn, Entry *e)
 		o.exit_code = EXIT_FAILED;
 		return o;
 	}
+	if (!mark_client_migration(conn, e->version))
+	{
+		refuse(&o, EXIT_SERVER, "could not mark the statements as migration %s's", e->version);
+		return o;
+	}
 	if (!check_non_transactional(conn, &fake, &fake.down, &sl, &o) || !set_migration_timeouts(conn))
 	{
 		if (o.exit_code == EXIT_OK)
 			refuse(&o, EXIT_FAILED, "could not set the migration's timeouts");
+		mark_client_migration(conn, NULL);
 		return o;
 	}
 	t0 = now_ms();
@@ -1967,12 +2005,18 @@ revert_one(PGconn *conn, Entry *e)
 			o.failed_stmt = &sl.s[i];
 			o.exit_code = EXIT_FAILED;
 			reset_timeouts(conn);
+			mark_client_migration(conn, NULL);
 			return o;
 		}
 		PQclear(res);
 	}
 	o.ms = now_ms() - t0;
 	reset_timeouts(conn);
+	if (!mark_client_migration(conn, NULL))
+	{
+		refuse(&o, EXIT_SERVER, "could not unmark the statements of migration %s", e->version);
+		return o;
+	}
 	{
 		char		ms[32];
 		char		count[16];
