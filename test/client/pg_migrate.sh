@@ -850,15 +850,25 @@ is "$(sql pgm_twin 'SELECT count(*) FROM migrate.history_check()')" "0" "tamper:
 ###########################################################################
 newdb drift
 mf dft 1__t.sql <<<'CREATE TABLE dt (id int);'
-pgm -d pgm_drift -q up dft
 pgm -d pgm_drift --json drift
-exit_code 5 "drift: no snapshot saved: exit 5 (a server error)"
+exit_code 5 "drift: nothing applied and no snapshot saved: exit 5 (a server error)"
 is "$(jv 'd["error"]["sqlstate"]')" "MG020" "drift --json: no snapshot: MG020"
 like "$ERR" 'no saved snapshot.*snapshot_save' "drift: no snapshot: hints at migrate.snapshot_save()"
-sql pgm_drift "SELECT migrate.snapshot_save('test')" >/dev/null
+pgm -d pgm_drift -q up dft
 pgm -d pgm_drift drift
-exit_code 0 "drift: right after snapshot_save: exit 0"
+exit_code 0 "drift: after up, the expected schema is what the migrations produced: exit 0"
 like "$OUT" 'drift: none' "drift: none"
+# a migration pg_migrate runs outside a transaction counts as in band too
+mf dft 2__idx.sql <<<'CREATE INDEX CONCURRENTLY dt_id_idx ON dt (id);'
+pgm -d pgm_drift -q up dft
+exit_code 0 "drift: a non-transactional migration applied"
+is "$(sql pgm_drift "SELECT string_agg(DISTINCT migration_version, ',') FROM migrate.ddl_log WHERE object_identity = 'public.dt_id_idx'")" "2" \
+	"drift: the ledger marks the concurrent index as migration 2's"
+pgm -d pgm_drift drift
+exit_code 0 "drift: the concurrent index of a migration is not drift"
+is "$(sql pgm_drift "SELECT count(*) FROM migrate.expected_objects WHERE kind = 'index' AND identity = 'public.dt_id_idx'")" "1" \
+	"drift: the expected schema has the concurrent index"
+is "$(sql pgm_drift "SELECT migrate.current_migration() IS NULL")" "t" "drift: no migration marked in a new session"
 sql pgm_drift 'ALTER TABLE dt ADD COLUMN extra text' >/dev/null
 pgm -d pgm_drift --json drift
 exit_code 1 "drift: after an out-of-band ADD COLUMN: exit 1"
