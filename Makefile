@@ -14,6 +14,7 @@ OBJS = \
 	src/audit.o \
 	src/events.o \
 	src/drift.o \
+	src/datamove.o \
 	src/migrations.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql

@@ -2638,3 +2638,167 @@ $$;
 COMMENT ON FUNCTION migrate.drift_sql(jsonb) IS
 'the statements that bring the live schema back to expected (default: the saved expected schema) for the unambiguous drift kinds (missing index, missing column, changed default, missing or changed policy, missing grant, changed function body), with their lint findings; the rest listed as comments needing a manual decision';
 REVOKE ALL ON FUNCTION migrate.drift_sql(jsonb) FROM PUBLIC;
+
+--
+-- Data migrations: batched, resumable copies and reconciliation
+--
+CREATE TABLE migrate.copy_jobs (
+	job text PRIMARY KEY,
+	source text NOT NULL,
+	target text NOT NULL,
+	key_columns text[] NOT NULL,
+	batch_size integer NOT NULL,
+	on_conflict text NOT NULL CHECK (on_conflict IN ('nothing', 'error')),
+	last_key jsonb,
+	last_key_text text[],
+	rows_read bigint NOT NULL DEFAULT 0,
+	rows_copied bigint NOT NULL DEFAULT 0,
+	rows_skipped bigint NOT NULL DEFAULT 0,
+	rows_failed bigint NOT NULL DEFAULT 0,
+	batches bigint NOT NULL DEFAULT 0,
+	started timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	updated timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	finished timestamptz,
+	state text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'finished'))
+);
+COMMENT ON TABLE migrate.copy_jobs IS
+'one row per migrate.copy_rows job: what it copies, how far it got (the last key of the last committed batch) and its counts; a job resumes from it';
+COMMENT ON COLUMN migrate.copy_jobs.job IS 'the job name given to copy_rows';
+COMMENT ON COLUMN migrate.copy_jobs.source IS 'the source query';
+COMMENT ON COLUMN migrate.copy_jobs.target IS 'the target table (qualified name)';
+COMMENT ON COLUMN migrate.copy_jobs.key_columns IS 'the columns that order and identify the rows';
+COMMENT ON COLUMN migrate.copy_jobs.batch_size IS 'rows per batch of the first call';
+COMMENT ON COLUMN migrate.copy_jobs.on_conflict IS 'nothing (rows already present are skipped) or error (they are failed rows)';
+COMMENT ON COLUMN migrate.copy_jobs.last_key IS 'the last key copied, as {"column": "value"} (text forms); the next batch starts after it';
+COMMENT ON COLUMN migrate.copy_jobs.last_key_text IS 'the last key copied as the text forms of its values (how a resumed job reads it back)';
+COMMENT ON COLUMN migrate.copy_jobs.rows_read IS 'source rows read so far';
+COMMENT ON COLUMN migrate.copy_jobs.rows_copied IS 'rows inserted into the target so far';
+COMMENT ON COLUMN migrate.copy_jobs.rows_skipped IS 'rows skipped as already present (on_conflict nothing)';
+COMMENT ON COLUMN migrate.copy_jobs.rows_failed IS 'rows that failed (in migrate.copy_errors)';
+COMMENT ON COLUMN migrate.copy_jobs.batches IS 'batches done';
+COMMENT ON COLUMN migrate.copy_jobs.started IS 'when the job was first started';
+COMMENT ON COLUMN migrate.copy_jobs.updated IS 'when the last batch was done';
+COMMENT ON COLUMN migrate.copy_jobs.finished IS 'when the job finished';
+COMMENT ON COLUMN migrate.copy_jobs.state IS 'running (call copy_rows again to go on) or finished';
+COMMENT ON INDEX migrate.copy_jobs_pkey IS 'jobs by name';
+REVOKE ALL ON migrate.copy_jobs FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('migrate.copy_jobs', '');
+
+CREATE TABLE migrate.copy_errors (
+	id bigserial PRIMARY KEY,
+	job text NOT NULL,
+	row_key jsonb,
+	sqlstate text NOT NULL,
+	message text NOT NULL,
+	detail text,
+	row_data jsonb,
+	logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+CREATE INDEX copy_errors_job_idx ON migrate.copy_errors (job, id);
+COMMENT ON TABLE migrate.copy_errors IS
+'the rows migrate.copy_rows could not copy: the key, the error and the row';
+COMMENT ON COLUMN migrate.copy_errors.id IS 'order of the failures';
+COMMENT ON COLUMN migrate.copy_errors.job IS 'the copy job';
+COMMENT ON COLUMN migrate.copy_errors.row_key IS 'the key of the row, {"column": value}';
+COMMENT ON COLUMN migrate.copy_errors.sqlstate IS 'the error''s SQLSTATE (22004: a NULL key)';
+COMMENT ON COLUMN migrate.copy_errors.message IS 'the error message';
+COMMENT ON COLUMN migrate.copy_errors.detail IS 'the error detail';
+COMMENT ON COLUMN migrate.copy_errors.row_data IS 'the source row (to_jsonb)';
+COMMENT ON COLUMN migrate.copy_errors.logged_at IS 'when it failed';
+COMMENT ON SEQUENCE migrate.copy_errors_id_seq IS 'ids of migrate.copy_errors';
+COMMENT ON INDEX migrate.copy_errors_pkey IS 'failures by id';
+COMMENT ON INDEX migrate.copy_errors_job_idx IS 'failures of a job in order';
+REVOKE ALL ON migrate.copy_errors FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('migrate.copy_errors', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.copy_errors_id_seq', '');
+
+CREATE FUNCTION migrate.copy_rows(job text, source_query text, target regclass, key_columns text[],
+								  batch_size integer DEFAULT 10000, on_conflict text DEFAULT 'nothing')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'migrate_copy_rows'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.copy_rows(text, text, regclass, text[], integer, text) IS
+'copies the rows of source_query into target in batches ordered by key_columns, each batch in a subtransaction; only failing rows are skipped (recorded in migrate.copy_errors); progress in migrate.copy_jobs, so a job resumes where it stopped; returns rows read, copied, skipped, failed and the time';
+REVOKE ALL ON FUNCTION migrate.copy_rows(text, text, regclass, text[], integer, text) FROM PUBLIC;
+
+CREATE FUNCTION migrate.copy_rows_step(job text, source_query text, target regclass, key_columns text[],
+									   batch_size integer, on_conflict text, max_batches integer)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'migrate_copy_rows'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.copy_rows_step(text, text, regclass, text[], integer, text, integer) IS
+'internal (migrate.copy_rows_each): copy_rows for at most max_batches batches';
+REVOKE ALL ON FUNCTION migrate.copy_rows_step(text, text, regclass, text[], integer, text, integer) FROM PUBLIC;
+
+CREATE PROCEDURE migrate.copy_rows_each(job text, source_query text, target regclass, key_columns text[],
+										batch_size integer DEFAULT 10000, on_conflict text DEFAULT 'nothing')
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r jsonb;
+	copied bigint := 0;
+	skipped bigint := 0;
+	failed bigint := 0;
+	n bigint := 0;
+BEGIN
+	LOOP
+		r := migrate.copy_rows_step(job, source_query, target, key_columns, batch_size, on_conflict, 1);
+		COMMIT;
+		copied := copied OPERATOR(pg_catalog.+) (r ->> 'rows_copied')::bigint;
+		skipped := skipped OPERATOR(pg_catalog.+) (r ->> 'rows_skipped')::bigint;
+		failed := failed OPERATOR(pg_catalog.+) (r ->> 'rows_failed')::bigint;
+		n := n OPERATOR(pg_catalog.+) (r ->> 'batches')::bigint;
+		EXIT WHEN r ->> 'state' OPERATOR(pg_catalog.=) 'finished';
+	END LOOP;
+	RAISE NOTICE 'copy job %: % batches, % rows copied, % skipped, % failed in this call', job, n, copied, skipped, failed;
+END
+$$;
+COMMENT ON PROCEDURE migrate.copy_rows_each(text, text, regclass, text[], integer, text) IS
+'migrate.copy_rows committing after each batch (CALL it outside a transaction block): for very large tables; an interrupted job resumes from its last committed batch';
+REVOKE ALL ON PROCEDURE migrate.copy_rows_each(text, text, regclass, text[], integer, text) FROM PUBLIC;
+
+CREATE FUNCTION migrate.check_copy_source(source_query text, target regclass, key_columns text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'migrate_check_copy_source'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.check_copy_source(text, regclass, text[]) IS
+'internal (migrate.reconcile): source_query is one SELECT and key_columns are columns of it and of target';
+
+CREATE FUNCTION migrate.reconcile(source_query text, target regclass, key_columns text[])
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+	k text;
+	one boolean;
+	r jsonb;
+BEGIN
+	PERFORM migrate.check_copy_source(source_query, target, key_columns);
+	SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ' ORDER BY o), pg_catalog.count(*) OPERATOR(pg_catalog.=) 1
+	  INTO k, one
+	  FROM pg_catalog.unnest(key_columns) WITH ORDINALITY AS u(c, o);
+	-- distinct keys on both sides, compared with set operations
+	EXECUTE pg_catalog.format($q$
+		WITH s AS MATERIALIZED (SELECT %1$s FROM (%2$s) AS q),
+			 t AS MATERIALIZED (SELECT %1$s FROM %3$s),
+			 missing AS MATERIALIZED (SELECT %1$s FROM s EXCEPT SELECT %1$s FROM t),
+			 extra AS MATERIALIZED (SELECT %1$s FROM t EXCEPT SELECT %1$s FROM s)
+		SELECT pg_catalog.jsonb_build_object(
+			'source_count', (SELECT pg_catalog.count(*) FROM s),
+			'target_count', (SELECT pg_catalog.count(*) FROM t),
+			'matched', (SELECT pg_catalog.count(*) FROM (SELECT %1$s FROM s INTERSECT SELECT %1$s FROM t) m),
+			'missing_in_target', (SELECT pg_catalog.count(*) FROM missing),
+			'missing_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END)
+										FROM (SELECT * FROM missing ORDER BY %1$s LIMIT 100) x), '[]'),
+			'extra_in_target', (SELECT pg_catalog.count(*) FROM extra),
+			'extra_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END)
+									  FROM (SELECT * FROM extra ORDER BY %1$s LIMIT 100) x), '[]'))
+		$q$, k, source_query, target, one, key_columns[1]) INTO r;
+	RETURN r OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('success_rate',
+		CASE WHEN (r ->> 'source_count')::bigint OPERATOR(pg_catalog.>) 0
+			 THEN pg_catalog.round(100.0 OPERATOR(pg_catalog.*) (r ->> 'matched')::bigint OPERATOR(pg_catalog./) (r ->> 'source_count')::bigint, 2) END);
+END
+$$;
+COMMENT ON FUNCTION migrate.reconcile(text, regclass, text[]) IS
+'compares the keys of source_query with those of target with set operations: source_count, target_count, matched, missing_in_target and the first 100 missing_keys, extra_in_target and extra_keys, success_rate (percent of source rows matched)';

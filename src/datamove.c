@@ -1,0 +1,1036 @@
+/*-------------------------------------------------------------------------
+ * datamove.c
+ *	  Data migrations: migrate.copy_rows (batched, resumable copies of a
+ *	  query's rows into a table, ordered by a key, each batch in a
+ *	  subtransaction; a failing batch is split by key ranges down to the
+ *	  failing rows, which are recorded in migrate.copy_errors) and the
+ *	  checks migrate.reconcile shares with it (the source is one SELECT,
+ *	  the key and source columns exist).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "tcop/utility.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "errors.h"
+#include "util.h"
+
+/* A copy job while it runs. */
+typedef struct CopyJob
+{
+	const char *job;
+	const char *source;
+	Oid			target;
+	const char *target_name;	/* qualified, quoted */
+	int			nkeys;
+	char	  **keys;			/* key column names */
+	Oid		   *key_types;
+	int			ncols;
+	char	  **cols;			/* source (and target) column names */
+	int			batch_size;
+	bool		on_conflict_nothing;
+
+	/* SQL, built once per call */
+	char	   *key_list;		/* "k1", "k2" */
+	char	   *key_desc;		/* "k1" DESC, "k2" DESC */
+	char	   *col_list;
+	char	   *not_null;		/* "k1" IS NOT NULL AND ... */
+
+	/* the last key copied (resume point), in job_cxt */
+	bool		have_last;
+	Datum	   *last;
+	MemoryContext job_cxt;		/* the call */
+	MemoryContext batch_cxt;	/* one batch: reset after each */
+
+	/* totals of this call, and of the job */
+	int64		read,
+				copied,
+				skipped,
+				failed,
+				batches;
+	int64		job_read,
+				job_copied,
+				job_skipped,
+				job_failed,
+				job_batches;
+} CopyJob;
+
+/*
+ * Is this error about the database or the session rather than a row (the
+ * job stops and a later call resumes) ?
+ */
+static bool
+is_stop_error(ErrorData *edata)
+{
+	int			code = edata->sqlerrcode;
+	int			cls = ERRCODE_TO_CATEGORY(code);
+
+	return cls == ERRCODE_CONNECTION_EXCEPTION ||
+		cls == ERRCODE_TRANSACTION_ROLLBACK ||	/* 40001, 40P01 */
+		cls == ERRCODE_INSUFFICIENT_RESOURCES ||	/* out of memory, disk full */
+		cls == ERRCODE_OPERATOR_INTERVENTION || /* query canceled, shutdown */
+		cls == ERRCODE_SYSTEM_ERROR ||
+		cls == ERRCODE_INTERNAL_ERROR ||
+		cls == ERRCODE_CONFIG_FILE_ERROR ||
+		code == ERRCODE_LOCK_NOT_AVAILABLE ||
+		code == ERRCODE_QUERY_CANCELED ||
+		code == ERRCODE_ADMIN_SHUTDOWN;
+}
+
+/*
+ * Refuse a source that is not one plain SELECT: no DML or DDL smuggled
+ * through (data-modifying WITH, SELECT INTO, several statements).
+ */
+static void
+check_select(const char *source)
+{
+	List	   *raw;
+	Node	   *stmt;
+	SelectStmt *sel;
+	ListCell   *lc;
+
+	raw = raw_parser(source, RAW_PARSE_DEFAULT);
+	if (list_length(raw) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source_query must be one SELECT statement, not %d statements", list_length(raw)),
+				 errhint("Pass a single SELECT whose output columns are named like the target's columns.")));
+	stmt = linitial_node(RawStmt, raw)->stmt;
+	if (!IsA(stmt, SelectStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source_query must be a SELECT, not %s", CreateCommandName(stmt)),
+				 errhint("Data is only read from the source; write the rows with migrate.copy_rows itself.")));
+	sel = (SelectStmt *) stmt;
+	if (sel->intoClause != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source_query must not be SELECT ... INTO"),
+				 errhint("Pass a plain SELECT.")));
+	if (sel->withClause != NULL)
+		foreach(lc, sel->withClause->ctes)
+		{
+			CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+			if (!IsA(cte->ctequery, SelectStmt))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source_query must not modify data: WITH %s AS (%s ...)", cte->ctename,
+								CreateCommandName(cte->ctequery)),
+						 errhint("Pass a SELECT that only reads.")));
+		}
+}
+
+/* The output columns of the source: names and types (from a prepared, unexecuted plan). */
+static void
+describe_source(CopyJob *cj)
+{
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+	TupleDesc	td;
+	int			i,
+				n = 0;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT * FROM (%s) AS s LIMIT 0", cj->source);
+	plan = SPI_prepare(sql.data, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not describe the source");
+	td = SPI_tuptable->tupdesc;
+	cj->cols = palloc(sizeof(char *) * td->natts);
+	for (i = 0; i < td->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(td, i);
+
+		if (a->attisdropped)
+			continue;
+		cj->cols[n++] = pstrdup(NameStr(a->attname));
+	}
+	cj->ncols = n;
+	cj->key_types = palloc(sizeof(Oid) * cj->nkeys);
+	for (i = 0; i < cj->nkeys; i++)
+	{
+		int			col = SPI_fnumber(td, cj->keys[i]);
+
+		if (col <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("key column \"%s\" is not an output column of source_query", cj->keys[i]),
+					 errhint("Name the key columns as source_query's output columns (use AS in the SELECT list).")));
+		cj->key_types[i] = SPI_gettypeid(td, col);
+	}
+	SPI_freeplan(plan);
+}
+
+/* Every source column and key column must be a column of the target. */
+static void
+check_target_columns(CopyJob *cj)
+{
+	StringInfoData missing;
+	int			i;
+
+	initStringInfo(&missing);
+	for (i = 0; i < cj->ncols; i++)
+	{
+		AttrNumber	att = get_attnum(cj->target, cj->cols[i]);
+
+		if (att == InvalidAttrNumber)
+			appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", quote_identifier(cj->cols[i]));
+	}
+	if (missing.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("source_query has columns that %s does not have: %s", cj->target_name, missing.data),
+				 errhint("Name source_query's output columns like the target's columns (use AS), or leave them out.")));
+	for (i = 0; i < cj->nkeys; i++)
+		if (get_attnum(cj->target, cj->keys[i]) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("key column \"%s\" is not a column of %s", cj->keys[i], cj->target_name)));
+}
+
+/* Build the column lists of the statements. */
+static void
+build_lists(CopyJob *cj)
+{
+	StringInfoData k,
+				kd,
+				c,
+				nn;
+	int			i;
+
+	initStringInfo(&k);
+	initStringInfo(&kd);
+	initStringInfo(&c);
+	initStringInfo(&nn);
+	for (i = 0; i < cj->nkeys; i++)
+	{
+		appendStringInfo(&k, "%s%s", i ? ", " : "", quote_identifier(cj->keys[i]));
+		appendStringInfo(&kd, "%s%s DESC", i ? ", " : "", quote_identifier(cj->keys[i]));
+		appendStringInfo(&nn, "%ss.%s IS NOT NULL", i ? " AND " : "", quote_identifier(cj->keys[i]));
+	}
+	for (i = 0; i < cj->ncols; i++)
+		appendStringInfo(&c, "%s%s", i ? ", " : "", quote_identifier(cj->cols[i]));
+	cj->key_list = k.data;
+	cj->key_desc = kd.data;
+	cj->col_list = c.data;
+	cj->not_null = nn.data;
+}
+
+/* Append "ROW(s.k1, ...) <op> ROW($first, ...)" to buf. */
+static void
+append_key_cmp(StringInfo buf, CopyJob *cj, const char *op, int first)
+{
+	int			i;
+
+	appendStringInfoString(buf, " AND ROW(");
+	for (i = 0; i < cj->nkeys; i++)
+		appendStringInfo(buf, "%ss.%s", i ? ", " : "", quote_identifier(cj->keys[i]));
+	appendStringInfo(buf, ") %s ROW(", op);
+	for (i = 0; i < cj->nkeys; i++)
+		appendStringInfo(buf, "%s$%d", i ? ", " : "", first + i);
+	appendStringInfoChar(buf, ')');
+}
+
+/* Argument types: an int limit (when with_limit) then the key types, n_key_sets times. */
+static Oid *
+arg_types(CopyJob *cj, bool with_limit, int n_key_sets, int *nargs)
+{
+	Oid		   *t = palloc(sizeof(Oid) * (1 + cj->nkeys * n_key_sets));
+	int			n = 0;
+	int			s,
+				i;
+
+	if (with_limit)
+		t[n++] = INT4OID;
+	for (s = 0; s < n_key_sets; s++)
+		for (i = 0; i < cj->nkeys; i++)
+			t[n++] = cj->key_types[i];
+	*nargs = n;
+	return t;
+}
+
+/* The plans of a job (prepared once per call, for the caller as the caller). */
+typedef struct CopyPlans
+{
+	SPIPlanPtr	batch[2];		/* [have_last]: next batch: read, insert, count, last key */
+	SPIPlanPtr	keys[2];		/* [have_last]: the keys of the next batch */
+	SPIPlanPtr	range[2];		/* [have_lo]: insert the rows with lo < key <= hi */
+	SPIPlanPtr	row;			/* one row and its key as jsonb */
+} CopyPlans;
+
+/* Prepare a statement with its argument types. */
+static SPIPlanPtr
+prepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+	if (p == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	return p;
+}
+
+/* Build and prepare the job's statements. */
+static void
+prepare_plans(CopyJob *cj, CopyPlans *pl)
+{
+	const char *conflict = cj->on_conflict_nothing ? " ON CONFLICT DO NOTHING" : "";
+	int			v,
+				nargs,
+				i;
+
+	Oid		   *types;
+	StringInfoData sql;
+
+	for (v = 0; v < 2; v++)
+	{
+		/* a batch: its rows, inserted, counted, and its last key */
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "WITH b AS MATERIALIZED (SELECT %s FROM (%s) AS s WHERE %s",
+						 cj->col_list, cj->source, cj->not_null);
+		if (v)
+			append_key_cmp(&sql, cj, ">", 2);
+		appendStringInfo(&sql, " ORDER BY %s LIMIT $1), ins AS (INSERT INTO %s (%s) SELECT %s FROM b%s RETURNING 1)"
+						 " SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM ins), l.* FROM (SELECT %s FROM b ORDER BY %s LIMIT 1) l",
+						 cj->key_list, cj->target_name, cj->col_list, cj->col_list, conflict,
+						 cj->key_list, cj->key_desc);
+		types = arg_types(cj, true, v ? 1 : 0, &nargs);
+		pl->batch[v] = prepare(sql.data, nargs, types);
+
+		/* the keys of a batch */
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT %s FROM (%s) AS s WHERE %s", cj->key_list, cj->source, cj->not_null);
+		if (v)
+			append_key_cmp(&sql, cj, ">", 2);
+		appendStringInfo(&sql, " ORDER BY %s LIMIT $1", cj->key_list);
+		pl->keys[v] = prepare(sql.data, nargs, types);
+
+		/* the rows of a key range (lo, hi] */
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "WITH ins AS (INSERT INTO %s (%s) SELECT %s FROM (%s) AS s WHERE %s",
+						 cj->target_name, cj->col_list, cj->col_list, cj->source, cj->not_null);
+		append_key_cmp(&sql, cj, "<=", 1);
+		if (v)
+			append_key_cmp(&sql, cj, ">", 1 + cj->nkeys);
+		appendStringInfo(&sql, "%s RETURNING 1) SELECT count(*) FROM ins", conflict);
+		types = arg_types(cj, false, v ? 2 : 1, &nargs);
+		pl->range[v] = prepare(sql.data, nargs, types);
+	}
+
+	/* one row: its data and its key */
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT pg_catalog.to_jsonb(s), pg_catalog.jsonb_build_object(");
+	for (i = 0; i < cj->nkeys; i++)
+		appendStringInfo(&sql, "%s%s, s.%s", i ? ", " : "", quote_literal_cstr(cj->keys[i]),
+						 quote_identifier(cj->keys[i]));
+	appendStringInfo(&sql, ") FROM (%s) AS s WHERE %s", cj->source, cj->not_null);
+	append_key_cmp(&sql, cj, "=", 1);
+	appendStringInfoString(&sql, " LIMIT 1");
+	types = arg_types(cj, false, 1, &nargs);
+	pl->row = prepare(sql.data, nargs, types);
+}
+
+/* Record a failed row in migrate.copy_errors (as the extension owner). */
+static void
+record_row_error(CopyJob *cj, Datum row_key, bool key_null, Datum row_data, bool data_null,
+				 ErrorData *edata, const char *sqlstate, const char *message)
+{
+	Oid			types[6] = {TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		v[6];
+	char		n[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	v[0] = CStringGetTextDatum(cj->job);
+	v[1] = row_key;
+	n[1] = key_null ? 'n' : ' ';
+	v[2] = CStringGetTextDatum(sqlstate ? sqlstate : unpack_sql_state(edata->sqlerrcode));
+	v[3] = CStringGetTextDatum(message ? message : edata->message);
+	v[4] = migrate_text_or_null(edata ? edata->detail : NULL, &n[4]);
+	v[5] = row_data;
+	n[5] = data_null ? 'n' : ' ';
+	if (migrate_owner_spi("INSERT INTO migrate.copy_errors (job, row_key, sqlstate, message, detail, row_data)"
+						  " VALUES ($1, $2, $3, $4, $5, $6)", 6, types, v, n, false, 0, true) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the failed row");
+}
+
+/* A failed single row: fetch it and record the error. */
+static void
+record_failed_row(CopyJob *cj, CopyPlans *pl, Datum *key, ErrorData *edata)
+{
+	Datum		data = (Datum) 0,
+				rkey = (Datum) 0;
+	bool		dnull = true,
+				knull = true;
+
+	if (SPI_execute_plan(pl->row, key, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		data = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &dnull);
+		rkey = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &knull);
+		if (!dnull)
+			data = PointerGetDatum(PG_DETOAST_DATUM_COPY(data));
+		if (!knull)
+			rkey = PointerGetDatum(PG_DETOAST_DATUM_COPY(rkey));
+	}
+	record_row_error(cj, rkey, knull, data, dnull, edata, NULL, NULL);
+	cj->failed++;
+}
+
+/* Arguments of a range insert, for migrate_subxact. */
+typedef struct RangeTry
+{
+	CopyPlans  *pl;
+	Datum	   *args;
+	bool		have_lo;
+	int64		inserted;
+} RangeTry;
+
+/* migrate_subxact callback: insert one key range. */
+static void
+range_try(void *arg)
+{
+	RangeTry   *t = (RangeTry *) arg;
+
+	bool		isnull;
+
+	if (SPI_execute_plan(t->pl->range[t->have_lo], t->args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "range insert failed");
+	t->inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Insert the rows whose keys are keys[lo+1..hi] (lo = -1: from the batch's
+ * start, after *start or from the beginning); a failing range is split in
+ * up to 8 parts, down to single rows, whose errors are recorded.
+ */
+static void
+insert_range(CopyJob *cj, CopyPlans *pl, Datum **keys, int lo, int hi, Datum *start)
+{
+	RangeTry	t;
+	ErrorData  *edata;
+	int			nk = cj->nkeys;
+	Datum	   *lo_key = lo >= 0 ? keys[lo] : start;
+	int			n = hi - lo;
+
+	CHECK_FOR_INTERRUPTS();
+	t.pl = pl;
+	t.have_lo = lo_key != NULL;
+	t.args = palloc(sizeof(Datum) * nk * 2);
+	memcpy(t.args, keys[hi], sizeof(Datum) * nk);
+	if (t.have_lo)
+		memcpy(t.args + nk, lo_key, sizeof(Datum) * nk);
+	t.inserted = 0;
+	edata = migrate_subxact(range_try, &t, true);
+	if (edata == NULL)
+	{
+		cj->copied += t.inserted;
+		cj->skipped += n - t.inserted;
+		return;
+	}
+	if (is_stop_error(edata))
+		ReThrowError(edata);
+	if (n == 1)
+	{
+		record_failed_row(cj, pl, keys[hi], edata);
+		return;
+	}
+	{
+		int			parts = n < 8 ? n : 8;
+		int			from = lo;
+
+		for (int p = 1; p <= parts; p++)
+		{
+			int			to = lo + (int) (((int64) n * p) / parts);
+
+			if (to > from)
+				insert_range(cj, pl, keys, from, to, start);
+			from = to;
+		}
+	}
+}
+
+/* Arguments of a batch, for migrate_subxact. */
+typedef struct BatchTry
+{
+	CopyJob    *cj;
+	CopyPlans  *pl;
+	Datum	   *args;
+	int64		read;
+	int64		inserted;
+	Datum	   *last;			/* the batch's last key, in job_cxt */
+} BatchTry;
+
+/* migrate_subxact callback: one batch as one statement. */
+static void
+batch_try(void *arg)
+{
+	BatchTry   *t = (BatchTry *) arg;
+	CopyJob    *cj = t->cj;
+	bool		isnull;
+	MemoryContext old;
+
+	if (SPI_execute_plan(t->pl->batch[cj->have_last], t->args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "batch failed");
+	if (SPI_processed == 0)
+	{
+		t->read = 0;
+		return;
+	}
+	t->read = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	t->inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	old = MemoryContextSwitchTo(cj->job_cxt);
+	t->last = palloc(sizeof(Datum) * cj->nkeys);
+	for (int i = 0; i < cj->nkeys; i++)
+	{
+		int16		len;
+		bool		byval;
+
+		get_typlenbyval(cj->key_types[i], &len, &byval);
+		t->last[i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3 + i, &isnull),
+							   byval, len);
+	}
+	MemoryContextSwitchTo(old);
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * A batch failed on a row: read its keys, insert it range by range, and
+ * return its last key.
+ */
+static Datum *
+batch_by_ranges(CopyJob *cj, CopyPlans *pl, Datum *args, int64 *read)
+{
+	Datum	  **keys;
+	uint64		n;
+	MemoryContext old;
+
+	if (SPI_execute_plan(pl->keys[cj->have_last], args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the keys of the batch");
+	n = SPI_processed;
+	*read = n;
+	if (n == 0)
+		return NULL;
+	old = MemoryContextSwitchTo(cj->batch_cxt);
+	keys = palloc(sizeof(Datum *) * n);
+	for (uint64 r = 0; r < n; r++)
+	{
+		keys[r] = palloc(sizeof(Datum) * cj->nkeys);
+		for (int i = 0; i < cj->nkeys; i++)
+		{
+			bool		isnull;
+			int16		len;
+			bool		byval;
+
+			get_typlenbyval(cj->key_types[i], &len, &byval);
+			keys[r][i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, i + 1, &isnull),
+								   byval, len);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	SPI_freetuptable(SPI_tuptable);
+	insert_range(cj, pl, keys, -1, (int) n - 1, cj->have_last ? cj->last : NULL);
+	/* the last key outlives the batch */
+	{
+		Datum	   *last = MemoryContextAlloc(cj->job_cxt, sizeof(Datum) * cj->nkeys);
+
+		for (int i = 0; i < cj->nkeys; i++)
+		{
+			int16		len;
+			bool		byval;
+
+			get_typlenbyval(cj->key_types[i], &len, &byval);
+			old = MemoryContextSwitchTo(cj->job_cxt);
+			last[i] = datumCopy(keys[n - 1][i], byval, len);
+			MemoryContextSwitchTo(old);
+		}
+		return last;
+	}
+}
+
+/* The key values as a jsonb object {"k1": v1, ...} and as a text[] of their text forms. */
+static void
+key_to_json(CopyJob *cj, Datum *key, Datum *json, Datum *texts)
+{
+	StringInfoData buf;
+	Datum	   *t = palloc(sizeof(Datum) * cj->nkeys);
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < cj->nkeys; i++)
+	{
+		Oid			out;
+		bool		varlena;
+		char	   *s;
+
+		getTypeOutputInfo(cj->key_types[i], &out, &varlena);
+		s = OidOutputFunctionCall(out, key[i]);
+		t[i] = CStringGetTextDatum(s);
+		if (i)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, cj->keys[i]);
+		appendStringInfoString(&buf, ": ");
+		escape_json(&buf, s);
+	}
+	appendStringInfoChar(&buf, '}');
+	*json = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	*texts = PointerGetDatum(construct_array(t, cj->nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Save the job's progress (as the extension owner). */
+static void
+save_progress(CopyJob *cj, bool finished)
+{
+	Oid			types[9] = {TEXTOID, JSONBOID, TEXTARRAYOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID};
+	Datum		v[9];
+	char		n[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	v[0] = CStringGetTextDatum(cj->job);
+	if (cj->have_last)
+		key_to_json(cj, cj->last, &v[1], &v[2]);
+	else
+		n[1] = n[2] = 'n';
+	v[3] = Int64GetDatum(cj->job_read + cj->read);
+	v[4] = Int64GetDatum(cj->job_copied + cj->copied);
+	v[5] = Int64GetDatum(cj->job_skipped + cj->skipped);
+	v[6] = Int64GetDatum(cj->job_failed + cj->failed);
+	v[7] = Int64GetDatum(cj->job_batches + cj->batches);
+	v[8] = BoolGetDatum(finished);
+	if (migrate_owner_spi("UPDATE migrate.copy_jobs SET last_key = COALESCE($2, last_key),"
+						  " last_key_text = COALESCE($3, last_key_text), rows_read = $4, rows_copied = $5,"
+						  " rows_skipped = $6, rows_failed = $7, batches = $8, updated = pg_catalog.clock_timestamp(),"
+						  " state = CASE WHEN $9 THEN 'finished' ELSE 'running' END,"
+						  " finished = CASE WHEN $9 THEN pg_catalog.clock_timestamp() END"
+						  " WHERE job = $1", 9, types, v, n, false, 0, true) != SPI_OK_UPDATE)
+		elog(ERROR, "could not save the progress of the copy job");
+}
+
+/* Record an event (as the extension owner). */
+static void
+copy_event(CopyJob *cj, const char *kind, const char *severity, const char *message)
+{
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		v[4];
+	StringInfoData d;
+
+	initStringInfo(&d);
+	appendStringInfoString(&d, "{\"job\": ");
+	escape_json(&d, cj->job);
+	appendStringInfoString(&d, ", \"target\": ");
+	escape_json(&d, cj->target_name);
+	appendStringInfo(&d, ", \"rows_read\": " INT64_FORMAT ", \"rows_copied\": " INT64_FORMAT
+					 ", \"rows_skipped\": " INT64_FORMAT ", \"rows_failed\": " INT64_FORMAT "}",
+					 cj->read, cj->copied, cj->skipped, cj->failed);
+	v[0] = CStringGetTextDatum(kind);
+	v[1] = CStringGetTextDatum(severity);
+	v[2] = CStringGetTextDatum(message);
+	v[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(d.data));
+	if (migrate_owner_spi("SELECT migrate.record_event($1, $2, $3, $4)", 4, types, v, NULL, false, 0, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not record the event");
+}
+
+/* Are the stored key columns (a text[]) the job's? */
+static bool
+same_keys(CopyJob *cj, Datum stored)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(stored), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n != cj->nkeys)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (nulls[i] || strcmp(TextDatumGetCString(elems[i]), cj->keys[i]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Find or create the job's row.  Returns true when it existed (a resume);
+ * sets *finished when it had finished.
+ */
+static bool
+open_job(CopyJob *cj, ArrayType *keys_arr, bool *finished)
+{
+	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID};
+	Datum		v[6];
+	TupleDesc	td;
+	HeapTuple	tup;
+	bool		isnull;
+	char	   *src,
+			   *tgt,
+			   *state;
+	Datum		keys_d;
+
+	v[0] = CStringGetTextDatum(cj->job);
+	if (migrate_owner_spi("SELECT source, target, key_columns, state, last_key_text, rows_read, rows_copied,"
+						  " rows_skipped, rows_failed, batches FROM migrate.copy_jobs WHERE job = $1 FOR UPDATE",
+						  1, types, v, NULL, false, 1, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the copy job");
+	*finished = false;
+	if (SPI_processed == 0)
+	{
+		v[1] = CStringGetTextDatum(cj->source);
+		v[2] = CStringGetTextDatum(cj->target_name);
+		v[3] = PointerGetDatum(keys_arr);
+		v[4] = Int32GetDatum(cj->batch_size);
+		v[5] = CStringGetTextDatum(cj->on_conflict_nothing ? "nothing" : "error");
+		if (migrate_owner_spi("INSERT INTO migrate.copy_jobs (job, source, target, key_columns, batch_size, on_conflict)"
+							  " VALUES ($1, $2, $3, $4, $5, $6)", 6, types, v, NULL, false, 0, true) != SPI_OK_INSERT)
+			elog(ERROR, "could not create the copy job");
+		return false;
+	}
+	td = SPI_tuptable->tupdesc;
+	tup = SPI_tuptable->vals[0];
+	src = SPI_getvalue(tup, td, 1);
+	tgt = SPI_getvalue(tup, td, 2);
+	keys_d = SPI_getbinval(tup, td, 3, &isnull);
+	state = SPI_getvalue(tup, td, 4);
+	if (strcmp(src, cj->source) != 0 || strcmp(tgt, cj->target_name) != 0 || !same_keys(cj, keys_d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("copy job \"%s\" exists and copies something else", cj->job),
+				 errdetail("It copies into %s, by %s, from: %s", tgt, SPI_getvalue(tup, td, 3), src),
+				 errhint("Give this copy another job name, or call it with the job's own arguments to resume it.")));
+	cj->job_read = DatumGetInt64(SPI_getbinval(tup, td, 6, &isnull));
+	cj->job_copied = DatumGetInt64(SPI_getbinval(tup, td, 7, &isnull));
+	cj->job_skipped = DatumGetInt64(SPI_getbinval(tup, td, 8, &isnull));
+	cj->job_failed = DatumGetInt64(SPI_getbinval(tup, td, 9, &isnull));
+	cj->job_batches = DatumGetInt64(SPI_getbinval(tup, td, 10, &isnull));
+	*finished = strcmp(state, "finished") == 0;
+	/* the resume point, from the text forms of the last key */
+	{
+		Datum		lt = SPI_getbinval(tup, td, 5, &isnull);
+
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *nulls;
+			int			nelems;
+
+			deconstruct_array(DatumGetArrayTypeP(lt), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
+			if (nelems != cj->nkeys)
+				elog(ERROR, "copy job \"%s\" has a last key of %d values for %d key columns", cj->job, nelems, cj->nkeys);
+			cj->last = MemoryContextAlloc(cj->job_cxt, sizeof(Datum) * cj->nkeys);
+			for (int i = 0; i < cj->nkeys; i++)
+			{
+				Oid			in,
+							ioparam;
+				MemoryContext old = MemoryContextSwitchTo(cj->job_cxt);
+
+				getTypeInputInfo(cj->key_types[i], &in, &ioparam);
+				cj->last[i] = OidInputFunctionCall(in, TextDatumGetCString(elems[i]), ioparam, -1);
+				MemoryContextSwitchTo(old);
+			}
+			cj->have_last = true;
+		}
+	}
+	return true;
+}
+
+/* Rows with a NULL key cannot be ordered or found again: each is recorded as failed. */
+static void
+record_null_keys(CopyJob *cj)
+{
+	StringInfoData sql;
+	StringInfoData isnull_cond;
+	uint64		n;
+	SPITupleTable *tt;
+
+	initStringInfo(&isnull_cond);
+	for (int i = 0; i < cj->nkeys; i++)
+		appendStringInfo(&isnull_cond, "%ss.%s IS NULL", i ? " OR " : "", quote_identifier(cj->keys[i]));
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT pg_catalog.to_jsonb(s), pg_catalog.jsonb_build_object(");
+	for (int i = 0; i < cj->nkeys; i++)
+		appendStringInfo(&sql, "%s%s, s.%s", i ? ", " : "", quote_literal_cstr(cj->keys[i]),
+						 quote_identifier(cj->keys[i]));
+	appendStringInfo(&sql, ") FROM (%s) AS s WHERE %s", cj->source, isnull_cond.data);
+	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not look for NULL keys");
+	n = SPI_processed;
+	tt = SPI_tuptable;
+	SPI_tuptable = NULL;
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		dn,
+					kn;
+		Datum		data = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &dn);
+		Datum		key = SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &kn);
+
+		record_row_error(cj, key, kn, data, dn, NULL, "22004",
+						 "a key column is NULL: the row cannot be ordered or found again");
+		cj->failed++;
+		cj->read++;
+	}
+	SPI_freetuptable(tt);
+}
+
+/* The result document of a call. */
+static Datum
+copy_result(CopyJob *cj, bool resumed, bool finished, TimestampTz started)
+{
+	StringInfoData r;
+
+	initStringInfo(&r);
+	appendStringInfoString(&r, "{\"job\": ");
+	escape_json(&r, cj->job);
+	appendStringInfo(&r, ", \"rows_read\": " INT64_FORMAT ", \"rows_copied\": " INT64_FORMAT
+					 ", \"rows_skipped\": " INT64_FORMAT ", \"rows_failed\": " INT64_FORMAT
+					 ", \"batches\": " INT64_FORMAT ", \"elapsed_ms\": %.3f, \"state\": \"%s\", \"resumed\": %s"
+					 ", \"job_rows_copied\": " INT64_FORMAT ", \"job_rows_failed\": " INT64_FORMAT "}",
+					 cj->read, cj->copied, cj->skipped, cj->failed, cj->batches,
+					 migrate_elapsed_ms(started, GetCurrentTimestamp()),
+					 finished ? "finished" : "running", resumed ? "true" : "false",
+					 cj->job_copied + cj->copied, cj->job_failed + cj->failed);
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(r.data));
+}
+
+PG_FUNCTION_INFO_V1(migrate_copy_rows);
+/*
+ * SQL: migrate.copy_rows(job, source_query, target, key_columns, batch_size,
+ * on_conflict) and migrate.copy_rows_step(..., max_batches): copy the
+ * source's rows into target in key order, batch by batch; returns the
+ * counts as jsonb.
+ */
+Datum
+migrate_copy_rows(PG_FUNCTION_ARGS)
+{
+	CopyJob		cj = {0};
+	CopyPlans	pl;
+	ArrayType  *keys_arr;
+	Datum	   *kd;
+	bool	   *kn;
+	char	   *on_conflict;
+	int			max_batches = 0;
+	bool		resumed,
+				finished;
+	TimestampTz started = GetCurrentTimestamp();
+	Datum		result;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+
+	cj.job = migrate_text_arg(fcinfo, 0, "job", false, false);
+	cj.source = migrate_text_arg(fcinfo, 1, "source_query", false, false);
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target must not be NULL")));
+	cj.target = PG_GETARG_OID(2);
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("key_columns must not be NULL"),
+				 errhint("Pass the columns that order and identify the rows, e.g. '{legacy_id}'.")));
+	keys_arr = PG_GETARG_ARRAYTYPE_P(3);
+	deconstruct_array(keys_arr, TEXTOID, -1, false, TYPALIGN_INT, &kd, &kn, &cj.nkeys);
+	if (cj.nkeys == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key_columns must name at least one column"),
+				 errhint("Pass the columns that order and identify the rows, e.g. '{legacy_id}'.")));
+	cj.keys = palloc(sizeof(char *) * cj.nkeys);
+	for (int i = 0; i < cj.nkeys; i++)
+	{
+		if (kn[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("key_columns must not contain NULL")));
+		cj.keys[i] = TextDatumGetCString(kd[i]);
+		for (int j = 0; j < i; j++)
+			if (strcmp(cj.keys[i], cj.keys[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("key column \"%s\" is named twice", cj.keys[i])));
+	}
+	cj.batch_size = PG_ARGISNULL(4) ? 10000 : PG_GETARG_INT32(4);
+	if (cj.batch_size <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be greater than zero, not %d", cj.batch_size)));
+	on_conflict = PG_ARGISNULL(5) ? "nothing" : text_to_cstring(PG_GETARG_TEXT_PP(5));
+	if (strcmp(on_conflict, "nothing") != 0 && strcmp(on_conflict, "error") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("on_conflict must be nothing or error, not \"%s\"", on_conflict),
+				 errhint("nothing: rows already in the target are skipped (re-runs are idempotent); error: they are recorded as failed rows.")));
+	cj.on_conflict_nothing = strcmp(on_conflict, "nothing") == 0;
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(6))
+		max_batches = PG_GETARG_INT32(6);
+	{
+		char		relkind = get_rel_relkind(cj.target);
+
+		if (relkind == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("target relation with OID %u does not exist", cj.target)));
+		cj.target_name = migrate_qualified_relname(cj.target);
+		if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("target %s is not a table", cj.target_name),
+					 errhint("Copy into an ordinary or partitioned table.")));
+	}
+	check_select(cj.source);
+	migrate_check_writable("migrate.copy_rows");
+	cj.job_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate copy job", ALLOCSET_DEFAULT_SIZES);
+	cj.batch_cxt = AllocSetContextCreate(cj.job_cxt, "migrate copy batch", ALLOCSET_DEFAULT_SIZES);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	describe_source(&cj);
+	check_target_columns(&cj);
+	build_lists(&cj);
+	prepare_plans(&cj, &pl);
+
+	resumed = open_job(&cj, keys_arr, &finished);
+	if (finished)
+	{
+		/* the result outlives SPI: built in the caller's context */
+		MemoryContextSwitchTo(caller_cxt);
+		result = copy_result(&cj, true, true, started);
+		SPI_finish();
+		PG_RETURN_DATUM(result);
+	}
+	if (!resumed)
+	{
+		copy_event(&cj, "copy_started", "info", psprintf("copy job %s started: into %s", cj.job, cj.target_name));
+		record_null_keys(&cj);
+	}
+
+	for (;;)
+	{
+		BatchTry	t = {0};
+		Datum		args[1 + INDEX_MAX_KEYS];
+		ErrorData  *edata;
+
+		CHECK_FOR_INTERRUPTS();
+		if (max_batches > 0 && cj.batches >= max_batches)
+			break;
+		if (cj.nkeys > INDEX_MAX_KEYS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("at most %d key columns", INDEX_MAX_KEYS)));
+		args[0] = Int32GetDatum(cj.batch_size);
+		if (cj.have_last)
+			memcpy(&args[1], cj.last, sizeof(Datum) * cj.nkeys);
+		t.cj = &cj;
+		t.pl = &pl;
+		t.args = args;
+		edata = migrate_subxact(batch_try, &t, true);
+		if (edata != NULL)
+		{
+			if (is_stop_error(edata))
+				ReThrowError(edata);
+			/* a row failed: the batch again, range by range */
+			t.last = batch_by_ranges(&cj, &pl, args, &t.read);
+			cj.read += t.read;
+		}
+		else
+		{
+			cj.read += t.read;
+			cj.copied += t.inserted;
+			cj.skipped += t.read - t.inserted;
+		}
+		if (t.read == 0)
+		{
+			finished = true;
+			break;
+		}
+		cj.last = t.last;
+		cj.have_last = true;
+		cj.batches++;
+		save_progress(&cj, false);
+		MemoryContextReset(cj.batch_cxt);
+		if ((cj.job_batches + cj.batches) % 10 == 0)
+			ereport(NOTICE,
+					(errmsg("copy job %s: " INT64_FORMAT " batches, " INT64_FORMAT " rows copied, " INT64_FORMAT
+							" skipped, " INT64_FORMAT " failed",
+							cj.job, cj.job_batches + cj.batches, cj.job_copied + cj.copied,
+							cj.job_skipped + cj.skipped, cj.job_failed + cj.failed)));
+		if (t.read < cj.batch_size)
+		{
+			finished = true;
+			break;
+		}
+	}
+	save_progress(&cj, finished);
+	if (cj.failed > 0)
+		copy_event(&cj, "copy_rows_failed", "warning",
+				   psprintf("copy job %s: " INT64_FORMAT " row(s) failed (see migrate.copy_errors)", cj.job, cj.failed));
+	if (finished)
+		copy_event(&cj, "copy_finished", "info",
+				   psprintf("copy job %s finished: " INT64_FORMAT " rows copied, " INT64_FORMAT " skipped, " INT64_FORMAT " failed",
+							cj.job, cj.job_copied + cj.copied, cj.job_skipped + cj.skipped, cj.job_failed + cj.failed));
+	MemoryContextSwitchTo(caller_cxt);
+	result = copy_result(&cj, resumed, finished, started);
+	SPI_finish();
+	MemoryContextDelete(cj.job_cxt);
+	PG_RETURN_DATUM(result);
+}
+
+PG_FUNCTION_INFO_V1(migrate_check_copy_source);
+/*
+ * SQL: migrate.check_copy_source(source_query, target, key_columns):
+ * the checks of copy_rows for migrate.reconcile (one SELECT; the key
+ * columns are output columns of it and columns of target).
+ */
+Datum
+migrate_check_copy_source(PG_FUNCTION_ARGS)
+{
+	CopyJob		cj = {0};
+	ArrayType  *keys_arr;
+	Datum	   *kd;
+	bool	   *kn;
+
+	cj.source = migrate_text_arg(fcinfo, 0, "source_query", false, false);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target and key_columns must not be NULL")));
+	cj.target = PG_GETARG_OID(1);
+	cj.target_name = migrate_qualified_relname(cj.target);
+	keys_arr = PG_GETARG_ARRAYTYPE_P(2);
+	deconstruct_array(keys_arr, TEXTOID, -1, false, TYPALIGN_INT, &kd, &kn, &cj.nkeys);
+	if (cj.nkeys == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key_columns must name at least one column")));
+	cj.keys = palloc(sizeof(char *) * cj.nkeys);
+	for (int i = 0; i < cj.nkeys; i++)
+	{
+		if (kn[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("key_columns must not contain NULL")));
+		cj.keys[i] = TextDatumGetCString(kd[i]);
+	}
+	check_select(cj.source);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	describe_source(&cj);
+	for (int i = 0; i < cj.nkeys; i++)
+		if (get_attnum(cj.target, cj.keys[i]) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("key column \"%s\" is not a column of %s", cj.keys[i], cj.target_name)));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
