@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -27,6 +28,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "errors.h"
@@ -46,12 +48,21 @@ typedef struct CopyJob
 	char	  **cols;			/* source (and target) column names */
 	int			batch_size;
 	bool		on_conflict_nothing;
+	bool		conflicts_seen; /* nothing: a batch met a row already there */
 
 	/* SQL, built once per call */
 	char	   *key_list;		/* "k1", "k2" */
 	char	   *key_desc;		/* "k1" DESC, "k2" DESC */
+	char	   *s_key_list;		/* s."k1", s."k2" */
+	char	   *key_json_b;		/* jsonb_build_object('k1', b.k1, ...) */
 	char	   *col_list;
+	char	   *s_col_list;		/* s."c1", s."c2" (the source's, beside the joined tables) */
 	char	   *not_null;		/* "k1" IS NOT NULL AND ... */
+	char	   *bad_expr;		/* the precheck: the number of the constraint a row breaks, or NULL */
+	char	   *bad_detail;		/* its detail (foreign keys: the key values) */
+	char	   *bad_join;		/* LEFT JOINs to the referenced tables of the foreign keys */
+	List	   *bad_messages;	/* message of each precheck, by number - 1 */
+	List	   *bad_states;		/* SQLSTATE of each */
 
 	/* the last key copied (resume point), in job_cxt */
 	bool		have_last;
@@ -230,8 +241,35 @@ build_lists(CopyJob *cj)
 	}
 	for (i = 0; i < cj->ncols; i++)
 		appendStringInfo(&c, "%s%s", i ? ", " : "", quote_identifier(cj->cols[i]));
+	{
+		StringInfoData sc;
+
+		initStringInfo(&sc);
+		for (i = 0; i < cj->ncols; i++)
+			appendStringInfo(&sc, "%ss.%s", i ? ", " : "", quote_identifier(cj->cols[i]));
+		cj->s_col_list = sc.data;
+	}
 	cj->key_list = k.data;
 	cj->key_desc = kd.data;
+	{
+		StringInfoData sk;
+
+		initStringInfo(&sk);
+		for (i = 0; i < cj->nkeys; i++)
+			appendStringInfo(&sk, "%ss.%s", i ? ", " : "", quote_identifier(cj->keys[i]));
+		cj->s_key_list = sk.data;
+	}
+	{
+		StringInfoData kj;
+
+		initStringInfo(&kj);
+		appendStringInfoString(&kj, "pg_catalog.jsonb_build_object(");
+		for (i = 0; i < cj->nkeys; i++)
+			appendStringInfo(&kj, "%s%s, b.%s", i ? ", " : "", quote_literal_cstr(cj->keys[i]),
+							 quote_identifier(cj->keys[i]));
+		appendStringInfoChar(&kj, ')');
+		cj->key_json_b = kj.data;
+	}
 	cj->col_list = c.data;
 	cj->not_null = nn.data;
 }
@@ -269,10 +307,149 @@ arg_types(CopyJob *cj, bool with_limit, int n_key_sets, int *nargs)
 	return t;
 }
 
+/*
+ * The prechecks of a batch: rows that would break a NOT NULL or a foreign
+ * key of the target are found with the batch's own query and left out of
+ * its INSERT (recorded as failed with PostgreSQL's message), so that a few
+ * bad rows do not make every batch fail and be split.  Only for an
+ * ordinary table without BEFORE ROW INSERT triggers (a trigger may change
+ * the values); deferrable foreign keys are left to the end of the
+ * transaction as usual.  Anything else a row breaks fails the batch, which
+ * is then split by key ranges.
+ */
+static void
+build_prechecks(CopyJob *cj)
+{
+	StringInfoData bad,
+				detail,
+				join;
+	int			n = 0;
+	Oid			types[1] = {OIDOID};
+	Datum		v[1] = {ObjectIdGetDatum(cj->target)};
+	SPITupleTable *tt;
+	uint64		nfk;
+	const char *relname = get_rel_name(cj->target);
+
+	cj->bad_expr = "NULL::integer";
+	cj->bad_detail = "NULL::text";
+	cj->bad_join = "";
+	if (get_rel_relkind(cj->target) != RELKIND_RELATION)
+		return;
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = $1"
+							  " AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
+							  " AND (t.tgtype::integer & 7) = 7)", 1, types, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the target's triggers");
+	{
+		bool		isnull;
+
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+			return;
+	}
+	initStringInfo(&bad);
+	initStringInfo(&detail);
+	initStringInfo(&join);
+	appendStringInfoString(&bad, "CASE");
+	appendStringInfoString(&detail, "CASE");
+	for (int i = 0; i < cj->ncols; i++)
+	{
+		AttrNumber	att = get_attnum(cj->target, cj->cols[i]);
+		HeapTuple	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(cj->target), Int16GetDatum(att));
+		bool		notnull;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		notnull = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+		ReleaseSysCache(tup);
+		if (!notnull)
+			continue;
+		n++;
+		appendStringInfo(&bad, " WHEN s.%s IS NULL THEN %d", quote_identifier(cj->cols[i]), n);
+		cj->bad_messages = lappend(cj->bad_messages,
+								   psprintf("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+											cj->cols[i], relname));
+		cj->bad_states = lappend(cj->bad_states, "23502");
+	}
+	if (SPI_execute_with_args("SELECT c.conname::text, c.confrelid, c.conkey, c.confkey FROM pg_catalog.pg_constraint c"
+							  " WHERE c.conrelid = $1 AND c.contype = 'f' AND NOT c.condeferrable ORDER BY c.conname",
+							  1, types, v, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the target's foreign keys");
+	tt = SPI_tuptable;
+	nfk = SPI_processed;
+	SPI_tuptable = NULL;
+	for (uint64 r = 0; r < nfk; r++)
+	{
+		bool		isnull;
+		char	   *conname = SPI_getvalue(tt->vals[r], tt->tupdesc, 1);
+		Oid			ref = DatumGetObjectId(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull));
+		Datum	   *ck,
+				   *rk;
+		int			nck,
+					nrk;
+		bool		usable = true;
+		StringInfoData nn,
+					match,
+					cols,
+					vals;
+
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull)),
+						  INT2OID, 2, true, TYPALIGN_SHORT, &ck, NULL, &nck);
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tt->vals[r], tt->tupdesc, 4, &isnull)),
+						  INT2OID, 2, true, TYPALIGN_SHORT, &rk, NULL, &nrk);
+		initStringInfo(&nn);
+		initStringInfo(&match);
+		initStringInfo(&cols);
+		initStringInfo(&vals);
+		for (int i = 0; i < nck && usable; i++)
+		{
+			char	   *col = get_attname(cj->target, DatumGetInt16(ck[i]), false);
+			char	   *rcol = get_attname(ref, DatumGetInt16(rk[i]), false);
+			bool		copied = false;
+
+			for (int j = 0; j < cj->ncols; j++)
+				if (strcmp(cj->cols[j], col) == 0)
+					copied = true;
+			/* a key column the copy leaves to its default: not prechecked */
+			if (!copied)
+			{
+				usable = false;
+				break;
+			}
+			appendStringInfo(&nn, "%ss.%s IS NOT NULL", i ? " AND " : "", quote_identifier(col));
+			appendStringInfo(&match, "%sr%d.%s = s.%s::%s", i ? " AND " : "", n + 1, quote_identifier(rcol),
+							 quote_identifier(col),
+							 format_type_be(get_atttype(cj->target, DatumGetInt16(ck[i]))));
+			appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(col));
+			appendStringInfo(&vals, ", s.%s", quote_identifier(col));
+		}
+		if (!usable)
+			continue;
+		n++;
+		/* a join (the referenced key is unique: no row doubles), so the planner picks how */
+		appendStringInfo(&join, " LEFT JOIN ONLY %s AS r%d ON %s", migrate_qualified_relname(ref), n, match.data);
+		appendStringInfo(&bad, " WHEN %s AND r%d.ctid IS NULL THEN %d", nn.data, n, n);
+		appendStringInfo(&detail, " WHEN %s AND r%d.ctid IS NULL"
+						 " THEN pg_catalog.format('Key (%%s)=(%%s) is not present in table \"%%s\".', %s, pg_catalog.concat_ws(', '%s), %s)",
+						 nn.data, n, quote_literal_cstr(cols.data), vals.data, quote_literal_cstr(get_rel_name(ref)));
+		cj->bad_messages = lappend(cj->bad_messages,
+								   psprintf("insert or update on table \"%s\" violates foreign key constraint \"%s\"",
+											relname, conname));
+		cj->bad_states = lappend(cj->bad_states, "23503");
+	}
+	SPI_freetuptable(tt);
+	if (n == 0)
+		return;
+	appendStringInfoString(&bad, " END");
+	appendStringInfoString(&detail, " END");
+	cj->bad_expr = bad.data;
+	cj->bad_detail = detail.data;
+	cj->bad_join = join.data;
+}
+
 /* The plans of a job (prepared once per call, for the caller as the caller). */
 typedef struct CopyPlans
 {
-	SPIPlanPtr	batch[2];		/* [have_last]: next batch: read, insert, count, last key */
+	SPIPlanPtr	batch[2][2];	/* [have_last][with ON CONFLICT DO NOTHING]: next batch: read,
+								 * insert, count, last key */
 	SPIPlanPtr	keys[2];		/* [have_last]: the keys of the next batch */
 	SPIPlanPtr	range[2];		/* [have_lo]: insert the rows with lo < key <= hi */
 	SPIPlanPtr	row;			/* one row and its key as jsonb */
@@ -303,18 +480,35 @@ prepare_plans(CopyJob *cj, CopyPlans *pl)
 
 	for (v = 0; v < 2; v++)
 	{
-		/* a batch: its rows, inserted, counted, and its last key */
-		initStringInfo(&sql);
-		appendStringInfo(&sql, "WITH b AS MATERIALIZED (SELECT %s FROM (%s) AS s WHERE %s",
-						 cj->col_list, cj->source, cj->not_null);
-		if (v)
-			append_key_cmp(&sql, cj, ">", 2);
-		appendStringInfo(&sql, " ORDER BY %s LIMIT $1), ins AS (INSERT INTO %s (%s) SELECT %s FROM b%s RETURNING 1)"
-						 " SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM ins), l.* FROM (SELECT %s FROM b ORDER BY %s LIMIT 1) l",
-						 cj->key_list, cj->target_name, cj->col_list, cj->col_list, conflict,
-						 cj->key_list, cj->key_desc);
-		types = arg_types(cj, true, v ? 1 : 0, &nargs);
-		pl->batch[v] = prepare(sql.data, nargs, types);
+		for (int c = 0; c < 2; c++)
+		{
+			/*
+			 * A batch: its rows with the precheck's verdict, the good ones
+			 * inserted, the counts, the rows left out (code, detail, key, row),
+			 * and its last key.
+			 */
+			initStringInfo(&sql);
+			appendStringInfo(&sql, "WITH b AS MATERIALIZED (SELECT %s, %s AS \"_migrate_bad\", %s AS \"_migrate_detail\""
+							 " FROM (%s) AS s%s WHERE %s",
+							 cj->s_col_list, cj->bad_expr, cj->bad_detail, cj->source, cj->bad_join, cj->not_null);
+			if (v)
+				append_key_cmp(&sql, cj, ">", 2);
+			appendStringInfo(&sql, " ORDER BY %s LIMIT $1), ins AS (INSERT INTO %s (%s) SELECT %s FROM b"
+							 " WHERE \"_migrate_bad\" IS NULL%s RETURNING 1)"
+							 " SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM ins),"
+							 " x.codes, x.details, x.keys, x.rows_, l.*"
+							 " FROM (SELECT %s FROM b ORDER BY %s LIMIT 1) l,"
+							 " (SELECT pg_catalog.array_agg(\"_migrate_bad\" ORDER BY %s) AS codes,"
+							 " pg_catalog.array_agg(\"_migrate_detail\" ORDER BY %s) AS details,"
+							 " pg_catalog.array_agg(%s ORDER BY %s) AS keys,"
+							 " pg_catalog.array_agg(pg_catalog.to_jsonb(b) - '_migrate_bad' - '_migrate_detail' ORDER BY %s) AS rows_"
+							 " FROM b WHERE \"_migrate_bad\" IS NOT NULL) x",
+							 cj->s_key_list, cj->target_name, cj->col_list, cj->col_list, c ? " ON CONFLICT DO NOTHING" : "",
+							 cj->key_list, cj->key_desc, cj->key_list, cj->key_list, cj->key_json_b, cj->key_list,
+							 cj->key_list);
+			types = arg_types(cj, true, v ? 1 : 0, &nargs);
+			pl->batch[v][c] = prepare(sql.data, nargs, types);
+		}
 
 		/* the keys of a batch */
 		initStringInfo(&sql);
@@ -475,6 +669,7 @@ typedef struct BatchTry
 	Datum	   *args;
 	int64		read;
 	int64		inserted;
+	int64		bad;			/* rows the prechecks left out (recorded) */
 	Datum	   *last;			/* the batch's last key, in job_cxt */
 } BatchTry;
 
@@ -486,16 +681,57 @@ batch_try(void *arg)
 	CopyJob    *cj = t->cj;
 	bool		isnull;
 	MemoryContext old;
+	SPITupleTable *tt;
 
-	if (SPI_execute_plan(t->pl->batch[cj->have_last], t->args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(t->pl->batch[cj->have_last][cj->on_conflict_nothing && cj->conflicts_seen], t->args,
+						 NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "batch failed");
 	if (SPI_processed == 0)
 	{
 		t->read = 0;
 		return;
 	}
-	t->read = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	t->inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	/* recording a failed row runs queries of its own: keep the batch's result */
+	tt = SPI_tuptable;
+	t->read = DatumGetInt64(SPI_getbinval(tt->vals[0], tt->tupdesc, 1, &isnull));
+	t->inserted = DatumGetInt64(SPI_getbinval(tt->vals[0], tt->tupdesc, 2, &isnull));
+	t->bad = 0;
+	{
+		HeapTuple	tup = tt->vals[0];
+		TupleDesc	td = tt->tupdesc;
+		Datum		codes = SPI_getbinval(tup, td, 3, &isnull);
+
+		if (!isnull)
+		{
+			Datum	   *c,
+					   *d,
+					   *k,
+					   *r;
+			bool	   *dn,
+					   *kn,
+					   *rn;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(codes), INT4OID, 4, true, TYPALIGN_INT, &c, NULL, &n);
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 4, &isnull)), TEXTOID, -1, false,
+							  TYPALIGN_INT, &d, &dn, &n);
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 5, &isnull)), JSONBOID, -1, false,
+							  TYPALIGN_INT, &k, &kn, &n);
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 6, &isnull)), JSONBOID, -1, false,
+							  TYPALIGN_INT, &r, &rn, &n);
+			for (int i = 0; i < n; i++)
+			{
+				int			code = DatumGetInt32(c[i]);
+				ErrorData	e = {0};
+
+				e.detail = dn[i] ? NULL : TextDatumGetCString(d[i]);
+				record_row_error(cj, k[i], kn[i], r[i], rn[i], &e,
+								 (const char *) list_nth(cj->bad_states, code - 1),
+								 (const char *) list_nth(cj->bad_messages, code - 1));
+			}
+			t->bad = n;
+		}
+	}
 	old = MemoryContextSwitchTo(cj->job_cxt);
 	t->last = palloc(sizeof(Datum) * cj->nkeys);
 	for (int i = 0; i < cj->nkeys; i++)
@@ -504,11 +740,11 @@ batch_try(void *arg)
 		bool		byval;
 
 		get_typlenbyval(cj->key_types[i], &len, &byval);
-		t->last[i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3 + i, &isnull),
+		t->last[i] = datumCopy(SPI_getbinval(tt->vals[0], tt->tupdesc, 7 + i, &isnull),
 							   byval, len);
 	}
 	MemoryContextSwitchTo(old);
-	SPI_freetuptable(SPI_tuptable);
+	SPI_freetuptable(tt);
 }
 
 /*
@@ -898,6 +1134,7 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 	describe_source(&cj);
 	check_target_columns(&cj);
 	build_lists(&cj);
+	build_prechecks(&cj);
 	prepare_plans(&cj, &pl);
 
 	resumed = open_job(&cj, keys_arr, &finished);
@@ -935,6 +1172,17 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 		t.pl = &pl;
 		t.args = args;
 		edata = migrate_subxact(batch_try, &t, true);
+		/*
+		 * on_conflict nothing: batches go without ON CONFLICT (speculative
+		 * insertion costs) until one meets a row that is already there; that
+		 * batch and the rest use it
+		 */
+		if (edata != NULL && edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION &&
+			cj.on_conflict_nothing && !cj.conflicts_seen)
+		{
+			cj.conflicts_seen = true;
+			edata = migrate_subxact(batch_try, &t, true);
+		}
 		if (edata != NULL)
 		{
 			if (is_stop_error(edata))
@@ -947,7 +1195,8 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 		{
 			cj.read += t.read;
 			cj.copied += t.inserted;
-			cj.skipped += t.read - t.inserted;
+			cj.failed += t.bad;
+			cj.skipped += t.read - t.inserted - t.bad;
 		}
 		if (t.read == 0)
 		{
