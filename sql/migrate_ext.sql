@@ -2733,7 +2733,8 @@ REVOKE ALL ON FUNCTION migrate.copy_rows_step(text, text, regclass, text[], inte
 CREATE PROCEDURE migrate.copy_rows_each(job text, source_query text, target regclass, key_columns text[],
 										batch_size integer DEFAULT 10000, on_conflict text DEFAULT 'nothing')
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+-- no SET clause: it would forbid the COMMITs, and the source query is the
+-- caller's, resolved with the caller's search_path (as in copy_rows)
 AS $$
 DECLARE
 	r jsonb;
@@ -2745,11 +2746,11 @@ BEGIN
 	LOOP
 		r := migrate.copy_rows_step(job, source_query, target, key_columns, batch_size, on_conflict, 1);
 		COMMIT;
-		copied := copied OPERATOR(pg_catalog.+) (r ->> 'rows_copied')::bigint;
-		skipped := skipped OPERATOR(pg_catalog.+) (r ->> 'rows_skipped')::bigint;
-		failed := failed OPERATOR(pg_catalog.+) (r ->> 'rows_failed')::bigint;
-		n := n OPERATOR(pg_catalog.+) (r ->> 'batches')::bigint;
-		EXIT WHEN r ->> 'state' OPERATOR(pg_catalog.=) 'finished';
+		copied := copied OPERATOR(pg_catalog.+) (r OPERATOR(pg_catalog.->>) 'rows_copied')::pg_catalog.int8;
+		skipped := skipped OPERATOR(pg_catalog.+) (r OPERATOR(pg_catalog.->>) 'rows_skipped')::pg_catalog.int8;
+		failed := failed OPERATOR(pg_catalog.+) (r OPERATOR(pg_catalog.->>) 'rows_failed')::pg_catalog.int8;
+		n := n OPERATOR(pg_catalog.+) (r OPERATOR(pg_catalog.->>) 'batches')::pg_catalog.int8;
+		EXIT WHEN (r OPERATOR(pg_catalog.->>) 'state') OPERATOR(pg_catalog.=) 'finished';
 	END LOOP;
 	RAISE NOTICE 'copy job %: % batches, % rows copied, % skipped, % failed in this call', job, n, copied, skipped, failed;
 END

@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
@@ -23,11 +24,13 @@
 #include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/datum.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/acl.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -38,7 +41,8 @@
 typedef struct CopyJob
 {
 	const char *job;
-	const char *source;
+	const char *source_orig;	/* as given (the job's identity) */
+	const char *source;			/* the statement alone, to embed */
 	Oid			target;
 	const char *target_name;	/* qualified, quoted */
 	int			nkeys;
@@ -84,8 +88,12 @@ typedef struct CopyJob
 } CopyJob;
 
 /*
- * Is this error about the database or the session rather than a row (the
- * job stops and a later call resumes) ?
+ * Is this error about the database, the session or the statement rather
+ * than a row?  Then the job stops (a later call resumes).  Row errors are
+ * data exceptions (22), integrity violations (23), WITH CHECK OPTION (44),
+ * errors raised by triggers and functions (P0, 2F, 39) and "row is too big"
+ * (54000); anything else (cancel, timeouts, lock timeout, out of memory,
+ * serialization failure, deadlock, missing privileges, ...) stops it.
  */
 static bool
 is_stop_error(ErrorData *edata)
@@ -93,29 +101,28 @@ is_stop_error(ErrorData *edata)
 	int			code = edata->sqlerrcode;
 	int			cls = ERRCODE_TO_CATEGORY(code);
 
-	return cls == ERRCODE_CONNECTION_EXCEPTION ||
-		cls == ERRCODE_TRANSACTION_ROLLBACK ||	/* 40001, 40P01 */
-		cls == ERRCODE_INSUFFICIENT_RESOURCES ||	/* out of memory, disk full */
-		cls == ERRCODE_OPERATOR_INTERVENTION || /* query canceled, shutdown */
-		cls == ERRCODE_SYSTEM_ERROR ||
-		cls == ERRCODE_INTERNAL_ERROR ||
-		cls == ERRCODE_CONFIG_FILE_ERROR ||
-		code == ERRCODE_LOCK_NOT_AVAILABLE ||
-		code == ERRCODE_QUERY_CANCELED ||
-		code == ERRCODE_ADMIN_SHUTDOWN;
+	if (code == ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+		return false;
+	return !(cls == ERRCODE_DATA_EXCEPTION ||
+			 cls == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
+			 cls == ERRCODE_WITH_CHECK_OPTION_VIOLATION ||
+			 cls == ERRCODE_RAISE_EXCEPTION ||
+			 cls == ERRCODE_SQL_ROUTINE_EXCEPTION ||
+			 cls == ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION);
 }
 
 /*
  * Refuse a source that is not one plain SELECT: no DML or DDL smuggled
  * through (data-modifying WITH, SELECT INTO, several statements).
  */
-static void
+static char *
 check_select(const char *source)
 {
 	List	   *raw;
 	Node	   *stmt;
 	SelectStmt *sel;
 	ListCell   *lc;
+	RawStmt    *rawstmt;
 
 	raw = raw_parser(source, RAW_PARSE_DEFAULT);
 	if (list_length(raw) != 1)
@@ -124,6 +131,7 @@ check_select(const char *source)
 				 errmsg("source_query must be one SELECT statement, not %d statements", list_length(raw)),
 				 errhint("Pass a single SELECT whose output columns are named like the target's columns.")));
 	stmt = linitial_node(RawStmt, raw)->stmt;
+	rawstmt = linitial_node(RawStmt, raw);
 	if (!IsA(stmt, SelectStmt))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -147,6 +155,18 @@ check_select(const char *source)
 								CreateCommandName(cte->ctequery)),
 						 errhint("Pass a SELECT that only reads.")));
 		}
+
+	/*
+	 * The statement's own text, between line breaks, to be embedded as a
+	 * subquery: no trailing semicolon, and a trailing -- comment cannot
+	 * swallow what follows it.
+	 */
+	{
+		int			loc = rawstmt->stmt_location > 0 ? rawstmt->stmt_location : 0;
+		int			len = rawstmt->stmt_len > 0 ? rawstmt->stmt_len : (int) strlen(source) - loc;
+
+		return psprintf("\n%.*s\n", len, source + loc);
+	}
 }
 
 /* The output columns of the source: names and types (from a prepared, unexecuted plan). */
@@ -322,7 +342,8 @@ build_prechecks(CopyJob *cj)
 {
 	StringInfoData bad,
 				detail,
-				join;
+				join,
+				rowtext;
 	int			n = 0;
 	Oid			types[1] = {OIDOID};
 	Datum		v[1] = {ObjectIdGetDatum(cj->target)};
@@ -350,6 +371,45 @@ build_prechecks(CopyJob *cj)
 	initStringInfo(&join);
 	appendStringInfoString(&bad, "CASE");
 	appendStringInfoString(&detail, "CASE");
+
+	/*
+	 * PostgreSQL's detail of a NOT NULL violation lists the row as it would
+	 * have been inserted; the same when the copy gives every column
+	 */
+	{
+		Relation	rel = relation_open(cj->target, AccessShareLock);
+		TupleDesc	td = RelationGetDescr(rel);
+		bool		all = true;
+
+		initStringInfo(&rowtext);
+		appendStringInfoString(&rowtext, "pg_catalog.format('Failing row contains (%s).', pg_catalog.concat_ws(', '");
+		for (int a = 0; a < td->natts && all; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(td, a);
+			bool		copied = false;
+
+			if (att->attisdropped)
+				continue;
+			for (int j = 0; j < cj->ncols; j++)
+				if (strcmp(cj->cols[j], NameStr(att->attname)) == 0)
+					copied = true;
+			if (!copied)
+				all = false;
+			else
+				appendStringInfo(&rowtext, ", CASE WHEN s.%1$s IS NULL THEN 'null'"
+								 " WHEN pg_catalog.length(s.%1$s::%2$s::text) > 64 THEN pg_catalog.left(s.%1$s::%2$s::text, 64) || '...'"
+								 " ELSE s.%1$s::%2$s::text END",
+								 quote_identifier(NameStr(att->attname)),
+								 format_type_with_typemod(att->atttypid, att->atttypmod));
+		}
+		appendStringInfoString(&rowtext, "))");
+		if (!all)
+		{
+			resetStringInfo(&rowtext);
+			appendStringInfoString(&rowtext, "NULL::text");
+		}
+		relation_close(rel, AccessShareLock);
+	}
 	for (int i = 0; i < cj->ncols; i++)
 	{
 		AttrNumber	att = get_attnum(cj->target, cj->cols[i]);
@@ -358,12 +418,15 @@ build_prechecks(CopyJob *cj)
 
 		if (!HeapTupleIsValid(tup))
 			continue;
-		notnull = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+		notnull = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull &&
+			!type_is_rowtype(((Form_pg_attribute) GETSTRUCT(tup))->atttypid);
 		ReleaseSysCache(tup);
+		/* a row value of NULLs IS NULL, yet it is no NULL to the constraint */
 		if (!notnull)
 			continue;
 		n++;
 		appendStringInfo(&bad, " WHEN s.%s IS NULL THEN %d", quote_identifier(cj->cols[i]), n);
+		appendStringInfo(&detail, " WHEN s.%s IS NULL THEN %s", quote_identifier(cj->cols[i]), rowtext.data);
 		cj->bad_messages = lappend(cj->bad_messages,
 								   psprintf("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
 											cj->cols[i], relname));
@@ -421,11 +484,33 @@ build_prechecks(CopyJob *cj)
 			appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(col));
 			appendStringInfo(&vals, ", s.%s", quote_identifier(col));
 		}
+		/*
+		 * The foreign key's own check reads the referenced table as its
+		 * owner, past row security: the precheck can only say the same when
+		 * the caller may read it all.
+		 */
+		if (pg_class_aclcheck(ref, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+			usable = false;
+		else
+		{
+			HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(ref));
+
+			if (!HeapTupleIsValid(ctup))
+				usable = false;
+			else
+			{
+				if (((Form_pg_class) GETSTRUCT(ctup))->relrowsecurity)
+					usable = false;
+				ReleaseSysCache(ctup);
+			}
+		}
 		if (!usable)
 			continue;
 		n++;
 		/* a join (the referenced key is unique: no row doubles), so the planner picks how */
-		appendStringInfo(&join, " LEFT JOIN ONLY %s AS r%d ON %s", migrate_qualified_relname(ref), n, match.data);
+		appendStringInfo(&join, " LEFT JOIN %s%s AS r%d ON %s",
+						 get_rel_relkind(ref) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+						 migrate_qualified_relname(ref), n, match.data);
 		appendStringInfo(&bad, " WHEN %s AND r%d.ctid IS NULL THEN %d", nn.data, n, n);
 		appendStringInfo(&detail, " WHEN %s AND r%d.ctid IS NULL"
 						 " THEN pg_catalog.format('Key (%%s)=(%%s) is not present in table \"%%s\".', %s, pg_catalog.concat_ws(', '%s), %s)",
@@ -453,6 +538,7 @@ typedef struct CopyPlans
 	SPIPlanPtr	keys[2];		/* [have_last]: the keys of the next batch */
 	SPIPlanPtr	range[2];		/* [have_lo]: insert the rows with lo < key <= hi */
 	SPIPlanPtr	row;			/* one row and its key as jsonb */
+	SPIPlanPtr	keyjson;		/* a key as jsonb */
 } CopyPlans;
 
 /* Prepare a statement with its argument types. */
@@ -541,6 +627,13 @@ prepare_plans(CopyJob *cj, CopyPlans *pl)
 	appendStringInfoString(&sql, " LIMIT 1");
 	types = arg_types(cj, false, 1, &nargs);
 	pl->row = prepare(sql.data, nargs, types);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT pg_catalog.jsonb_build_object(");
+	for (i = 0; i < cj->nkeys; i++)
+		appendStringInfo(&sql, "%s%s, $%d", i ? ", " : "", quote_literal_cstr(cj->keys[i]), i + 1);
+	appendStringInfoChar(&sql, ')');
+	pl->keyjson = prepare(sql.data, nargs, types);
 }
 
 /* Record a failed row in migrate.copy_errors (as the extension owner). */
@@ -565,25 +658,58 @@ record_row_error(CopyJob *cj, Datum row_key, bool key_null, Datum row_data, bool
 		elog(ERROR, "could not record the failed row");
 }
 
-/* A failed single row: fetch it and record the error. */
+/* A failed row's data, for migrate_subxact (computing the row may be what failed). */
+typedef struct RowTry
+{
+	CopyPlans  *pl;
+	Datum	   *key;
+	Datum		data;
+	bool		isnull;
+} RowTry;
+
+/* migrate_subxact callback: fetch one source row as jsonb. */
+static void
+row_try(void *arg)
+{
+	RowTry	   *t = (RowTry *) arg;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	t->isnull = true;
+	if (SPI_execute_plan(t->pl->row, t->key, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &t->isnull);
+
+		if (!t->isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			t->data = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+			MemoryContextSwitchTo(old);
+		}
+	}
+}
+
+/* A failed single row: its key and (when it can be computed) its data, and the error. */
 static void
 record_failed_row(CopyJob *cj, CopyPlans *pl, Datum *key, ErrorData *edata)
 {
-	Datum		data = (Datum) 0,
-				rkey = (Datum) 0;
-	bool		dnull = true,
-				knull = true;
+	RowTry		t = {0};
+	Datum		rkey = (Datum) 0;
+	bool		knull = true;
+	ErrorData  *rowerr;
 
-	if (SPI_execute_plan(pl->row, key, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	if (SPI_execute_plan(pl->keyjson, key, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
-		data = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &dnull);
-		rkey = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &knull);
-		if (!dnull)
-			data = PointerGetDatum(PG_DETOAST_DATUM_COPY(data));
+		rkey = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &knull);
 		if (!knull)
 			rkey = PointerGetDatum(PG_DETOAST_DATUM_COPY(rkey));
 	}
-	record_row_error(cj, rkey, knull, data, dnull, edata, NULL, NULL);
+	t.pl = pl;
+	t.key = key;
+	rowerr = migrate_subxact(row_try, &t, true);
+	if (rowerr != NULL && is_stop_error(rowerr))
+		ReThrowError(rowerr);
+	record_row_error(cj, rkey, knull, t.data, rowerr != NULL || t.isnull, edata, NULL, NULL);
 	cj->failed++;
 }
 
@@ -801,12 +927,29 @@ batch_by_ranges(CopyJob *cj, CopyPlans *pl, Datum *args, int64 *read)
 	}
 }
 
+/*
+ * Pin the settings that change the text form of values (dates, intervals,
+ * floats), so that a saved key reads back the same in another session.
+ * Returns the GUC nest level to pop with AtEOXact_GUC.
+ */
+static int
+pin_text_forms(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("datestyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
 /* The key values as a jsonb object {"k1": v1, ...} and as a text[] of their text forms. */
 static void
 key_to_json(CopyJob *cj, Datum *key, Datum *json, Datum *texts)
 {
 	StringInfoData buf;
 	Datum	   *t = palloc(sizeof(Datum) * cj->nkeys);
+	int			nest = pin_text_forms();
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
@@ -826,6 +969,7 @@ key_to_json(CopyJob *cj, Datum *key, Datum *json, Datum *texts)
 		escape_json(&buf, s);
 	}
 	appendStringInfoChar(&buf, '}');
+	AtEOXact_GUC(true, nest);
 	*json = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 	*texts = PointerGetDatum(construct_array(t, cj->nkeys, TEXTOID, -1, false, TYPALIGN_INT));
 }
@@ -924,7 +1068,7 @@ open_job(CopyJob *cj, ArrayType *keys_arr, bool *finished)
 	*finished = false;
 	if (SPI_processed == 0)
 	{
-		v[1] = CStringGetTextDatum(cj->source);
+		v[1] = CStringGetTextDatum(cj->source_orig);
 		v[2] = CStringGetTextDatum(cj->target_name);
 		v[3] = PointerGetDatum(keys_arr);
 		v[4] = Int32GetDatum(cj->batch_size);
@@ -940,7 +1084,7 @@ open_job(CopyJob *cj, ArrayType *keys_arr, bool *finished)
 	tgt = SPI_getvalue(tup, td, 2);
 	keys_d = SPI_getbinval(tup, td, 3, &isnull);
 	state = SPI_getvalue(tup, td, 4);
-	if (strcmp(src, cj->source) != 0 || strcmp(tgt, cj->target_name) != 0 || !same_keys(cj, keys_d))
+	if (strcmp(src, cj->source_orig) != 0 || strcmp(tgt, cj->target_name) != 0 || !same_keys(cj, keys_d))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("copy job \"%s\" exists and copies something else", cj->job),
@@ -961,10 +1105,13 @@ open_job(CopyJob *cj, ArrayType *keys_arr, bool *finished)
 			Datum	   *elems;
 			bool	   *nulls;
 			int			nelems;
+			int			nest;
 
 			deconstruct_array(DatumGetArrayTypeP(lt), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
 			if (nelems != cj->nkeys)
 				elog(ERROR, "copy job \"%s\" has a last key of %d values for %d key columns", cj->job, nelems, cj->nkeys);
+			nest = pin_text_forms();
+
 			cj->last = MemoryContextAlloc(cj->job_cxt, sizeof(Datum) * cj->nkeys);
 			for (int i = 0; i < cj->nkeys; i++)
 			{
@@ -976,6 +1123,7 @@ open_job(CopyJob *cj, ArrayType *keys_arr, bool *finished)
 				cj->last[i] = OidInputFunctionCall(in, TextDatumGetCString(elems[i]), ioparam, -1);
 				MemoryContextSwitchTo(old);
 			}
+			AtEOXact_GUC(true, nest);
 			cj->have_last = true;
 		}
 	}
@@ -1064,7 +1212,7 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	cj.job = migrate_text_arg(fcinfo, 0, "job", false, false);
-	cj.source = migrate_text_arg(fcinfo, 1, "source_query", false, false);
+	cj.source_orig = migrate_text_arg(fcinfo, 1, "source_query", false, false);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1124,7 +1272,7 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 					 errmsg("target %s is not a table", cj.target_name),
 					 errhint("Copy into an ordinary or partitioned table.")));
 	}
-	check_select(cj.source);
+	cj.source = check_select(cj.source_orig);
 	migrate_check_writable("migrate.copy_rows");
 	cj.job_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate copy job", ALLOCSET_DEFAULT_SIZES);
 	cj.batch_cxt = AllocSetContextCreate(cj.job_cxt, "migrate copy batch", ALLOCSET_DEFAULT_SIZES);
@@ -1140,6 +1288,13 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 	resumed = open_job(&cj, keys_arr, &finished);
 	if (finished)
 	{
+		/* nothing to do: the job's totals */
+		cj.read = cj.job_read;
+		cj.copied = cj.job_copied;
+		cj.skipped = cj.job_skipped;
+		cj.failed = cj.job_failed;
+		cj.batches = cj.job_batches;
+		cj.job_read = cj.job_copied = cj.job_skipped = cj.job_failed = cj.job_batches = 0;
 		/* the result outlives SPI: built in the caller's context */
 		MemoryContextSwitchTo(caller_cxt);
 		result = copy_result(&cj, true, true, started);
@@ -1249,7 +1404,7 @@ migrate_check_copy_source(PG_FUNCTION_ARGS)
 	Datum	   *kd;
 	bool	   *kn;
 
-	cj.source = migrate_text_arg(fcinfo, 0, "source_query", false, false);
+	cj.source_orig = migrate_text_arg(fcinfo, 0, "source_query", false, false);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1271,7 +1426,7 @@ migrate_check_copy_source(PG_FUNCTION_ARGS)
 					 errmsg("key_columns must not contain NULL")));
 		cj.keys[i] = TextDatumGetCString(kd[i]);
 	}
-	check_select(cj.source);
+	cj.source = check_select(cj.source_orig);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	describe_source(&cj);
