@@ -2728,7 +2728,8 @@ AS 'MODULE_PATHNAME', 'migrate_copy_rows'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION migrate.copy_rows_step(text, text, regclass, text[], integer, text, integer) IS
 'internal (migrate.copy_rows_each): copy_rows for at most max_batches batches';
-REVOKE ALL ON FUNCTION migrate.copy_rows_step(text, text, regclass, text[], integer, text, integer) FROM PUBLIC;
+-- executable by those who may run copy_rows_each or copy_rows: it checks that itself
+GRANT EXECUTE ON FUNCTION migrate.copy_rows_step(text, text, regclass, text[], integer, text, integer) TO PUBLIC;
 
 CREATE PROCEDURE migrate.copy_rows_each(job text, source_query text, target regclass, key_columns text[],
 										batch_size integer DEFAULT 10000, on_conflict text DEFAULT 'nothing')
@@ -2752,7 +2753,7 @@ BEGIN
 		n := n OPERATOR(pg_catalog.+) (r OPERATOR(pg_catalog.->>) 'batches')::pg_catalog.int8;
 		EXIT WHEN (r OPERATOR(pg_catalog.->>) 'state') OPERATOR(pg_catalog.=) 'finished';
 	END LOOP;
-	RAISE NOTICE 'copy job %: % batches, % rows copied, % skipped, % failed in this call', job, n, copied, skipped, failed;
+	RAISE NOTICE 'copy job %: % batches, % rows copied, % skipped, % failed', job, n, copied, skipped, failed;
 END
 $$;
 COMMENT ON PROCEDURE migrate.copy_rows_each(text, text, regclass, text[], integer, text) IS
@@ -2790,10 +2791,10 @@ BEGIN
 			'target_count', (SELECT pg_catalog.count(*) FROM t),
 			'matched', (SELECT pg_catalog.count(*) FROM (SELECT %1$s FROM s INTERSECT SELECT %1$s FROM t) m),
 			'missing_in_target', (SELECT pg_catalog.count(*) FROM missing),
-			'missing_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END)
+			'missing_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END ORDER BY %1$s)
 										FROM (SELECT * FROM missing ORDER BY %1$s LIMIT 100) x), '[]'),
 			'extra_in_target', (SELECT pg_catalog.count(*) FROM extra),
-			'extra_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END)
+			'extra_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END ORDER BY %1$s)
 									  FROM (SELECT * FROM extra ORDER BY %1$s LIMIT 100) x), '[]'))
 		$q$, k, source_query, target, one, key_columns[1]) INTO r;
 	RETURN r OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('success_rate',

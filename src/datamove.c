@@ -579,7 +579,8 @@ prepare_plans(CopyJob *cj, CopyPlans *pl)
 							 cj->s_col_list, cj->bad_expr, cj->bad_detail, cj->source, cj->bad_join, cj->not_null);
 			if (v)
 				append_key_cmp(&sql, cj, ">", 2);
-			appendStringInfo(&sql, " ORDER BY %s LIMIT $1), ins AS (INSERT INTO %s (%s) SELECT %s FROM b"
+			/* WITH TIES: rows sharing the last key stay in one batch, none is lost */
+			appendStringInfo(&sql, " ORDER BY %s FETCH FIRST $1 ROWS WITH TIES), ins AS (INSERT INTO %s (%s) SELECT %s FROM b"
 							 " WHERE \"_migrate_bad\" IS NULL%s RETURNING 1)"
 							 " SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM ins),"
 							 " x.codes, x.details, x.keys, x.rows_, l.*"
@@ -601,7 +602,7 @@ prepare_plans(CopyJob *cj, CopyPlans *pl)
 		appendStringInfo(&sql, "SELECT %s FROM (%s) AS s WHERE %s", cj->key_list, cj->source, cj->not_null);
 		if (v)
 			append_key_cmp(&sql, cj, ">", 2);
-		appendStringInfo(&sql, " ORDER BY %s LIMIT $1", cj->key_list);
+		appendStringInfo(&sql, " ORDER BY %s FETCH FIRST $1 ROWS WITH TIES", cj->key_list);
 		pl->keys[v] = prepare(sql.data, nargs, types);
 
 		/* the rows of a key range (lo, hi] */
@@ -1188,6 +1189,16 @@ copy_result(CopyJob *cj, bool resumed, bool finished, TimestampTz started)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(r.data));
 }
 
+/* May the current user run migrate.copy_rows? */
+static bool
+has_copy_rows_privilege(void)
+{
+	Oid			f = DatumGetObjectId(DirectFunctionCall1(to_regprocedure,
+														 CStringGetTextDatum("migrate.copy_rows(text, text, regclass, text[], integer, text)")));
+
+	return OidIsValid(f) && pg_proc_aclcheck(f, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
+}
+
 PG_FUNCTION_INFO_V1(migrate_copy_rows);
 /*
  * SQL: migrate.copy_rows(job, source_query, target, key_columns, batch_size,
@@ -1256,8 +1267,22 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 				 errmsg("on_conflict must be nothing or error, not \"%s\"", on_conflict),
 				 errhint("nothing: rows already in the target are skipped (re-runs are idempotent); error: they are recorded as failed rows.")));
 	cj.on_conflict_nothing = strcmp(on_conflict, "nothing") == 0;
-	if (PG_NARGS() > 6 && !PG_ARGISNULL(6))
-		max_batches = PG_GETARG_INT32(6);
+	if (PG_NARGS() > 6)
+	{
+		/* copy_rows_step: for the callers of copy_rows_each (or copy_rows) */
+		Oid			each = DatumGetObjectId(DirectFunctionCall1(to_regprocedure,
+																CStringGetTextDatum("migrate.copy_rows_each(text, text, regclass, text[], integer, text)")));
+
+		if (!OidIsValid(each) ||
+			(pg_proc_aclcheck(each, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK &&
+			 !has_copy_rows_privilege()))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for function copy_rows_step"),
+					 errhint("It is the step of migrate.copy_rows_each; grant EXECUTE on that procedure.")));
+		if (!PG_ARGISNULL(6))
+			max_batches = PG_GETARG_INT32(6);
+	}
 	{
 		char		relkind = get_rel_relkind(cj.target);
 
