@@ -21,6 +21,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "parser/scansup.h"
 #include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -1027,6 +1028,29 @@ copy_event(CopyJob *cj, const char *kind, const char *severity, const char *mess
 		elog(ERROR, "could not record the event");
 }
 
+/* A query's text with every run of blanks as one space, for comparing two spellings of it. */
+static char *
+collapse_blanks(const char *q)
+{
+	StringInfoData b;
+	bool		blank = false;
+
+	initStringInfo(&b);
+	for (; *q; q++)
+	{
+		if (scanner_isspace(*q))
+			blank = b.len > 0;
+		else
+		{
+			if (blank)
+				appendStringInfoChar(&b, ' ');
+			blank = false;
+			appendStringInfoChar(&b, *q);
+		}
+	}
+	return b.data;
+}
+
 /* Are the stored key columns (a text[]) the job's? */
 static bool
 same_keys(CopyJob *cj, Datum stored)
@@ -1085,7 +1109,9 @@ open_job(CopyJob *cj, ArrayType *keys_arr, bool *finished)
 	tgt = SPI_getvalue(tup, td, 2);
 	keys_d = SPI_getbinval(tup, td, 3, &isnull);
 	state = SPI_getvalue(tup, td, 4);
-	if (strcmp(src, cj->source_orig) != 0 || strcmp(tgt, cj->target_name) != 0 || !same_keys(cj, keys_d))
+	/* the same query, however its lines are broken and indented */
+	if (strcmp(collapse_blanks(src), collapse_blanks(cj->source_orig)) != 0 ||
+		strcmp(tgt, cj->target_name) != 0 || !same_keys(cj, keys_d))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("copy job \"%s\" exists and copies something else", cj->job),
