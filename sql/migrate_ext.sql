@@ -2804,3 +2804,71 @@ END
 $$;
 COMMENT ON FUNCTION migrate.reconcile(text, regclass, text[]) IS
 'compares the keys of source_query with those of target with set operations: source_count, target_count, matched, missing_in_target and the first 100 missing_keys, extra_in_target and extra_keys, success_rate (percent of source rows matched)';
+
+--
+-- The role model
+--
+CREATE FUNCTION migrate.setup_roles(admin text DEFAULT 'migrate_admin', monitor text DEFAULT 'migrate_monitor',
+									app text DEFAULT 'migrate_app')
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r text;
+	f text;
+	made text[] := '{}';
+	admin_functions text[] := ARRAY[
+		'migrate.apply(text, text, text, text, text[], text)', 'migrate.revert(text)',
+		'migrate.baseline(text, text)', 'migrate.repair(text, text, text)', 'migrate.dry_run(text)',
+		'migrate.record_applied(text, text, text, text, text, text, text[], double precision, integer, jsonb)',
+		'migrate.record_reverted(text, double precision, integer, jsonb)', 'migrate.client_migration(text)',
+		'migrate.maintain()', 'migrate.cleanup(interval, boolean)', 'migrate.audit_revert(regclass, jsonb, timestamptz, boolean)',
+		'migrate.audit_add_partitions(integer)', 'migrate.snapshot_save(text)', 'migrate.drift(jsonb, text[], boolean)',
+		'migrate.drift_sql(jsonb)', 'migrate.copy_rows(text, text, regclass, text[], integer, text)',
+		'migrate.record_event(text, text, text, jsonb, boolean)'];
+	monitor_functions text[] := ARRAY[
+		'migrate.status()', 'migrate.verify(text)', 'migrate.fingerprint()', 'migrate.history_check()',
+		'migrate.history_export()', 'migrate.history_compare(jsonb)', 'migrate.monitoring_summary(interval)',
+		'migrate.slow_query_rows()', 'migrate.audit_status()', 'migrate.audit_history(regclass, jsonb)',
+		'migrate.audit_current_row(regclass, jsonb)', 'migrate.audit_row_as_of(regclass, jsonb, timestamptz)'];
+	monitor_tables text[] := ARRAY[
+		'migrate.migrations', 'migrate.history', 'migrate.lock_waits', 'migrate.events', 'migrate.retention',
+		'migrate.audit_log', 'migrate.audit_config', 'migrate.snapshots', 'migrate.ddl_log', 'migrate.copy_jobs',
+		'migrate.copy_errors', 'migrate.slow_queries', 'migrate.connections', 'migrate.table_health', 'migrate.rls_status'];
+BEGIN
+	IF admin IS NULL OR monitor IS NULL OR app IS NULL THEN
+		RAISE EXCEPTION 'role names must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	FOREACH r IN ARRAY ARRAY[admin, monitor, app] LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
+			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+			made := made OPERATOR(pg_catalog.||) r;
+		END IF;
+	END LOOP;
+	-- the monitor reads migration state, history, events, health, audit and copy records
+	FOREACH f IN ARRAY monitor_functions LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', f, monitor);
+	END LOOP;
+	FOREACH f IN ARRAY monitor_tables LOOP
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %I', f, monitor);
+	END LOOP;
+	-- the admin is a monitor that also changes things: migrations, retention, audit, drift, copies
+	IF NOT pg_catalog.pg_has_role(admin, monitor, 'MEMBER') THEN
+		EXECUTE pg_catalog.format('GRANT %I TO %I', monitor, admin);
+	END IF;
+	FOREACH f IN ARRAY admin_functions LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', f, admin);
+	END LOOP;
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON PROCEDURE migrate.copy_rows_each(text, text, regclass, text[], integer, text) TO %I', admin);
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON migrate.retention TO %I', admin);
+	-- applications record events, and read nothing
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION migrate.record_event(text, text, text, jsonb, boolean) TO %I', app);
+	RETURN pg_catalog.format('roles %s (admin), %s (monitor), %s (app) ready%s', admin, monitor, app,
+							 CASE WHEN pg_catalog.cardinality(made) OPERATOR(pg_catalog.>) 0
+								  THEN '; created: ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(made, ', ') ELSE '' END);
+END
+$$;
+COMMENT ON FUNCTION migrate.setup_roles(text, text, text) IS
+'creates (NOLOGIN, when missing) and grants the role model: admin runs migrations, retention, audit, drift and copies; monitor reads state, history, events, health, audit and copy records; app records events only. Run by a role that may create roles; grant the roles to login roles';
+REVOKE ALL ON FUNCTION migrate.setup_roles(text, text, text) FROM PUBLIC;
