@@ -34,6 +34,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -1239,6 +1240,17 @@ audited_table_arg(FunctionCallInfo fcinfo, const char *fn)
 				 errmsg("must be owner of table %s to change its auditing", get_rel_name(relid)),
 				 errhint("Ask the table's owner (or a superuser) to run %s.", fn)));
 	migrate_check_writable(fn);
+
+	/*
+	 * One audit_enable or audit_disable of a table at a time (the lock
+	 * CREATE TRIGGER takes; it conflicts with itself): two of them would
+	 * drop each other's triggers and deadlock on the config row.
+	 */
+	LockRelationOid(relid, ShareRowExclusiveLock);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u was dropped", relid)));
 	return relid;
 }
 

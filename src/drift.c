@@ -55,6 +55,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/xid8.h"
 #include "tcop/tcopprot.h"
@@ -921,10 +922,9 @@ append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, 
 	return count;
 }
 
-PG_FUNCTION_INFO_V1(migrate_snapshot);
-/* SQL: migrate.snapshot(schemas text[], objects text[]) */
-Datum
-migrate_snapshot(PG_FUNCTION_ARGS)
+/* migrate.snapshot itself: one read of the catalog into the jsonb snapshot. */
+static Datum
+snapshot_impl(FunctionCallInfo fcinfo)
 {
 	bool		schemas_null = PG_ARGISNULL(0);
 	Datum		schemas = schemas_null ? (Datum) 0 : PG_GETARG_DATUM(0);
@@ -1230,4 +1230,69 @@ migrate_ddl_start(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not bring the expected schema up to date");
 	SPI_finish();
 	PG_RETURN_NULL();
+}
+
+/* A snapshot, for migrate_subxact. */
+typedef struct SnapshotTry
+{
+	FunctionCallInfo fcinfo;
+	Datum		result;
+} SnapshotTry;
+
+/* migrate_subxact callback: read the snapshot. */
+static void
+snapshot_try(void *arg)
+{
+	SnapshotTry *t = (SnapshotTry *) arg;
+
+	t->result = snapshot_impl(t->fcinfo);
+}
+
+/* Is this the error of an object dropped while the snapshot read it? */
+static bool
+is_concurrent_drop(ErrorData *edata)
+{
+	return edata->sqlerrcode == ERRCODE_INTERNAL_ERROR && edata->message &&
+		(strncmp(edata->message, "could not open relation with OID", 32) == 0 ||
+		 strncmp(edata->message, "cache lookup failed", 19) == 0);
+}
+
+PG_FUNCTION_INFO_V1(migrate_snapshot);
+/*
+ * SQL: migrate.snapshot(schemas, objects).  The catalog is read with one
+ * snapshot, but the server's deparsers look objects up as they are now: an
+ * object dropped meanwhile by another session makes them fail.  Then the
+ * snapshot is read again with a new snapshot (READ COMMITTED), at most ten
+ * times, or fails with a serialization failure (40001) to retry.
+ */
+Datum
+migrate_snapshot(PG_FUNCTION_ARGS)
+{
+	SnapshotTry t = {fcinfo, (Datum) 0};
+	ErrorData  *edata = NULL;
+
+	for (int attempt = 1; attempt <= 10; attempt++)
+	{
+		bool		fresh = attempt > 1 && !IsolationUsesXactSnapshot();
+
+		if (fresh)
+			PushActiveSnapshot(GetTransactionSnapshot());
+		edata = migrate_subxact(snapshot_try, &t, true);
+		if (fresh)
+			PopActiveSnapshot();
+		if (edata == NULL)
+			PG_RETURN_DATUM(t.result);
+		if (!is_concurrent_drop(edata) || IsolationUsesXactSnapshot())
+			break;
+		/* let the other session's DDL finish */
+		pg_usleep(attempt * 5000L);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (is_concurrent_drop(edata))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("the schema changed while migrate.snapshot read it"),
+				 errdetail("Another session dropped an object being read: %s.", edata->message),
+				 errhint("Run it again; in a REPEATABLE READ transaction, start a new transaction.")));
+	ReThrowError(edata);
 }

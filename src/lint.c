@@ -401,22 +401,52 @@ column_nullable(Oid relid, const char *colname)
 	return nullable;
 }
 
-/* Does a validated CHECK (col IS NOT NULL) exist on the table? */
-static bool
-has_valid_not_null_check(Oid relid, const char *colname)
+/* The query of has_valid_not_null_check, for migrate_subxact. */
+typedef struct NotNullCheckTry
 {
+	Oid			relid;
+	const char *colname;
+	bool		found;
+} NotNullCheckTry;
+
+/* migrate_subxact callback: look for the CHECK. */
+static void
+not_null_check_try(void *arg)
+{
+	NotNullCheckTry *t = (NotNullCheckTry *) arg;
 	Oid			argtypes[2] = {OIDOID, TEXTOID};
 	Datum		values[2];
 	int			rc;
 
-	values[0] = ObjectIdGetDatum(relid);
-	values[1] = CStringGetTextDatum(psprintf("CHECK ((%s IS NOT NULL))", quote_identifier(colname)));
+	values[0] = ObjectIdGetDatum(t->relid);
+	values[1] = CStringGetTextDatum(psprintf("CHECK ((%s IS NOT NULL))", quote_identifier(t->colname)));
 	rc = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_constraint c"
 							   " WHERE c.conrelid OPERATOR(pg_catalog.=) $1"
 							   "   AND c.contype OPERATOR(pg_catalog.=) 'c' AND c.convalidated"
 							   "   AND pg_catalog.pg_get_constraintdef(c.oid) OPERATOR(pg_catalog.=) $2",
 							   2, argtypes, values, NULL, true, 1);
-	return rc == SPI_OK_SELECT && SPI_processed > 0;
+	t->found = rc == SPI_OK_SELECT && SPI_processed > 0;
+}
+
+/*
+ * Does a validated CHECK (col IS NOT NULL) exist on the table?  Lint takes
+ * no lock: a table dropped meanwhile has none (the deparser would fail on
+ * it, so the look runs in a subtransaction).
+ */
+static bool
+has_valid_not_null_check(Oid relid, const char *colname)
+{
+	NotNullCheckTry t = {relid, colname, false};
+	ErrorData  *edata = migrate_subxact(not_null_check_try, &t, true);
+
+	if (edata != NULL)
+	{
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		return false;
+	}
+	return t.found;
 }
 
 /* ---------------------------------------------------------------------

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1425,7 +1426,7 @@ requirements_met(Plan *plan, MigrationFile *mf, Outcome *o)
  * transaction with the migration's timeouts, then migrate.record_applied.
  */
 static void
-run_non_transactional(PGconn *conn, Plan *plan, MigrationFile *mf, Outcome *o)
+run_non_transactional_locked(PGconn *conn, Plan *plan, MigrationFile *mf, Outcome *o)
 {
 	StmtList	sl;
 	int			failed;
@@ -1552,6 +1553,84 @@ run_non_transactional(PGconn *conn, Plan *plan, MigrationFile *mf, Outcome *o)
 	free_stmts(&sl);
 }
 
+/*
+ * The non-transactional path, one client at a time: several pg_migrate
+ * runs on one database would otherwise build the same index concurrently
+ * and deadlock.  Under the lock, a migration another client recorded
+ * meanwhile is already applied.
+ */
+static void
+run_non_transactional(PGconn *conn, Plan *plan, MigrationFile *mf, Outcome *o)
+{
+	const char *lock = "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('migrate_ext: pg_migrate non-transactional'))";
+	const char *unlock = "SELECT pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('migrate_ext: pg_migrate non-transactional'))";
+	const char *params[1] = {mf->version};
+	PGresult   *res;
+
+	/*
+	 * Polled, not waited for: a session waiting on a lock keeps a snapshot,
+	 * and the CREATE INDEX CONCURRENTLY of the session holding it would wait
+	 * for that snapshot in turn (a deadlock).
+	 */
+	for (int waits = 0;; waits++)
+	{
+		PGresult   *lr = PQexec(conn, lock);
+		bool		got;
+
+		if (PQresultStatus(lr) != PGRES_TUPLES_OK)
+		{
+			print_server_error(lr, "waiting for other pg_migrate runs");
+			PQclear(lr);
+			refuse(o, EXIT_SERVER, "could not take the lock of non-transactional migrations");
+			return;
+		}
+		got = strcmp(PQgetvalue(lr, 0, 0), "t") == 0;
+		PQclear(lr);
+		if (got)
+			break;
+		if (waits == 0)
+			progress("waiting for another pg_migrate's non-transactional migration ... ");
+		usleep(waits < 10 ? 50000 : 250000);
+	}
+	res = query(conn, "SELECT s.state, s.checksum FROM migrate.status() s WHERE s.version = $1", 1, params);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strcmp(PQgetvalue(res, 0, 0), "applied") == 0)
+	{
+		if (mf->checksum && strcmp(PQgetvalue(res, 0, 1), mf->checksum) != 0)
+			refuse(o, EXIT_REFUSED, "migration %s was applied meanwhile with another checksum (%.12s, the file's is %.12s)",
+				   mf->version, PQgetvalue(res, 0, 1), mf->checksum);
+		else
+			o->result = xstrdup("already_applied");
+	}
+	else
+		run_non_transactional_locked(conn, plan, mf, o);
+	PQclear(res);
+	exec_simple(conn, unlock, "releasing the lock of non-transactional migrations");
+}
+
+/*
+ * Might the script hold a statement that cannot run in a transaction?  A
+ * cheap look for the words those statements need; the server decides.
+ */
+static bool
+maybe_non_transactional(const char *text)
+{
+	static const char *const words[] = {
+		"concurrently", "vacuum", "system", "database", "tablespace", "subscription",
+		"discard", "reindex", "cluster", NULL
+	};
+
+	for (const char *p = text; *p; p++)
+		for (int i = 0; words[i]; i++)
+		{
+			size_t		n = strlen(words[i]);
+
+			if (tolower((unsigned char) *p) == words[i][0] && strncasecmp(p, words[i], n) == 0)
+				return true;
+		}
+	return false;
+}
+
 /* Apply one file: migrate.apply, or the non-transactional path. */
 static Outcome
 apply_file(PGconn *conn, Plan *plan, MigrationFile *mf)
@@ -1565,6 +1644,27 @@ apply_file(PGconn *conn, Plan *plan, MigrationFile *mf)
 	{
 		run_non_transactional(conn, plan, mf, &o);
 		return o;
+	}
+	/* known non-transactional files go straight there: no refusal recorded by apply */
+	if (maybe_non_transactional(mf->up.text))
+	{
+		int			failed;
+		StmtList	sl = split_script(conn, mf->up.text, mf->path, &failed);
+		bool		non_txn = false;
+
+		for (int i = 0; !failed && i < sl.n; i++)
+			if (strcmp(sl.s[i].klass, "non_transactional") == 0)
+				non_txn = true;
+		if (!failed)
+			free_stmts(&sl);
+		else
+			PQclear(sl.res);
+		if (non_txn)
+		{
+			run_non_transactional(conn, plan, mf, &o);
+			o.ms = now_ms() - t0;
+			return o;
+		}
 	}
 	params[0] = mf->version;
 	params[1] = mf->name;
