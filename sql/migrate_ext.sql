@@ -2410,12 +2410,26 @@ DECLARE
 	incremental boolean;
 	live jsonb;
 	n bigint;
+	pend jsonb;
+	pend_touched text[];
+	last_saved bigint;
+	upto bigint;
 BEGIN
 	IF exp IS NULL THEN
 		-- the expected schema catches up with the migrations applied since
-		-- (not possible in a read-only transaction or on a standby)
 		IF NOT pg_catalog.pg_is_in_recovery() AND NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
 			PERFORM migrate.snapshot_flush();
+		ELSIF COALESCE(pg_catalog.current_setting('migrate.snapshot_on_apply', true), 'on')::boolean THEN
+			-- read-only (a standby): what snapshot_flush would save, read
+			-- here and laid over the saved expected schema, saving nothing
+			SELECT pg_catalog.max(s.ledger_id) INTO last_saved FROM migrate.snapshots s;
+			SELECT pg_catalog.max(l.id) INTO upto FROM migrate.ddl_log l WHERE NOT l.out_of_band;
+			IF last_saved IS NOT NULL AND upto OPERATOR(pg_catalog.>) last_saved THEN
+				pend_touched := migrate.ledger_touched(last_saved OPERATOR(pg_catalog.+) 1, upto, NULL, NULL, true);
+				IF pend_touched IS NOT NULL THEN
+					pend := migrate.snapshot(NULL, pend_touched);
+				END IF;
+			END IF;
 		END IF;
 		-- from the latest complete snapshot: the partial ones after migrations
 		-- do not vouch for other sessions' changes made in between
@@ -2436,7 +2450,16 @@ BEGIN
 		exp := pg_catalog.jsonb_build_object('objects', COALESCE(
 			(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', e.kind, 'identity', e.identity, 'parent', e.parent,
 																	   'hash', e.hash, 'definition', e.definition))
-			   FROM migrate.expected_objects e
+			   FROM (SELECT x.kind, x.identity, x.parent, x.hash, x.definition
+					   FROM migrate.expected_objects x
+					  WHERE pend IS NULL
+						 OR (x.identity OPERATOR(pg_catalog.=) ANY (pend_touched) OR x.parent OPERATOR(pg_catalog.=) ANY (pend_touched)
+							 OR x.kind IN ('schema', 'extension', 'event trigger', 'publication')
+							 OR (x.kind, x.identity) IN (SELECT o ->> 'kind', o ->> 'identity'
+														   FROM pg_catalog.jsonb_array_elements(pend -> 'objects') o)) IS NOT TRUE
+					 UNION ALL
+					 SELECT o ->> 'kind', o ->> 'identity', o ->> 'parent', o ->> 'hash', o -> 'definition'
+					   FROM pg_catalog.jsonb_array_elements(COALESCE(pend -> 'objects', '[]')) o) e
 			  WHERE CASE WHEN incremental
 						 THEN touched IS NULL
 							  OR e.identity OPERATOR(pg_catalog.=) ANY (touched) OR e.parent OPERATOR(pg_catalog.=) ANY (touched)

@@ -65,6 +65,25 @@ rc=$?
 echo "$out"
 count_tap "$out" "$rc"
 
+# hostile and malformed input: every SQL function and procedure of schema
+# migrate called with NULLs, empty strings, 10 MB values, odd identifiers,
+# wrong types and injections (one TAP test per case; a case fails on XX000, a
+# lost connection or an injection that ran). Its diagnostics (the failing
+# cases, the "# summary:" line, slow cases) and prove's result lines are shown.
+out=$(prove --exec bash test/hostile/run.sh 2>&1)
+rc=$?
+echo "$out" | grep -E '^# ' | grep -vE '^# summary:'
+echo "$out" | grep -E '^# summary:'
+echo "$out" | tail -5
+count_tap "$out" "$rc"
+
+# crash safety and hot standby: Perl TAP tests test/tap/*.pl that build their
+# own clusters (PostgreSQL::Test::Cluster; as the postgres OS user when root)
+out=$(test/scripts/run-tap.sh 2>&1)
+rc=$?
+echo "$out"
+count_tap "$out" "$rc"
+
 echo
 echo "tests: $passed passed, $failed failed"
 exit $status
