@@ -381,9 +381,11 @@ build_prechecks(CopyJob *cj)
 		Relation	rel = relation_open(cj->target, AccessShareLock);
 		TupleDesc	td = RelationGetDescr(rel);
 		bool		all = true;
+		bool		first = true;
 
 		initStringInfo(&rowtext);
-		appendStringInfoString(&rowtext, "pg_catalog.format('Failing row contains (%s).', pg_catalog.concat_ws(', '");
+		/* an array, not concat_ws: a table may have more than 100 columns */
+		appendStringInfoString(&rowtext, "pg_catalog.format('Failing row contains (%s).', pg_catalog.array_to_string(ARRAY[");
 		for (int a = 0; a < td->natts && all; a++)
 		{
 			Form_pg_attribute att = TupleDescAttr(td, a);
@@ -397,13 +399,14 @@ build_prechecks(CopyJob *cj)
 			if (!copied)
 				all = false;
 			else
-				appendStringInfo(&rowtext, ", CASE WHEN s.%1$s IS NULL THEN 'null'"
+				appendStringInfo(&rowtext, "%3$sCASE WHEN s.%1$s IS NULL THEN 'null'"
 								 " WHEN pg_catalog.length(s.%1$s::%2$s::text) > 64 THEN pg_catalog.left(s.%1$s::%2$s::text, 64) || '...'"
 								 " ELSE s.%1$s::%2$s::text END",
 								 quote_identifier(NameStr(att->attname)),
-								 format_type_with_typemod(att->atttypid, att->atttypmod));
+								 format_type_with_typemod(att->atttypid, att->atttypmod), first ? "" : ", ");
+			first = false;
 		}
-		appendStringInfoString(&rowtext, "))");
+		appendStringInfoString(&rowtext, "]::text[], ', '))");
 		if (!all)
 		{
 			resetStringInfo(&rowtext);
@@ -1461,6 +1464,10 @@ migrate_check_copy_source(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("target and key_columns must not be NULL")));
 	cj.target = PG_GETARG_OID(1);
+	if (get_rel_relkind(cj.target) == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("target relation with OID %u does not exist", cj.target)));
 	cj.target_name = migrate_qualified_relname(cj.target);
 	keys_arr = PG_GETARG_ARRAYTYPE_P(2);
 	deconstruct_array(keys_arr, TEXTOID, -1, false, TYPALIGN_INT, &kd, &kn, &cj.nkeys);

@@ -10,7 +10,7 @@
 -- copy_jobs row back to 'running'.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(154);
+SELECT plan(157);
 
 -- a copy_rows result without elapsed_ms and any key the API does not document
 -- (the exact key set is tested once below)
@@ -593,6 +593,20 @@ SELECT migrate.copy_rows('dm_dup', $$SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (
 SELECT is((SELECT (r ->> 'rows_read', r ->> 'rows_copied', r ->> 'rows_skipped') FROM dm_dup_r), ('4'::text, '3'::text, '1'::text),
           'duplicate source keys: every row read, the second (2) skipped as already there, not lost');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM dm_dup_dst), '{1,2,3}'::int[], '... and the keys after it copied');
+
+-- regressions found by the hostile-input suite
+SELECT throws_ok($$SELECT migrate.reconcile('SELECT 1 AS id', 0::oid::regclass, ARRAY['id'])$$, '42P01', NULL,
+                 'reconcile with a target OID that is no relation: 42P01, no crash');
+DO $$ DECLARE c text; BEGIN
+	SELECT string_agg(format('c%s int', g), ', ') INTO c FROM generate_series(1, 150) g;
+	EXECUTE format('CREATE TABLE dm_wide_s (id int PRIMARY KEY, %s)', c);
+	EXECUTE format('CREATE TABLE dm_wide_t (id int PRIMARY KEY, %s)', replace(c, 'c1 int,', 'c1 int NOT NULL,'));
+END $$;
+INSERT INTO dm_wide_s (id, c1) VALUES (1, 1), (2, NULL), (3, 3);
+SELECT is(migrate.copy_rows('dm_wide', 'SELECT * FROM dm_wide_s', 'dm_wide_t', '{id}') ->> 'rows_failed', '1',
+          'a 151-column target: the NOT NULL precheck works past 100 columns');
+SELECT ok((SELECT detail LIKE 'Failing row contains (2, null, null, %' FROM migrate.copy_errors WHERE job = 'dm_wide'),
+          '... with the whole row in its detail');
 
 SELECT * FROM finish();
 ROLLBACK;
