@@ -5,7 +5,7 @@
 -- checks, state, history entry, chain and event of migrate.revert).
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(28);
+SELECT plan(37);
 
 --
 -- script_statements
@@ -65,6 +65,22 @@ SELECT throws_ok($$SELECT migrate.record_reverted('1', -1)$$, '22023', NULL, 'a 
 SELECT throws_ok($$SELECT migrate.record_reverted('3')$$, 'MG008', 'migration 3 has no down script', 'no down script: refused as by revert');
 SELECT ok(NOT has_function_privilege('public', 'migrate.record_reverted(text, double precision, integer, jsonb)', 'EXECUTE'),
           'record_reverted is not granted to PUBLIC');
+
+--
+-- client_migration
+--
+SELECT is(migrate.client_migration('c1'), 'c1', 'client_migration marks the session''s statements');
+SELECT is(migrate.current_migration(), 'c1', 'current_migration() returns it meanwhile');
+CREATE TABLE cm_t (id int);
+SELECT is((SELECT migration_version FROM migrate.ddl_log WHERE object_identity = 'public.cm_t' ORDER BY id DESC LIMIT 1), 'c1',
+          'the DDL ledger counts the statement as the migration''s');
+SELECT is(migrate.client_migration(NULL), NULL, 'NULL clears it');
+SELECT is(migrate.current_migration(), NULL, '... and current_migration() is NULL again');
+SELECT throws_ok($$SELECT migrate.client_migration(' ')$$, '22023', NULL, 'a blank version is refused');
+SELECT throws_ok($$SELECT migrate.client_migration(repeat('9', 300))$$, '22023', NULL, 'an overlong version is refused');
+SELECT ok(NOT has_function_privilege('public', 'migrate.client_migration(text)', 'EXECUTE'), 'client_migration is not granted to PUBLIC');
+SELECT throws_ok($$SELECT migrate.apply('cm_nested', 'x', 'SELECT migrate.client_migration(''y'')')$$, 'MG012', NULL,
+                 'client_migration inside a migration is refused');
 
 SELECT * FROM finish();
 ROLLBACK;
