@@ -27,6 +27,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -241,6 +242,26 @@ is_excluded(AuditRel *ar, const char *name)
 		if (strcmp((char *) lfirst(lc), name) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * The audited table a trigger fires for: its argument, the OID audit_enable
+ * saw.  A dump restored elsewhere gives every table a new OID while the
+ * argument keeps the old one: then a table that is no partition is its own
+ * root, and a partition's root is its topmost ancestor.
+ */
+static Oid
+audit_root(Relation rel, Oid arg)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	if (arg == relid)
+		return relid;
+	if (!rel->rd_rel->relispartition)
+		return relid;
+	if (get_rel_relkind(arg) == RELKIND_PARTITIONED_TABLE)
+		return arg;
+	return llast_oid(get_partition_ancestors(relid));
 }
 
 /* The cache entry of a relation, built on first use or after invalidation. */
@@ -1144,8 +1165,8 @@ migrate_audit_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("migrate.audit_trigger() must be installed by migrate.audit_enable"),
 				 errhint("Use SELECT migrate.audit_enable('table').")));
-	root = atooid(td->tg_trigger->tgargs[0]);
 	rel = td->tg_relation;
+	root = audit_root(rel, atooid(td->tg_trigger->tgargs[0]));
 
 	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
 	{
