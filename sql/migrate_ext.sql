@@ -937,6 +937,32 @@ COMMENT ON INDEX migrate.retention_what_severity_idx IS 'one retention row per t
 SELECT pg_catalog.pg_extension_config_dump('migrate.retention', '');
 REVOKE ALL ON migrate.retention FROM PUBLIC;
 
+-- pg_restore loads the saved rows with COPY into the table CREATE EXTENSION
+-- filled with the defaults: an insert of a table and severity that has a
+-- row already updates that row (the saved setting wins), so the restore
+-- keeps the settings instead of failing on the unique index
+CREATE FUNCTION migrate.retention_upsert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE migrate.retention r SET keep = NEW.keep, updated_at = NEW.updated_at
+	 WHERE r.what OPERATOR(pg_catalog.=) NEW.what
+	   AND COALESCE(r.severity, '') OPERATOR(pg_catalog.=) COALESCE(NEW.severity, '');
+	IF FOUND THEN
+		RETURN NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION migrate.retention_upsert() IS
+'trigger function: an INSERT into migrate.retention of a table and severity that has a row updates that row (so pg_restore keeps the saved settings over the installed defaults)';
+CREATE TRIGGER retention_upsert BEFORE INSERT ON migrate.retention
+	FOR EACH ROW EXECUTE FUNCTION migrate.retention_upsert();
+COMMENT ON TRIGGER retention_upsert ON migrate.retention IS
+'an INSERT of an existing table and severity updates it: pg_restore of the saved settings over the defaults';
+
 -- C: record_event, its autonomous writer and the guard of the logs
 CREATE FUNCTION migrate.record_event(kind text, severity text DEFAULT 'info', message text DEFAULT NULL,
 									 details jsonb DEFAULT '{}', autonomous boolean DEFAULT false)

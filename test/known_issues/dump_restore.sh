@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# TAP: pg_dump -Fc / pg_restore of a database that uses migrate_ext keeps the
+# extension's own data: the history (ids, chain hashes), the audit log (and
+# auditing keeps working), the events, migrate.retention, copy_jobs and
+# copy_errors, the snapshots and the expected schema, with no drift reported.
+#
+# A plain pg_restore is tried first: the README (Schema drift, Known limits)
+# says the DDL-ledger event triggers log the restore's own DDL before the saved
+# ledger is loaded, so the saved migrate.ddl_log rows collide with them. Then
+# the README's procedure is followed: the three event triggers
+# (migrate_ddl_ledger, migrate_ddl_ledger_drop, migrate_ddl_ledger_rewrite)
+# are disabled for the restore and enabled after. They are created by the
+# restore itself (CREATE EXTENSION), so the restore is done in two pg_restore
+# runs with -L: the migrate schema and the extension first, the rest after
+# the triggers are disabled.
+#
+# Runs inside a throwaway cluster (pg_virtualenv -t) as a superuser:
+#   pg_virtualenv -t prove --exec bash test/client/dump_restore.sh
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/tap.sh
+. "$here/../client/lib/tap.sh"
+
+psql -XAtq -d postgres -c 'SELECT 1' >/dev/null 2>&1 || bail_out "no server: run inside pg_virtualenv -t"
+
+SRC=pgm_dump_src
+PLAIN=pgm_dump_plain
+DST=pgm_dump_dst
+work=$(mktemp -d "${TMPDIR:-/tmp}/pgm_dump.XXXXXX")
+cleanup_dbs_only() {
+	local d
+	for d in "$SRC" "$PLAIN" "$DST"; do
+		dropdb --if-exists --force "$d" >/dev/null 2>&1
+	done
+}
+cleanup() {
+	cleanup_dbs_only
+	rm -rf "$work"
+}
+cleanup_dbs_only
+trap cleanup EXIT
+createdb "$SRC" || bail_out "cannot create $SRC"
+
+# sqldb DB SQL: one psql call in autocommit (stops at the first error; stderr kept)
+sqldb() {
+	PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1
+}
+
+# same QUERY DESC: QUERY gives the same, non-empty output on the source and
+# on the restored database (and succeeds on both)
+same() {
+	local q=$1 desc=$2 a b ra rb
+	a=$(sqldb "$SRC" "$q")
+	ra=$?
+	b=$(sqldb "$DST" "$q")
+	rb=$?
+	if [ "$ra" != 0 ] || [ "$rb" != 0 ]; then
+		fail "$desc" "  query failed: $q" "  source (rc $ra):" "$(_tap_head "$a")" "  restored (rc $rb):" "$(_tap_head "$b")"
+	elif [ -z "$a" ]; then
+		fail "$desc" "  empty result on the source: $q"
+	elif [ "$a" != "$b" ]; then
+		fail "$desc" "  source:" "$(_tap_head "$a")" "  restored:" "$(_tap_head "$b")" \
+			"  diff:" "$(_tap_head "$(diff <(printf '%s\n' "$a") <(printf '%s\n' "$b"))" 40)"
+	else
+		pass "$desc"
+	fi
+}
+
+# ---------------------------------------------------------------- the source
+sqldb "$SRC" "CREATE EXTENSION migrate_ext" >/dev/null || bail_out "CREATE EXTENSION failed"
+out=$(sqldb "$SRC" "
+SELECT migrate.apply('20250101000001', 'accounts', 'CREATE TABLE accounts (id int PRIMARY KEY, name text NOT NULL, balance numeric DEFAULT 0)', 'DROP TABLE accounts');
+SELECT migrate.apply('20250101000002', 'accounts.email', 'ALTER TABLE accounts ADD COLUMN email text', 'ALTER TABLE accounts DROP COLUMN email');
+SELECT migrate.apply('20250101000003', 'targets', 'CREATE TABLE targets (k int PRIMARY KEY, v int NOT NULL)', 'DROP TABLE targets');
+SELECT migrate.apply('20250101000004', 'accounts_name_idx', 'CREATE INDEX accounts_name_idx ON accounts (name)', 'DROP INDEX accounts_name_idx');
+SELECT migrate.revert('20250101000004');") || bail_out "migrations failed: $out"
+
+out=$(sqldb "$SRC" "SELECT migrate.audit_enable('public.accounts')") || bail_out "audit_enable failed: $out"
+out=$(sqldb "$SRC" "
+INSERT INTO accounts (id, name, balance) VALUES (1, 'ada', 10), (2, 'bob', 20), (3, 'cy', 30);
+BEGIN; SET LOCAL migrate.app_user = 'alice@support'; UPDATE accounts SET balance = balance + 5 WHERE id IN (1, 2); COMMIT;
+UPDATE accounts SET email = 'bob@example.org' WHERE id = 2;
+DELETE FROM accounts WHERE id = 3;") || bail_out "audited changes failed: $out"
+
+out=$(sqldb "$SRC" "
+SELECT migrate.record_event('nightly_import', 'info', 'imported 3 rows', '{\"rows\": 3}');
+SELECT migrate.record_event('disk', 'warning', 'tablespace is 91% full');
+SELECT migrate.record_event('payment_sync', 'error', 'provider timed out', '{\"code\": 504}');
+SELECT migrate.maintain();
+SELECT migrate.record_event('after_maintain', 'notice', 'in a dated partition');") || bail_out "events failed: $out"
+
+out=$(sqldb "$SRC" "
+UPDATE migrate.retention SET keep = interval '14 days' WHERE what = 'events' AND severity = 'info';
+INSERT INTO migrate.retention (what, severity, keep) VALUES ('events', 'warning', interval '60 days');
+UPDATE migrate.retention SET keep = interval '1 year' WHERE what = 'audit_log';") || bail_out "retention change failed: $out"
+
+out=$(sqldb "$SRC" "SELECT migrate.copy_rows('targets_from_series',
+	'SELECT g AS k, CASE WHEN g = 4 THEN NULL ELSE g * 10 END AS v FROM generate_series(1, 7) g',
+	'targets', '{k}', 3) ->> 'rows_failed'")
+is "$out" "1" "source: copy_rows job with one failing row"
+out=$(sqldb "$SRC" "SELECT migrate.snapshot_save('before dump') IS NOT NULL")
+is "$out" "t" "source: snapshot_save"
+is "$(sqldb "$SRC" "SELECT count(*) FROM migrate.drift()")" "0" "source: no drift before the dump"
+is "$(sqldb "$SRC" "SELECT count(*) FROM migrate.history_check()")" "0" "source: history_check clean"
+
+# ---------------------------------------------------------------- the dump
+dump=$work/src.dump
+run pg_dump -Fc -f "$dump" "$SRC"
+exit_code 0 "pg_dump -Fc of the source"
+
+# ---------------------------------------------------------------- plain pg_restore
+createdb "$PLAIN" || bail_out "cannot create $PLAIN"
+run pg_restore -d "$PLAIN" "$dump"
+note "plain pg_restore: exit status $RC"
+note "$ERR"
+plain_ledger=$(sqldb "$PLAIN" "SELECT count(*) FROM migrate.ddl_log")
+note "plain pg_restore: migrate.ddl_log has $plain_ledger rows (source: $(sqldb "$SRC" "SELECT count(*) FROM migrate.ddl_log"))"
+like "$ERR" 'COPY failed for table "ddl_log"' \
+	"plain pg_restore: the saved ddl_log collides with the restore's own ledger rows (README, Known limits)"
+
+# ---------------------------------------------------------------- the README's procedure
+createdb "$DST" || bail_out "cannot create $DST"
+pg_restore -l "$dump" >"$work/all.list" || bail_out "pg_restore -l failed"
+# only the schema and the extension: any other entry (even COMMENT ON EXTENSION)
+# is DDL that the still-enabled ledger would log
+first_re='^[0-9]+; [0-9]+ [0-9]+ (SCHEMA - migrate |EXTENSION - migrate_ext )'
+grep -E "$first_re" "$work/all.list" >"$work/first.list"
+grep -vE "$first_re" "$work/all.list" >"$work/rest.list"
+is "$(grep -c . "$work/first.list")" "2" "restore list split: the migrate schema and the extension first"
+
+run pg_restore -d "$DST" -L "$work/first.list" "$dump"
+exit_code 0 "pg_restore of the schema and the extension"
+run sqldb "$DST" "ALTER EVENT TRIGGER migrate_ddl_ledger DISABLE;
+ALTER EVENT TRIGGER migrate_ddl_ledger_drop DISABLE;
+ALTER EVENT TRIGGER migrate_ddl_ledger_rewrite DISABLE;"
+exit_code 0 "the three DDL-ledger event triggers disabled"
+run pg_restore -d "$DST" -L "$work/rest.list" "$dump"
+rest_rc=$RC
+rest_err=$ERR
+note "pg_restore of the rest: exit status $rest_rc"
+note "$rest_err"
+unlike "$rest_err" 'ddl_log' "with the triggers disabled, ddl_log restores without a collision"
+exit_code 0 "pg_restore of the rest succeeds (no error at all)"
+run sqldb "$DST" "ALTER EVENT TRIGGER migrate_ddl_ledger ENABLE;
+ALTER EVENT TRIGGER migrate_ddl_ledger_drop ENABLE;
+ALTER EVENT TRIGGER migrate_ddl_ledger_rewrite ENABLE;"
+exit_code 0 "the three DDL-ledger event triggers enabled again"
+
+# ---------------------------------------------------------------- comparisons
+same "SELECT * FROM migrate.status() ORDER BY version" "migrate.status() identical"
+same "SELECT version, name, state, checksum, chain_hash, applied_at, reverted_at FROM migrate.migrations ORDER BY version" \
+	"migrate.migrations identical"
+same "SELECT h.* FROM migrate.history h ORDER BY id" "migrate.history identical (every column: ids, chain hashes)"
+same "SELECT id, action, version, details ->> 'prev_hash', details ->> 'chain_hash' FROM migrate.history ORDER BY id" \
+	"migrate.history ids and chain hashes identical"
+same "SELECT last_value FROM migrate.history_id_seq" "history_id_seq restored"
+same "SELECT migrate.fingerprint()" "migrate.fingerprint() equal"
+same "SELECT count(*) FROM migrate.audit_log" "audit_log: same count"
+same "SELECT id, logged_at, txid, statement_at, schema_name, table_name, operation, row_key, old_values, new_values,
+	changed_columns, session_user_name, current_user_name, app_user, application_name, client_addr, migration_version
+	FROM migrate.audit_log ORDER BY id" "audit_log: same content (all columns but relid)"
+same "SELECT id, relid::regclass::text FROM migrate.audit_log ORDER BY id" \
+	"audit_log: relid still names the audited table"
+same "SELECT relid::text, exclude_columns, options, enabled_at, enabled_by FROM migrate.audit_config ORDER BY 1" \
+	"audit_config identical"
+same "SELECT operation, row_key, old_values, new_values FROM migrate.audit_history('public.accounts', '{\"id\": 2}')" \
+	"audit_history of a row identical"
+same "SELECT relid::text, options, s::text FROM migrate.audit_status() s" "audit_status identical"
+same "SELECT e.* FROM migrate.events e ORDER BY id" "events identical"
+same "SELECT tableoid::regclass::text, id FROM migrate.events ORDER BY id" "events in the same partitions"
+same "SELECT what, severity, keep FROM migrate.retention ORDER BY what, severity NULLS FIRST" "retention identical"
+same "SELECT * FROM migrate.event_retention()" "effective event retention identical"
+same "SELECT j.* FROM migrate.copy_jobs j ORDER BY job" "copy_jobs identical"
+same "SELECT e.* FROM migrate.copy_errors e ORDER BY id" "copy_errors identical"
+same "SELECT * FROM targets ORDER BY k" "copied rows identical"
+same "SELECT count(*), md5(string_agg(s::text, E'\\n' ORDER BY id)) FROM migrate.snapshots s" "snapshots identical"
+same "SELECT count(*), md5(string_agg(o::text, E'\\n' ORDER BY kind, identity)) FROM migrate.expected_objects o" \
+	"expected_objects identical"
+same "SELECT count(*), md5(string_agg(l::text, E'\\n' ORDER BY id)) FROM migrate.ddl_log l" "ddl_log identical"
+same "SELECT migrate.snapshot() ->> 'fingerprint'" "live schema fingerprint (migrate.snapshot()) equal"
+
+is "$(sqldb "$DST" "SELECT string_agg(evtname || '=' || evtenabled::text, ' ' ORDER BY evtname) FROM pg_event_trigger WHERE evtname LIKE 'migrate%'")" \
+	"migrate_audit_partitions=O migrate_ddl_ledger=O migrate_ddl_ledger_drop=O migrate_ddl_ledger_rewrite=O migrate_ddl_start=O" \
+	"restored: every event trigger of the extension enabled"
+is "$(sqldb "$DST" "SELECT count(*) FROM migrate.history_check()")" "0" "restored: history_check() returns no rows"
+out=$(sqldb "$DST" "SELECT * FROM migrate.history_check()")
+[ -n "$out" ] && diag "history_check on the restored database:" "$out"
+out=$(sqldb "$DST" "SELECT kind, identity, change, attribute FROM migrate.drift()")
+rc=$?
+is "$rc:$out" "0:" "restored: migrate.drift() reports no drift"
+out=$(sqldb "$DST" "SELECT kind, identity, change, attribute FROM migrate.drift(full_check => true)")
+rc=$?
+is "$rc:$out" "0:" "restored: migrate.drift(full_check => true) reports no drift"
+
+# auditing still works on the restored database
+before=$(sqldb "$DST" "SELECT max(id) FROM migrate.audit_log")
+run sqldb "$DST" "UPDATE accounts SET name = 'ada lovelace' WHERE id = 1"
+exit_code 0 "restored: an UPDATE of the audited table"
+is "$(sqldb "$DST" "SELECT operation, row_key, old_values, new_values, relid::regclass::text FROM migrate.audit_log WHERE id > $before ORDER BY id" | tr '|' ' ')" \
+	'UPDATE {"id": 1} {"name": "ada"} {"name": "ada lovelace"} accounts' \
+	"restored: the new UPDATE is audited (after the restored rows)"
+is "$(sqldb "$DST" "SELECT count(*) FROM migrate.audit_history('public.accounts', '{\"id\": 1}')")" \
+	"$(($(sqldb "$SRC" "SELECT count(*) FROM migrate.audit_history('public.accounts', '{\"id\": 1}')") + 1))" \
+	"restored: audit_history of the row has its old changes and the new one"
+
+# new work on the restored database goes on from the restored sequences
+out=$(sqldb "$DST" "SELECT migrate.record_event('after_restore', 'info', 'hello') > (SELECT max(id) FROM migrate.events WHERE kind <> 'after_restore')")
+is "$out" "t" "restored: a new event gets an id after the restored ones"
+out=$(sqldb "$DST" "SELECT migrate.apply('20250101000005', 'accounts.note', 'ALTER TABLE accounts ADD COLUMN note text')")
+is "$out" "applied" "restored: a new migration applies"
+is "$(sqldb "$DST" "SELECT count(*) FROM migrate.history_check()")" "0" "restored: history_check() still clean after a new apply"
+is "$(sqldb "$DST" "SELECT count(*) FROM migrate.drift()")" "0" "restored: no drift after a new apply"
+out=$(sqldb "$DST" "SELECT count(*) > 0 FROM migrate.ddl_log WHERE migration_version = '20250101000005' AND command_tag = 'ALTER TABLE'")
+is "$out" "t" "restored: the re-enabled ledger logs the new migration's DDL"
+
+done_testing
