@@ -938,15 +938,19 @@ SELECT pg_catalog.pg_extension_config_dump('migrate.retention', '');
 REVOKE ALL ON migrate.retention FROM PUBLIC;
 
 -- pg_restore loads the saved rows with COPY into the table CREATE EXTENSION
--- filled with the defaults: an insert of a table and severity that has a
--- row already updates that row (the saved setting wins), so the restore
--- keeps the settings instead of failing on the unique index
+-- filled with the defaults: a COPY of a table and severity that has a row
+-- already updates that row (the saved setting wins), so the restore keeps
+-- the settings instead of failing on the unique index
 CREATE FUNCTION migrate.retention_upsert()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- only for COPY (what pg_restore loads with); an INSERT of a duplicate is an error
+	IF pg_catalog.current_query() OPERATOR(pg_catalog.!~*) '^\s*COPY\s' THEN
+		RETURN NEW;
+	END IF;
 	UPDATE migrate.retention r SET keep = NEW.keep, updated_at = NEW.updated_at
 	 WHERE r.what OPERATOR(pg_catalog.=) NEW.what
 	   AND COALESCE(r.severity, '') OPERATOR(pg_catalog.=) COALESCE(NEW.severity, '');
@@ -957,11 +961,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION migrate.retention_upsert() IS
-'trigger function: an INSERT into migrate.retention of a table and severity that has a row updates that row (so pg_restore keeps the saved settings over the installed defaults)';
+'trigger function: a COPY into migrate.retention of a table and severity that has a row updates that row (so pg_restore keeps the saved settings over the installed defaults); an INSERT of a duplicate stays an error';
 CREATE TRIGGER retention_upsert BEFORE INSERT ON migrate.retention
 	FOR EACH ROW EXECUTE FUNCTION migrate.retention_upsert();
 COMMENT ON TRIGGER retention_upsert ON migrate.retention IS
-'an INSERT of an existing table and severity updates it: pg_restore of the saved settings over the defaults';
+'a COPY of an existing table and severity updates it: pg_restore of the saved settings over the defaults';
 
 -- C: record_event, its autonomous writer and the guard of the logs
 CREATE FUNCTION migrate.record_event(kind text, severity text DEFAULT 'info', message text DEFAULT NULL,
