@@ -49,6 +49,8 @@ typedef struct CopyJob
 	int			nkeys;
 	char	  **keys;			/* key column names */
 	Oid		   *key_types;
+	int16	   *key_len;		/* typlen and typbyval of the key types */
+	bool	   *key_byval;
 	int			ncols;
 	char	  **cols;			/* source (and target) column names */
 	int			batch_size;
@@ -210,6 +212,10 @@ describe_source(CopyJob *cj)
 					 errhint("Name the key columns as source_query's output columns (use AS in the SELECT list).")));
 		cj->key_types[i] = SPI_gettypeid(td, col);
 	}
+	cj->key_len = palloc(sizeof(int16) * cj->nkeys);
+	cj->key_byval = palloc(sizeof(bool) * cj->nkeys);
+	for (i = 0; i < cj->nkeys; i++)
+		get_typlenbyval(cj->key_types[i], &cj->key_len[i], &cj->key_byval[i]);
 	SPI_freeplan(plan);
 }
 
@@ -238,6 +244,43 @@ check_target_columns(CopyJob *cj)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("key column \"%s\" is not a column of %s", cj->keys[i], cj->target_name)));
+}
+
+/*
+ * Append jsonb_build_object('k1', <alias>.k1, ...) of the key columns, or
+ * of parameters $1.. when alias is NULL.
+ */
+static void
+append_key_object(StringInfo buf, CopyJob *cj, const char *alias)
+{
+	appendStringInfoString(buf, "pg_catalog.jsonb_build_object(");
+	for (int i = 0; i < cj->nkeys; i++)
+	{
+		appendStringInfo(buf, "%s%s, ", i ? ", " : "", quote_literal_cstr(cj->keys[i]));
+		if (alias)
+			appendStringInfo(buf, "%s.%s", alias, quote_identifier(cj->keys[i]));
+		else
+			appendStringInfo(buf, "$%d", i + 1);
+	}
+	appendStringInfoChar(buf, ')');
+}
+
+/* Copy a key's values into cxt: from columns first.. of a tuple, or from src. */
+static Datum *
+copy_key(CopyJob *cj, MemoryContext cxt, HeapTuple tup, TupleDesc td, int first, Datum *src)
+{
+	Datum	   *key = MemoryContextAlloc(cxt, sizeof(Datum) * cj->nkeys);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	for (int i = 0; i < cj->nkeys; i++)
+	{
+		bool		isnull = false;
+		Datum		d = src ? src[i] : SPI_getbinval(tup, td, first + i, &isnull);
+
+		key[i] = datumCopy(d, cj->key_byval[i], cj->key_len[i]);
+	}
+	MemoryContextSwitchTo(old);
+	return key;
 }
 
 /* Build the column lists of the statements. */
@@ -284,11 +327,7 @@ build_lists(CopyJob *cj)
 		StringInfoData kj;
 
 		initStringInfo(&kj);
-		appendStringInfoString(&kj, "pg_catalog.jsonb_build_object(");
-		for (i = 0; i < cj->nkeys; i++)
-			appendStringInfo(&kj, "%s%s, b.%s", i ? ", " : "", quote_literal_cstr(cj->keys[i]),
-							 quote_identifier(cj->keys[i]));
-		appendStringInfoChar(&kj, ')');
+		append_key_object(&kj, cj, "b");
 		cj->key_json_b = kj.data;
 	}
 	cj->col_list = c.data;
@@ -562,9 +601,7 @@ prepare_plans(CopyJob *cj, CopyPlans *pl)
 {
 	const char *conflict = cj->on_conflict_nothing ? " ON CONFLICT DO NOTHING" : "";
 	int			v,
-				nargs,
-				i;
-
+				nargs;
 	Oid		   *types;
 	StringInfoData sql;
 
@@ -623,21 +660,17 @@ prepare_plans(CopyJob *cj, CopyPlans *pl)
 
 	/* one row: its data and its key */
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT pg_catalog.to_jsonb(s), pg_catalog.jsonb_build_object(");
-	for (i = 0; i < cj->nkeys; i++)
-		appendStringInfo(&sql, "%s%s, s.%s", i ? ", " : "", quote_literal_cstr(cj->keys[i]),
-						 quote_identifier(cj->keys[i]));
-	appendStringInfo(&sql, ") FROM (%s) AS s WHERE %s", cj->source, cj->not_null);
+	appendStringInfoString(&sql, "SELECT pg_catalog.to_jsonb(s), ");
+	append_key_object(&sql, cj, "s");
+	appendStringInfo(&sql, " FROM (%s) AS s WHERE %s", cj->source, cj->not_null);
 	append_key_cmp(&sql, cj, "=", 1);
 	appendStringInfoString(&sql, " LIMIT 1");
 	types = arg_types(cj, false, 1, &nargs);
 	pl->row = prepare(sql.data, nargs, types);
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT pg_catalog.jsonb_build_object(");
-	for (i = 0; i < cj->nkeys; i++)
-		appendStringInfo(&sql, "%s%s, $%d", i ? ", " : "", quote_literal_cstr(cj->keys[i]), i + 1);
-	appendStringInfoChar(&sql, ')');
+	appendStringInfoString(&sql, "SELECT ");
+	append_key_object(&sql, cj, NULL);
 	pl->keyjson = prepare(sql.data, nargs, types);
 }
 
@@ -811,7 +844,6 @@ batch_try(void *arg)
 	BatchTry   *t = (BatchTry *) arg;
 	CopyJob    *cj = t->cj;
 	bool		isnull;
-	MemoryContext old;
 	SPITupleTable *tt;
 
 	if (SPI_execute_plan(t->pl->batch[cj->have_last][cj->on_conflict_nothing && cj->conflicts_seen], t->args,
@@ -863,18 +895,7 @@ batch_try(void *arg)
 			t->bad = n;
 		}
 	}
-	old = MemoryContextSwitchTo(cj->job_cxt);
-	t->last = palloc(sizeof(Datum) * cj->nkeys);
-	for (int i = 0; i < cj->nkeys; i++)
-	{
-		int16		len;
-		bool		byval;
-
-		get_typlenbyval(cj->key_types[i], &len, &byval);
-		t->last[i] = datumCopy(SPI_getbinval(tt->vals[0], tt->tupdesc, 7 + i, &isnull),
-							   byval, len);
-	}
-	MemoryContextSwitchTo(old);
+	t->last = copy_key(cj, cj->job_cxt, tt->vals[0], tt->tupdesc, 7, NULL);
 	SPI_freetuptable(tt);
 }
 
@@ -887,7 +908,6 @@ batch_by_ranges(CopyJob *cj, CopyPlans *pl, Datum *args, int64 *read)
 {
 	Datum	  **keys;
 	uint64		n;
-	MemoryContext old;
 
 	if (SPI_execute_plan(pl->keys[cj->have_last], args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the keys of the batch");
@@ -895,41 +915,13 @@ batch_by_ranges(CopyJob *cj, CopyPlans *pl, Datum *args, int64 *read)
 	*read = n;
 	if (n == 0)
 		return NULL;
-	old = MemoryContextSwitchTo(cj->batch_cxt);
-	keys = palloc(sizeof(Datum *) * n);
+	keys = MemoryContextAlloc(cj->batch_cxt, sizeof(Datum *) * n);
 	for (uint64 r = 0; r < n; r++)
-	{
-		keys[r] = palloc(sizeof(Datum) * cj->nkeys);
-		for (int i = 0; i < cj->nkeys; i++)
-		{
-			bool		isnull;
-			int16		len;
-			bool		byval;
-
-			get_typlenbyval(cj->key_types[i], &len, &byval);
-			keys[r][i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, i + 1, &isnull),
-								   byval, len);
-		}
-	}
-	MemoryContextSwitchTo(old);
+		keys[r] = copy_key(cj, cj->batch_cxt, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, NULL);
 	SPI_freetuptable(SPI_tuptable);
 	insert_range(cj, pl, keys, -1, (int) n - 1, cj->have_last ? cj->last : NULL);
 	/* the last key outlives the batch */
-	{
-		Datum	   *last = MemoryContextAlloc(cj->job_cxt, sizeof(Datum) * cj->nkeys);
-
-		for (int i = 0; i < cj->nkeys; i++)
-		{
-			int16		len;
-			bool		byval;
-
-			get_typlenbyval(cj->key_types[i], &len, &byval);
-			old = MemoryContextSwitchTo(cj->job_cxt);
-			last[i] = datumCopy(keys[n - 1][i], byval, len);
-			MemoryContextSwitchTo(old);
-		}
-		return last;
-	}
+	return copy_key(cj, cj->job_cxt, NULL, NULL, 0, keys[n - 1]);
 }
 
 /*
@@ -1173,11 +1165,9 @@ record_null_keys(CopyJob *cj)
 	for (int i = 0; i < cj->nkeys; i++)
 		appendStringInfo(&isnull_cond, "%ss.%s IS NULL", i ? " OR " : "", quote_identifier(cj->keys[i]));
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT pg_catalog.to_jsonb(s), pg_catalog.jsonb_build_object(");
-	for (int i = 0; i < cj->nkeys; i++)
-		appendStringInfo(&sql, "%s%s, s.%s", i ? ", " : "", quote_literal_cstr(cj->keys[i]),
-						 quote_identifier(cj->keys[i]));
-	appendStringInfo(&sql, ") FROM (%s) AS s WHERE %s", cj->source, isnull_cond.data);
+	appendStringInfoString(&sql, "SELECT pg_catalog.to_jsonb(s), ");
+	append_key_object(&sql, cj, "s");
+	appendStringInfo(&sql, " FROM (%s) AS s WHERE %s", cj->source, isnull_cond.data);
 	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not look for NULL keys");
 	n = SPI_processed;
@@ -1228,6 +1218,60 @@ has_copy_rows_privilege(void)
 	return OidIsValid(f) && pg_proc_aclcheck(f, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
 }
 
+/*
+ * The target argument: not NULL and a relation that exists (both callers;
+ * copy_rows also requires a table).  Sets the job's target and its name.
+ */
+static void
+target_arg(FunctionCallInfo fcinfo, int argno, CopyJob *cj)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target must not be NULL")));
+	cj->target = PG_GETARG_OID(argno);
+	if (get_rel_relkind(cj->target) == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("target relation with OID %u does not exist", cj->target)));
+	cj->target_name = migrate_qualified_relname(cj->target);
+}
+
+/*
+ * The key_columns argument: not NULL, not empty, no NULL element.  Sets the
+ * job's keys and returns the array.
+ */
+static ArrayType *
+key_columns_arg(FunctionCallInfo fcinfo, int argno, CopyJob *cj)
+{
+	ArrayType  *arr;
+	Datum	   *kd;
+	bool	   *kn;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("key_columns must not be NULL"),
+				 errhint("Pass the columns that order and identify the rows, e.g. '{legacy_id}'.")));
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &kd, &kn, &cj->nkeys);
+	if (cj->nkeys == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key_columns must name at least one column"),
+				 errhint("Pass the columns that order and identify the rows, e.g. '{legacy_id}'.")));
+	cj->keys = palloc(sizeof(char *) * cj->nkeys);
+	for (int i = 0; i < cj->nkeys; i++)
+	{
+		if (kn[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("key_columns must not contain NULL")));
+		cj->keys[i] = TextDatumGetCString(kd[i]);
+	}
+	return arr;
+}
+
 PG_FUNCTION_INFO_V1(migrate_copy_rows);
 /*
  * SQL: migrate.copy_rows(job, source_query, target, key_columns, batch_size,
@@ -1241,8 +1285,6 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 	CopyJob		cj = {0};
 	CopyPlans	pl;
 	ArrayType  *keys_arr;
-	Datum	   *kd;
-	bool	   *kn;
 	char	   *on_conflict;
 	int			max_batches = 0;
 	bool		resumed,
@@ -1253,31 +1295,10 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 
 	cj.job = migrate_text_arg(fcinfo, 0, "job", false, false);
 	cj.source_orig = migrate_text_arg(fcinfo, 1, "source_query", false, false);
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("target must not be NULL")));
-	cj.target = PG_GETARG_OID(2);
-	if (PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("key_columns must not be NULL"),
-				 errhint("Pass the columns that order and identify the rows, e.g. '{legacy_id}'.")));
-	keys_arr = PG_GETARG_ARRAYTYPE_P(3);
-	deconstruct_array(keys_arr, TEXTOID, -1, false, TYPALIGN_INT, &kd, &kn, &cj.nkeys);
-	if (cj.nkeys == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("key_columns must name at least one column"),
-				 errhint("Pass the columns that order and identify the rows, e.g. '{legacy_id}'.")));
-	cj.keys = palloc(sizeof(char *) * cj.nkeys);
+	target_arg(fcinfo, 2, &cj);
+	keys_arr = key_columns_arg(fcinfo, 3, &cj);
 	for (int i = 0; i < cj.nkeys; i++)
 	{
-		if (kn[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("key_columns must not contain NULL")));
-		cj.keys[i] = TextDatumGetCString(kd[i]);
 		for (int j = 0; j < i; j++)
 			if (strcmp(cj.keys[i], cj.keys[j]) == 0)
 				ereport(ERROR,
@@ -1315,11 +1336,6 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 	{
 		char		relkind = get_rel_relkind(cj.target);
 
-		if (relkind == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("target relation with OID %u does not exist", cj.target)));
-		cj.target_name = migrate_qualified_relname(cj.target);
 		if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 			ereport(ERROR,
 					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -1454,36 +1470,10 @@ Datum
 migrate_check_copy_source(PG_FUNCTION_ARGS)
 {
 	CopyJob		cj = {0};
-	ArrayType  *keys_arr;
-	Datum	   *kd;
-	bool	   *kn;
 
 	cj.source_orig = migrate_text_arg(fcinfo, 0, "source_query", false, false);
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("target and key_columns must not be NULL")));
-	cj.target = PG_GETARG_OID(1);
-	if (get_rel_relkind(cj.target) == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("target relation with OID %u does not exist", cj.target)));
-	cj.target_name = migrate_qualified_relname(cj.target);
-	keys_arr = PG_GETARG_ARRAYTYPE_P(2);
-	deconstruct_array(keys_arr, TEXTOID, -1, false, TYPALIGN_INT, &kd, &kn, &cj.nkeys);
-	if (cj.nkeys == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("key_columns must name at least one column")));
-	cj.keys = palloc(sizeof(char *) * cj.nkeys);
-	for (int i = 0; i < cj.nkeys; i++)
-	{
-		if (kn[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("key_columns must not contain NULL")));
-		cj.keys[i] = TextDatumGetCString(kd[i]);
-	}
+	target_arg(fcinfo, 1, &cj);
+	(void) key_columns_arg(fcinfo, 2, &cj);
 	cj.source = check_select(cj.source_orig);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
