@@ -24,17 +24,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
 BINDIR=$("$PG_CONFIG" --bindir)
-PGM=${PG_MIGRATE:-"$BINDIR/pg_migrate"}
+require_pg_migrate
 PGBENCH=${PGBENCH:-"$BINDIR/pgbench"}
 [ -x "$PGBENCH" ] || PGBENCH=$(command -v pgbench)
-[ -x "$PGM" ] || bail_out "pg_migrate is not installed at $PGM (make && make install)"
 [ -n "$PGBENCH" ] || bail_out "pgbench is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed to read maintain's results"
-psql -XAtq -d postgres -c 'SELECT 1' >/dev/null 2>&1 || bail_out "no server: run inside pg_virtualenv -t"
-if [ -z "${PGPORT:-}" ]; then
-	PGPORT=$(psql -XAtq -d postgres -c 'SHOW port')
-	export PGPORT
-fi
+require_server
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/pgm_conc.XXXXXX")
 DBS=()

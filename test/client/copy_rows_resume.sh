@@ -11,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/tap.sh
 . "$here/lib/tap.sh"
 
-psql -XAtq -d postgres -c 'SELECT 1' >/dev/null 2>&1 || bail_out "no server: run inside pg_virtualenv -t"
+require_server
 DB=pgm_copy_resume
 dropdb --if-exists --force "$DB" >/dev/null 2>&1
 createdb "$DB" || bail_out "cannot create $DB"

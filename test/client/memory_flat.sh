@@ -25,7 +25,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/tap.sh
 . "$here/lib/tap.sh"
 
-psql -XAtq -d postgres -c 'SELECT 1' >/dev/null 2>&1 || bail_out "no server: run inside pg_virtualenv -t"
+require_server
 DB=pgm_mem
 CHUNKS=10
 CTX_LIMIT=$((2 * 1024 * 1024)) # bytes of memory contexts

@@ -15,16 +15,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/tap.sh
 . "$here/lib/tap.sh"
 
-PG_CONFIG=${PG_CONFIG:-pg_config}
-PGM=${PG_MIGRATE:-"$("$PG_CONFIG" --bindir)/pg_migrate"}
-[ -x "$PGM" ] || bail_out "pg_migrate is not installed at $PGM (make && make install)"
+require_pg_migrate
 command -v python3 >/dev/null || bail_out "python3 is needed to read the --json output"
-psql -XAtq -d postgres -c 'SELECT 1' >/dev/null 2>&1 || bail_out "no server: run inside pg_virtualenv -t"
-# libpq clients need the port itself (pg_virtualenv may leave it to psql's wrapper)
-if [ -z "${PGPORT:-}" ]; then
-	PGPORT=$(psql -XAtq -d postgres -c 'SHOW port')
-	export PGPORT
-fi
+require_server
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/pg_migrate_test.XXXXXX")
 DBS=()

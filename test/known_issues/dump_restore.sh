@@ -22,7 +22,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/tap.sh
 . "$here/../client/lib/tap.sh"
 
-psql -XAtq -d postgres -c 'SELECT 1' >/dev/null 2>&1 || bail_out "no server: run inside pg_virtualenv -t"
+require_server
 
 SRC=pgm_dump_src
 PLAIN=pgm_dump_plain

@@ -150,3 +150,20 @@ done_testing() {
 	fi
 	return 0
 }
+
+# require_server: bail out unless a server answers (PGHOST/PGPORT, e.g. from
+# pg_virtualenv -t), and export PGPORT for libpq clients, which do not read
+# psql's wrapper settings
+require_server() {
+	psql -XAtq -d postgres -c 'SELECT 1' >/dev/null 2>&1 || bail_out "no server: run inside pg_virtualenv -t"
+	if [ -z "${PGPORT:-}" ]; then
+		PGPORT=$(psql -XAtq -d postgres -c 'SHOW port')
+		export PGPORT
+	fi
+}
+
+# require_pg_migrate: PGM is the installed client ($PG_MIGRATE to override)
+require_pg_migrate() {
+	PGM=${PG_MIGRATE:-"$("${PG_CONFIG:-pg_config}" --bindir)/pg_migrate"}
+	[ -x "$PGM" ] || bail_out "pg_migrate is not installed at $PGM (make && make install)"
+}
