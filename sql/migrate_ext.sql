@@ -2327,7 +2327,7 @@ RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'migrate_ddl_start'
 LANGUAGE C;
 COMMENT ON FUNCTION migrate.ddl_start() IS
-'event trigger function (ddl_command_start): before an out-of-band DDL command, brings the expected schema up to date with the migrations applied since the last snapshot (migrate.snapshot_flush)';
+'event trigger function (ddl_command_start): takes the schema read lock (so that a DDL command waits while migrate.snapshot holds it) and, before an out-of-band DDL command, brings the expected schema up to date with the migrations applied since the last snapshot (migrate.snapshot_flush)';
 REVOKE ALL ON FUNCTION migrate.ddl_start() FROM PUBLIC;
 
 CREATE TABLE migrate.ddl_log (

@@ -43,6 +43,7 @@
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
+#include "storage/lock.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -1203,6 +1204,21 @@ migrate_ddl_ledger(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
+/*
+ * The schema read lock, on which a snapshot that keeps meeting objects
+ * dropped under it waits for the DDL in progress and holds off new DDL
+ * (ShareLock), and which every DDL command takes at ddl_command_start
+ * (RowExclusiveLock: DDL commands do not wait for one another).  An
+ * advisory lock tag of this database with a fourth field (3) that the
+ * pg_advisory_lock functions never use, shown in pg_locks as locktype
+ * advisory, classid 1835624306, objid 1935894640, objsubid 3.
+ */
+static void
+schema_read_locktag(LOCKTAG *tag)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, 0x6D696772, 0x73636870, 3);
+}
+
 static SPIPlanPtr flush_plan = NULL;
 
 PG_FUNCTION_INFO_V1(migrate_ddl_start);
@@ -1210,16 +1226,24 @@ PG_FUNCTION_INFO_V1(migrate_ddl_start);
  * Event trigger (ddl_command_start): before an out-of-band DDL command, the
  * expected schema catches up with the migrations applied since the last
  * snapshot, so that the command is compared with what they produced.
- * Commands of a migration (migrate.apply) leave it for later.
+ * Commands of a migration (migrate.apply) leave it for later.  Every DDL
+ * command first takes the schema read lock in RowExclusiveLock mode (until
+ * the end of its transaction), so it waits while a snapshot holds it.
  */
 Datum
 migrate_ddl_start(PG_FUNCTION_ARGS)
 {
+	LOCKTAG		tag;
+
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("migrate.ddl_start() must be called as an event trigger")));
-	if (RecoveryInProgress() || creating_extension || migrate_context_current() != NULL ||
+	if (RecoveryInProgress())
+		PG_RETURN_NULL();
+	schema_read_locktag(&tag);
+	(void) LockAcquire(&tag, RowExclusiveLock, false, false);
+	if (creating_extension || migrate_context_current() != NULL ||
 		!migrate_snapshot_on_apply || XactReadOnly)
 		PG_RETURN_NULL();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1262,32 +1286,51 @@ PG_FUNCTION_INFO_V1(migrate_snapshot);
  * SQL: migrate.snapshot(schemas, objects).  The catalog is read with one
  * snapshot, but the server's deparsers look objects up as they are now: an
  * object dropped meanwhile by another session makes them fail.  Then the
- * snapshot is read again with a new snapshot (READ COMMITTED), at most ten
- * times, or fails with a serialization failure (40001) to retry.
+ * snapshot is read again with a new snapshot (READ COMMITTED); from the
+ * third try on, under the schema read lock, which waits for the DDL
+ * transactions in progress and holds off new DDL commands until the read
+ * ends.  Only DDL that fires no event trigger (session_replication_role
+ * replica, DROP INDEX CONCURRENTLY's last step) can still get in the way:
+ * after ten tries it fails with a serialization failure (40001) to retry.
  */
 Datum
 migrate_snapshot(PG_FUNCTION_ARGS)
 {
 	SnapshotTry t = {fcinfo, (Datum) 0};
 	ErrorData  *edata = NULL;
+	LOCKTAG		tag;
+	bool		locked = false;
 
 	for (int attempt = 1; attempt <= 10; attempt++)
 	{
 		bool		fresh = attempt > 1 && !IsolationUsesXactSnapshot();
 
+		if (attempt == 3 && fresh)
+		{
+			schema_read_locktag(&tag);
+			(void) LockAcquire(&tag, ShareLock, false, false);
+			locked = true;
+		}
 		if (fresh)
 			PushActiveSnapshot(GetTransactionSnapshot());
 		edata = migrate_subxact(snapshot_try, &t, true);
 		if (fresh)
 			PopActiveSnapshot();
 		if (edata == NULL)
+		{
+			if (locked)
+				LockRelease(&tag, ShareLock, false);
 			PG_RETURN_DATUM(t.result);
+		}
 		if (!is_concurrent_drop(edata) || IsolationUsesXactSnapshot())
 			break;
 		/* let the other session's DDL finish */
-		pg_usleep(attempt * 5000L);
+		if (attempt >= 2)
+			pg_usleep(attempt * 5000L);
 		CHECK_FOR_INTERRUPTS();
 	}
+	if (locked)
+		LockRelease(&tag, ShareLock, false);
 	if (is_concurrent_drop(edata))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),

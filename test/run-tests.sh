@@ -9,4 +9,21 @@ test/scripts/ensure-deps.sh
 make clean >/dev/null
 make
 make install >/dev/null
-exec pg_virtualenv -t -o shared_preload_libraries=pg_stat_statements test/scripts/run-suites.sh
+# pg_virtualenv prints the server log after a failed run: the failures are
+# repeated after it
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+set +e
+MIGRATE_TEST_SUMMARY=$summary pg_virtualenv -t -o shared_preload_libraries=pg_stat_statements test/scripts/run-suites.sh
+rc=$?
+set -e
+if [ "$rc" -ne 0 ]; then
+	echo
+	echo "===== what failed (repeated after the server log)"
+	if [ -s "$summary" ]; then
+		cat "$summary"
+	else
+		echo "the suites did not finish (exit code $rc)"
+	fi
+fi
+exit "$rc"

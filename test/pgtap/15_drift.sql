@@ -16,7 +16,7 @@
 BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(162);
+SELECT plan(164);
 
 CREATE EXTENSION IF NOT EXISTS dblink;
 
@@ -506,6 +506,16 @@ SELECT is_empty($$SELECT * FROM migrate.drift(schemas => '{no_such_schema}', ful
 SELECT throws_ok($$SELECT migrate.drift_sql('{"objects": 5}'::jsonb)$$, '22023', NULL, 'drift_sql: objects not an array');
 SELECT throws_ok($$SELECT migrate.drift_sql('5'::jsonb)$$, '22023', NULL, 'drift_sql: a number is not a snapshot');
 SELECT ok(NOT has_function_privilege('public', 'migrate.drift_sql(jsonb)', 'EXECUTE'), 'PUBLIC cannot run drift_sql');
+
+-- the schema read lock: every DDL command takes it (RowExclusiveLock, to the
+-- end of its transaction), so a snapshot that keeps meeting dropped objects
+-- can hold off DDL (ShareLock) while it reads
+CREATE TABLE public.lock_probe (i int);
+SELECT is((SELECT string_agg(mode || ' ' || granted, ', ') FROM pg_locks
+            WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = 1835624306 AND objid = 1935894640 AND objsubid = 3),
+    'RowExclusiveLock true', 'a DDL command holds the schema read lock in RowExclusiveLock mode');
+SELECT is((SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 3 AND mode = 'ShareLock'),
+    0::bigint, 'a snapshot that met no concurrent drop leaves no ShareLock behind');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -6,6 +6,19 @@ cd "$(dirname "$0")/../.."
 passed=0
 failed=0
 status=0
+# failures are also written to $MIGRATE_TEST_SUMMARY (set by run-tests.sh),
+# which repeats them after pg_virtualenv's server log, so the end of the output
+# says what failed
+summary=${MIGRATE_TEST_SUMMARY:-/dev/null}
+: >"$summary"
+
+# suite_failed NAME OUTPUT: notes a failed suite and its failing lines
+suite_failed() {
+	{
+		echo "FAILED: $1"
+		echo "$2" | grep -E '^(not ok|#   Failed|# +(got|expected|Looks like)|Failed [0-9]+/|Bail out|[^ ]+ \.+ (Failed|Dubious)|.*(tests? failed|FAILED))' | head -n 60
+	} >>"$summary"
+}
 
 # pg_regress + isolation
 rm -f regression.diffs test/isolation/output/regression.diffs
@@ -27,6 +40,12 @@ if [ "$rc" -ne 0 ]; then
 		[ -f "$d" ] && { echo "===== $d"; cat "$d"; }
 	done
 	[ "$failed" -eq 0 ] && failed=1
+	{
+		echo "FAILED: pg_regress/isolation (make installcheck)"
+		for d in regression.diffs test/isolation/output/regression.diffs; do
+			[ -f "$d" ] && head -n 60 "$d"
+		done
+	} >>"$summary"
 fi
 
 # migrate.dry_run leaves a dumped database byte-for-byte unchanged (1 test)
@@ -35,17 +54,20 @@ if test/scripts/dry_run_unchanged.sh; then
 else
 	failed=$((failed + 1))
 	status=1
+	echo "FAILED: test/scripts/dry_run_unchanged.sh" >>"$summary"
 fi
 
-# count_tap OUTPUT RC: adds a prove/pg_prove run to the totals ("Tests=N" of its
+# count_tap NAME OUTPUT RC: adds a prove/pg_prove run to the totals ("Tests=N" of its
 # summary, "Failed N/M subtests" per failed file; a failed run counts at least one)
 count_tap() {
-	local t f
+	local name=$1 t f
+	shift
 	t=$(echo "$1" | sed -n 's/.*Tests=\([0-9]*\).*/\1/p' | tail -1)
 	f=$(echo "$1" | grep -oE 'Failed [0-9]+/[0-9]+ subtests' | grep -oE '^Failed [0-9]+' | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
 	t=${t:-0}; f=${f:-0}
 	if [ "$2" -ne 0 ]; then
 		status=1
+		suite_failed "$name" "$1"
 		[ "$f" -eq 0 ] && f=1
 	fi
 	passed=$((passed + t - f))
@@ -56,14 +78,14 @@ count_tap() {
 out=$(test/scripts/run-pgtap.sh 2>&1)
 rc=$?
 echo "$out"
-count_tap "$out" "$rc"
+count_tap pgTAP "$out" "$rc"
 
 # the pg_migrate client: TAP shell scripts test/client/*.sh (their helpers are
 # in test/client/lib/, which prove does not descend into)
 out=$(prove --exec bash --ext .sh test/client/ 2>&1)
 rc=$?
 echo "$out"
-count_tap "$out" "$rc"
+count_tap "client TAP (test/client)" "$out" "$rc"
 
 # hostile and malformed input: every SQL function and procedure of schema
 # migrate called with NULLs, empty strings, 10 MB values, odd identifiers,
@@ -75,15 +97,16 @@ rc=$?
 echo "$out" | grep -E '^# ' | grep -vE '^# summary:'
 echo "$out" | grep -E '^# summary:'
 echo "$out" | tail -5
-count_tap "$out" "$rc"
+count_tap "hostile input (test/hostile)" "$out" "$rc"
 
 # crash safety and hot standby: Perl TAP tests test/tap/*.pl that build their
 # own clusters (PostgreSQL::Test::Cluster; as the postgres OS user when root)
 out=$(test/scripts/run-tap.sh 2>&1)
 rc=$?
 echo "$out"
-count_tap "$out" "$rc"
+count_tap "Perl TAP (test/tap)" "$out" "$rc"
 
 echo
 echo "tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed" >>"$summary"
 exit $status
