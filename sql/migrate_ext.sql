@@ -504,7 +504,7 @@ CREATE TABLE migrate.audit_log (
 	logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
 	txid xid8,
 	statement_at timestamptz,
-	relid oid NOT NULL,
+	relid regclass NOT NULL,
 	schema_name text NOT NULL,
 	table_name text NOT NULL,
 	operation text NOT NULL CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
@@ -520,18 +520,23 @@ CREATE TABLE migrate.audit_log (
 	migration_version text
 ) PARTITION BY RANGE (logged_at);
 CREATE TABLE migrate.audit_log_default PARTITION OF migrate.audit_log DEFAULT;
-CREATE INDEX audit_log_row_key_idx ON migrate.audit_log USING hash (row_key);
-CREATE INDEX audit_log_relid_id_idx ON migrate.audit_log (relid, id);
+-- indexes per partition (migrate.new_log_partition creates them for each day),
+-- none on the partitioned table: ATTACH PARTITION would clone those under the
+-- names pg_dump then restores them with, so a pg_restore failed on them
+CREATE INDEX audit_log_default_row_key_idx ON migrate.audit_log_default USING hash (row_key);
+CREATE INDEX audit_log_default_relid_id_idx ON migrate.audit_log_default (relid, id);
+CREATE INDEX audit_log_default_relid_id_idx1 ON migrate.audit_log_default (relid, id) WHERE operation = 'TRUNCATE';
 COMMENT ON TABLE migrate.audit_log IS
-'row changes of audited tables, written by migrate.audit_trigger as the extension owner; range-partitioned by logged_at';
+'row changes of audited tables, written by migrate.audit_trigger as the extension owner; range-partitioned by logged_at; each partition has a hash index on row_key (history of one row) and a btree on (relid, id) (changes of one table in order)';
 COMMENT ON TABLE migrate.audit_log_default IS 'default partition of migrate.audit_log: rows no dated partition covers';
-COMMENT ON INDEX migrate.audit_log_row_key_idx IS 'history of one row (hash: row keys of any size)';
-COMMENT ON INDEX migrate.audit_log_relid_id_idx IS 'changes of one table in order';
+COMMENT ON INDEX migrate.audit_log_default_row_key_idx IS 'history of one row (hash: row keys of any size)';
+COMMENT ON INDEX migrate.audit_log_default_relid_id_idx IS 'changes of one table in order';
+COMMENT ON INDEX migrate.audit_log_default_relid_id_idx1 IS 'TRUNCATEs of one table (migrate.audit_row_as_of)';
 COMMENT ON COLUMN migrate.audit_log.id IS 'order in which changes were logged';
 COMMENT ON COLUMN migrate.audit_log.logged_at IS 'when the change was logged (end of its statement)';
 COMMENT ON COLUMN migrate.audit_log.txid IS 'top-level transaction id of the change';
 COMMENT ON COLUMN migrate.audit_log.statement_at IS 'start time of the statement that made the change';
-COMMENT ON COLUMN migrate.audit_log.relid IS 'audited table (the partitioned table for a partition)';
+COMMENT ON COLUMN migrate.audit_log.relid IS 'audited table (the partitioned table for a partition); regclass, so pg_dump writes it by name and a restore points it at the restored table (a dropped table stays a bare OID)';
 COMMENT ON COLUMN migrate.audit_log.schema_name IS 'schema of the table at the time of the change';
 COMMENT ON COLUMN migrate.audit_log.table_name IS 'name of the table at the time of the change';
 COMMENT ON COLUMN migrate.audit_log.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE';
@@ -667,12 +672,16 @@ BEGIN
 		RAISE EXCEPTION 'tbl and row_key must not be NULL'
 			USING ERRCODE = '22004', HINT = 'Pass the table and the row''s key as in migrate.audit_log.row_key, e.g. ''{"id": 42}''.';
 	END IF;
+	-- two indexed branches (see audit_row_as_of)
 	RETURN QUERY
-		SELECT l.* FROM migrate.audit_log l
-		 WHERE l.relid OPERATOR(pg_catalog.=) tbl
-		   AND (l.row_key OPERATOR(pg_catalog.=) audit_history.row_key
-				OR (l.operation OPERATOR(pg_catalog.=) 'TRUNCATE' AND l.row_key IS NULL))
-		 ORDER BY l.id;
+		SELECT s.* FROM (SELECT l.* FROM migrate.audit_log l
+						  WHERE l.row_key OPERATOR(pg_catalog.=) audit_history.row_key
+							AND l.relid OPERATOR(pg_catalog.=) tbl
+						 UNION ALL
+						 SELECT l.* FROM migrate.audit_log l
+						  WHERE l.operation OPERATOR(pg_catalog.=) 'TRUNCATE' AND l.row_key IS NULL
+							AND l.relid OPERATOR(pg_catalog.=) tbl) s
+		 ORDER BY s.id;
 END
 $$;
 COMMENT ON FUNCTION migrate.audit_history(regclass, jsonb) IS
@@ -734,13 +743,22 @@ BEGIN
 	END IF;
 	-- walk back from the current row through the changes made after "at"
 	state := migrate.audit_current_row(tbl, row_key);
-	FOR r IN SELECT l.operation, l.old_values, l.row_key
-			   FROM migrate.audit_log l
-			  WHERE l.relid OPERATOR(pg_catalog.=) tbl
-				AND (l.row_key OPERATOR(pg_catalog.=) audit_row_as_of.row_key
-					 OR (l.operation OPERATOR(pg_catalog.=) 'TRUNCATE' AND l.row_key IS NULL))
-				AND l.logged_at OPERATOR(pg_catalog.>) audit_row_as_of.at
-			  ORDER BY l.id DESC
+	-- two branches, each with its index (the row's key: hash on row_key;
+	-- TRUNCATEs logged without rows: the partial index on TRUNCATE rows), as
+	-- an OR of both would read every change of the table
+	FOR r IN SELECT s.operation, s.old_values, s.row_key
+			   FROM (SELECT l.id, l.operation, l.old_values, l.row_key
+					   FROM migrate.audit_log l
+					  WHERE l.row_key OPERATOR(pg_catalog.=) audit_row_as_of.row_key
+						AND l.relid OPERATOR(pg_catalog.=) tbl
+						AND l.logged_at OPERATOR(pg_catalog.>) audit_row_as_of.at
+					 UNION ALL
+					 SELECT l.id, l.operation, l.old_values, l.row_key
+					   FROM migrate.audit_log l
+					  WHERE l.operation OPERATOR(pg_catalog.=) 'TRUNCATE' AND l.row_key IS NULL
+						AND l.relid OPERATOR(pg_catalog.=) tbl
+						AND l.logged_at OPERATOR(pg_catalog.>) audit_row_as_of.at) s
+			  ORDER BY s.id DESC
 	LOOP
 		CASE r.operation
 			WHEN 'INSERT' THEN state := NULL;
@@ -885,12 +903,13 @@ CREATE TABLE migrate.events (
 	migration_version text
 ) PARTITION BY RANGE (logged_at);
 CREATE TABLE migrate.events_default PARTITION OF migrate.events DEFAULT;
-CREATE INDEX events_logged_at_idx ON migrate.events (logged_at);
+-- per partition, as for audit_log (migrate.new_log_partition indexes each leaf)
+CREATE INDEX events_default_logged_at_idx ON migrate.events_default (logged_at);
 COMMENT ON TABLE migrate.events IS
 'monitoring events, written by migrate.record_event as the extension owner; partitioned by UTC day (migrate.maintain creates days ahead), each day by severity class, so retention drops whole partitions';
 COMMENT ON TABLE migrate.events_default IS
 'default partition of migrate.events: events of days without a partition (migrate.maintain removes expired ones in bounded chunks)';
-COMMENT ON INDEX migrate.events_logged_at_idx IS 'events by time (time ranges, retention of the default partition)';
+COMMENT ON INDEX migrate.events_default_logged_at_idx IS 'events by time (time ranges, retention of the default partition); every leaf partition has one';
 COMMENT ON COLUMN migrate.events.id IS 'order in which events were recorded';
 COMMENT ON COLUMN migrate.events.logged_at IS 'when the event was recorded (clock time)';
 COMMENT ON COLUMN migrate.events.kind IS 'what happened, e.g. migration_applied, disk_full, nightly_job';
@@ -1053,7 +1072,8 @@ $$;
 COMMENT ON FUNCTION migrate.event_retention() IS
 'how long events of each severity are kept, from migrate.retention (NULL = forever)';
 
--- a new, detached day partition of events (LIST-partitioned by retention class) or audit_log
+-- a new, detached day partition of events (LIST-partitioned by retention class) or
+-- audit_log, with its indexes (the partitioned tables have none: see audit_log)
 CREATE FUNCTION migrate.new_log_partition(what text, name text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -1072,6 +1092,8 @@ BEGIN
 			EXECUTE pg_catalog.format('CREATE TABLE migrate.%I PARTITION OF migrate.%I FOR VALUES IN (%s)',
 									  name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1], name,
 									  (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(s), ', ') FROM pg_catalog.unnest(cls.sevs) s));
+			EXECUTE pg_catalog.format('CREATE INDEX ON migrate.%I (logged_at)',
+									  name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1]);
 			EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON migrate.%I FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log()',
 									  'events_guard_truncate', name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) cls.sevs[1]);
 			EXECUTE pg_catalog.format('ALTER TABLE migrate.%I ENABLE ALWAYS TRIGGER events_guard_truncate',
@@ -1079,6 +1101,9 @@ BEGIN
 		END LOOP;
 	ELSE
 		EXECUTE pg_catalog.format('CREATE TABLE migrate.%I (LIKE migrate.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+		EXECUTE pg_catalog.format('CREATE INDEX ON migrate.%I USING hash (row_key)', name);
+		EXECUTE pg_catalog.format('CREATE INDEX ON migrate.%I (relid, id)', name);
+		EXECUTE pg_catalog.format('CREATE INDEX ON migrate.%I (relid, id) WHERE operation OPERATOR(pg_catalog.=) ''TRUNCATE''', name);
 	END IF;
 	-- statement triggers are not cloned to partitions: TRUNCATE needs its own guard
 	EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON migrate.%I FOR EACH STATEMENT EXECUTE FUNCTION migrate.guard_log()',
@@ -1087,7 +1112,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION migrate.new_log_partition(text, text) IS
-'internal: creates a detached day partition for migrate.events (sub-partitioned by retention class) or migrate.audit_log';
+'internal: creates a detached day partition for migrate.events (sub-partitioned by retention class) or migrate.audit_log, with the indexes of each leaf and its TRUNCATE guard';
 REVOKE ALL ON FUNCTION migrate.new_log_partition(text, text) FROM PUBLIC;
 
 -- UTC day partitions: created detached, then attached

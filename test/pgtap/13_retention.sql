@@ -17,7 +17,7 @@
 BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(175);
+SELECT plan(179);
 
 -- name of the partition of day D-n (with an optional leaf suffix)
 -- add_partitions returns schema-qualified names; the tests compare bare ones
@@ -216,6 +216,27 @@ DO $$ BEGIN PERFORM dblink_exec('tap_a', 'ROLLBACK'); END $$;
 SELECT is(pg_temp.names(pg_temp.last_run()->'created_partitions'),
     pg_temp.sorted(ARRAY(SELECT pg_temp.p(w, -k) FROM unnest(ARRAY['events', 'audit_log']) w, generate_series(0, 7) k)),
     'it creates the partitions of events and audit_log for today .. today + 7');
+-- indexes per partition, none on the partitioned tables (ATTACH PARTITION would
+-- clone those under the names pg_restore then creates them with)
+SELECT is((SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE i.indrelid IN ('migrate.audit_log'::regclass, 'migrate.events'::regclass)
+               OR i.indrelid IN (SELECT inhrelid FROM pg_inherits JOIN pg_class p ON p.oid = inhrelid
+                                  WHERE inhparent = 'migrate.events'::regclass AND p.relkind = 'p')),
+    0::bigint, 'the partitioned tables (events, audit_log, a day of events) have no index of their own');
+SELECT is((SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY pg_get_indexdef(i.indexrelid))
+             FROM pg_index i WHERE i.indrelid = ('migrate.' || pg_temp.p('audit_log', 0))::regclass),
+    format('CREATE INDEX %1$s_relid_id_idx ON migrate.%1$s USING btree (relid, id); '
+           'CREATE INDEX %1$s_relid_id_idx1 ON migrate.%1$s USING btree (relid, id) WHERE (operation = ''TRUNCATE''::text); '
+           'CREATE INDEX %1$s_row_key_idx ON migrate.%1$s USING hash (row_key)', pg_temp.p('audit_log', 0)),
+    'a new day of audit_log has its three indexes (row key, table order, TRUNCATEs)');
+SELECT is((SELECT count(*) FROM pg_inherits h JOIN pg_class l ON l.oid = h.inhrelid
+            WHERE h.inhparent = ('migrate.' || pg_temp.p('events', 0))::regclass
+              AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.oid
+                                 AND pg_get_indexdef(i.indexrelid) LIKE '%USING btree (logged_at)')),
+    0::bigint, 'every leaf of a new day of events has its index on logged_at');
+SELECT is((SELECT attr.atttypid::regtype::text FROM pg_attribute attr
+            WHERE attr.attrelid = 'migrate.audit_log'::regclass AND attr.attname = 'relid'),
+    'regclass', 'audit_log.relid is a regclass (pg_dump writes it by name: a restore keeps the history of a table)');
 SELECT is(pg_temp.names(pg_temp.last_run()->'truncated_partitions'), ARRAY[pg_temp.p('events', 200)],
     'the expired day D-200 could not be dropped (its parent is locked): it is truncated');
 SELECT is(pg_temp.names(pg_temp.last_run()->'dropped_partitions'), '{}'::text[], '... not dropped');

@@ -4,7 +4,7 @@
 # auditing keeps working), the events, migrate.retention, copy_jobs and
 # copy_errors, the snapshots and the expected schema, with no drift reported.
 #
-# A plain pg_restore is tried first: the README (Schema drift, Known limits)
+# A plain pg_restore is tried first: the README (Restoring a dump)
 # says the DDL-ledger event triggers log the restore's own DDL before the saved
 # ledger is loaded, so the saved migrate.ddl_log rows collide with them. Then
 # the README's procedure is followed: the three event triggers
@@ -16,11 +16,12 @@
 #
 # Runs inside a throwaway cluster (pg_virtualenv -t) as a superuser:
 #   pg_virtualenv -t prove --exec bash test/client/dump_restore.sh
+# (run by the test command with the other client TAP scripts)
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/tap.sh
-. "$here/../client/lib/tap.sh"
+. "$here/lib/tap.sh"
 
 require_server
 
