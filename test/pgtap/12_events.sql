@@ -186,7 +186,7 @@ SELECT is(pg_temp.n_ev('tap_bad'), 0::bigint, '... and nothing was written');
 
 -- a caller without a transaction id: a second session, autocommit (dblink)
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT is(dblink_connect('tap_ev', format('dbname=%s port=%s', current_database(), current_setting('port'))), 'OK',
+SELECT is(dblink_connect('tap_ev', format('dbname=%s port=%s host=%s', current_database(), current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1))), 'OK',
     'a second session (dblink)');
 SELECT pid AS remote_pid FROM dblink('tap_ev', 'SELECT pg_backend_pid()') AS t(pid int) \gset
 SELECT id AS remote_id

@@ -79,7 +79,7 @@ LANGUAGE sql AS $$ SELECT r FROM runs ORDER BY n DESC LIMIT 1 $$;
 -- a fresh session (the library not loaded yet) can run maintain and cleanup
 --
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT is(dblink_connect('tap_a', format('dbname=%s port=%s', current_database(), current_setting('port'))), 'OK',
+SELECT is(dblink_connect('tap_a', format('dbname=%s port=%s host=%s', current_database(), current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1))), 'OK',
     'a second session (dblink)');
 SELECT is((SELECT s FROM dblink('tap_a', $q$SELECT current_setting('migrate.premake_days', true)$q$) AS t(s text)), NULL,
     '... in which the library is not loaded (migrate.premake_days is not defined)');
@@ -87,7 +87,7 @@ DO $$ BEGIN PERFORM dblink_exec('tap_a', 'BEGIN'); END $$;
 SELECT lives_ok($$SELECT * FROM dblink('tap_a', 'SELECT migrate.maintain()::text') AS t(r text)$$,
     'maintain works in a session that has not loaded the library');
 DO $$ BEGIN PERFORM dblink_exec('tap_a', 'ROLLBACK'); END $$;
-SELECT is(dblink_connect('tap_b', format('dbname=%s port=%s', current_database(), current_setting('port'))), 'OK',
+SELECT is(dblink_connect('tap_b', format('dbname=%s port=%s host=%s', current_database(), current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1))), 'OK',
     'a third session');
 DO $$ BEGIN PERFORM dblink_exec('tap_b', 'BEGIN'); END $$;
 SELECT lives_ok($$SELECT * FROM dblink('tap_b', $q$SELECT migrate.cleanup('100 years')::text$q$) AS t(r text)$$,

@@ -87,8 +87,9 @@ $$;
 -- a dblink session of this database with an application_name
 CREATE FUNCTION pg_temp.open(name text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT dblink_connect(name, format('dbname=%s port=%s application_name=%s',
-                                       current_database(), current_setting('port'), name))
+    SELECT dblink_connect(name, format('dbname=%s port=%s application_name=%s host=%s',
+                                       current_database(), current_setting('port'), name,
+                                       split_part(current_setting('unix_socket_directories'), ',', 1)))
 $$;
 -- one value from a dblink session
 CREATE FUNCTION pg_temp.remote(name text, q text) RETURNS text

@@ -154,15 +154,15 @@ SELECT is((SELECT (migrate.snapshot(NULL, ARRAY['drift_t.t']) ->> 'partial')::bo
 --
 -- order independence: two databases, the same schema built differently
 --
-SELECT is(dblink_connect('drift_pg', format('dbname=postgres port=%s', current_setting('port'))), 'OK', 'a session on postgres');
+SELECT is(dblink_connect('drift_pg', format('dbname=postgres port=%s host=%s', current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1))), 'OK', 'a session on postgres');
 DO $$ BEGIN
     PERFORM dblink_exec('drift_pg', 'DROP DATABASE IF EXISTS drift_tap_a');
     PERFORM dblink_exec('drift_pg', 'DROP DATABASE IF EXISTS drift_tap_b');
     PERFORM dblink_exec('drift_pg', 'CREATE DATABASE drift_tap_a');
     PERFORM dblink_exec('drift_pg', 'CREATE DATABASE drift_tap_b');
 END $$;
-SELECT is(dblink_connect('drift_a', format('dbname=drift_tap_a port=%s', current_setting('port'))), 'OK', 'a session on database A');
-SELECT is(dblink_connect('drift_b', format('dbname=drift_tap_b port=%s', current_setting('port'))), 'OK', 'a session on database B');
+SELECT is(dblink_connect('drift_a', format('dbname=drift_tap_a port=%s host=%s', current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1))), 'OK', 'a session on database A');
+SELECT is(dblink_connect('drift_b', format('dbname=drift_tap_b port=%s host=%s', current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1))), 'OK', 'a session on database B');
 SELECT lives_ok($$SELECT dblink_exec('drift_a', $s$
     CREATE EXTENSION migrate_ext;
     SET search_path = public;

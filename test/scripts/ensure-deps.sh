@@ -10,6 +10,7 @@ command -v pg_virtualenv >/dev/null || need+=(postgresql-common)
 [ -f "/usr/share/postgresql/$PGVER/extension/pgtap.control" ] || need+=("postgresql-$PGVER-pgtap")
 command -v pg_prove >/dev/null || need+=(libtap-parser-sourcehandler-pgtap-perl)
 perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
+command -v valgrind >/dev/null || need+=(valgrind)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}"
 	if [ "$(id -u)" -ne 0 ]; then

@@ -106,6 +106,28 @@ rc=$?
 echo "$out"
 count_tap "Perl TAP (test/tap)" "$out" "$rc"
 
+# memory errors: pg_regress and pgTAP once more against the extension built
+# with UBSan, in a server under valgrind (its own private installation and
+# cluster; slow: about half an hour)
+out=$(test/scripts/run-sanitized.sh 2>&1)
+rc=$?
+echo "$out"
+line=$(echo "$out" | grep -E '^memcheck: [0-9]+ passed' | tail -1)
+t=$(echo "$line" | sed -n 's/^memcheck: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) errors.*/\1 \2 \3/p')
+if [ -n "$t" ]; then
+	read -r mp mf me <<<"$t"
+	passed=$((passed + mp))
+	failed=$((failed + mf + me))
+else
+	failed=$((failed + 1))
+fi
+if [ "$rc" -ne 0 ]; then
+	status=1
+	[ -z "$t" ] || [ $((mf + me)) -gt 0 ] || failed=$((failed + 1))
+	suite_failed "memcheck (test/scripts/run-sanitized.sh)" "$out"
+	echo "$out" | grep -E '^(=====|==[0-9]+==|memcheck:)' | head -n 60 >>"$summary"
+fi
+
 echo
 echo "tests: $passed passed, $failed failed"
 echo "tests: $passed passed, $failed failed" >>"$summary"
