@@ -1272,15 +1272,6 @@ snapshot_try(void *arg)
 	t->result = snapshot_impl(t->fcinfo);
 }
 
-/* Is this the error of an object dropped while the snapshot read it? */
-static bool
-is_concurrent_drop(ErrorData *edata)
-{
-	return edata->sqlerrcode == ERRCODE_INTERNAL_ERROR && edata->message &&
-		(strncmp(edata->message, "could not open relation with OID", 32) == 0 ||
-		 strncmp(edata->message, "cache lookup failed", 19) == 0);
-}
-
 PG_FUNCTION_INFO_V1(migrate_snapshot);
 /*
  * SQL: migrate.snapshot(schemas, objects).  The catalog is read with one
@@ -1322,7 +1313,7 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 				LockRelease(&tag, ShareLock, false);
 			PG_RETURN_DATUM(t.result);
 		}
-		if (!is_concurrent_drop(edata) || IsolationUsesXactSnapshot())
+		if (!migrate_is_concurrent_drop(edata) || IsolationUsesXactSnapshot())
 			break;
 		/* let the other session's DDL finish */
 		if (attempt >= 2)
@@ -1331,7 +1322,7 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 	}
 	if (locked)
 		LockRelease(&tag, ShareLock, false);
-	if (is_concurrent_drop(edata))
+	if (migrate_is_concurrent_drop(edata))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("the schema changed while migrate.snapshot read it"),

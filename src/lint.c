@@ -1395,9 +1395,9 @@ allowed_rules(const char *script, int from, int to)
 	return rules;
 }
 
-/* Lint a parsed script: the findings, in statement order. */
-List *
-lint_script(const char *script, List *stmts)
+/* Lint a parsed script once: the findings, in statement order. */
+static List *
+lint_script_once(const char *script, List *stmts)
 {
 	LintState	ls = {0};
 	ListCell   *lc;
@@ -1426,6 +1426,56 @@ lint_script(const char *script, List *stmts)
 					"Split it: one migration for the transactional statements, one non-transactional step for the rest.");
 	}
 	return ls.findings;
+}
+
+/* A lint of a script, for migrate_subxact. */
+typedef struct LintTry
+{
+	const char *script;
+	List	   *stmts;
+	List	   *findings;
+} LintTry;
+
+/* migrate_subxact callback: lint the script. */
+static void
+lint_script_try(void *arg)
+{
+	LintTry    *t = (LintTry *) arg;
+
+	t->findings = lint_script_once(t->script, t->stmts);
+}
+
+/*
+ * Lint a parsed script: the findings, in statement order.  Lint takes no
+ * lock, so a table another session drops meanwhile can vanish between two
+ * catalog lookups of one statement (cache lookup failed): then the script
+ * is linted again, from a catalog where it is gone, at most ten times, or
+ * fails with a serialization failure (40001) to retry.
+ */
+List *
+lint_script(const char *script, List *stmts)
+{
+	LintTry		t = {script, stmts, NIL};
+	ErrorData  *edata = NULL;
+
+	for (int attempt = 1; attempt <= 10; attempt++)
+	{
+		edata = migrate_subxact(lint_script_try, &t, true);
+		if (edata == NULL)
+			return t.findings;
+		if (!migrate_is_concurrent_drop(edata))
+			break;
+		pg_usleep(attempt * 2000L);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (migrate_is_concurrent_drop(edata))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("the schema changed while migrate.lint read it"),
+				 errdetail("Another session dropped an object being read: %s.", edata->message),
+				 errhint("Run it again.")));
+	ReThrowError(edata);
+	return NIL;					/* keep the compiler quiet */
 }
 
 /* Number of findings of severity error (not suppressed). */

@@ -660,6 +660,18 @@ migrate_subxact(void (*fn) (void *arg), void *arg, bool keep)
 	return edata;
 }
 
+/*
+ * Is this the error of an object another session dropped while it was being
+ * read without a lock (the server's deparsers and syscache lookups)?
+ */
+bool
+migrate_is_concurrent_drop(ErrorData *edata)
+{
+	return edata->sqlerrcode == ERRCODE_INTERNAL_ERROR && edata->message &&
+		(strncmp(edata->message, "could not open relation with OID", 32) == 0 ||
+		 strncmp(edata->message, "cache lookup failed", 19) == 0);
+}
+
 /* Set up a set-returning function in materialize mode. */
 void
 migrate_materialize_srf(FunctionCallInfo fcinfo)

@@ -63,5 +63,6 @@ extern int	migrate_line_of(const char *str, int byte_offset);
 extern void migrate_materialize_srf(FunctionCallInfo fcinfo);
 
 extern ErrorData *migrate_subxact(void (*fn) (void *arg), void *arg, bool keep);
+extern bool migrate_is_concurrent_drop(ErrorData *edata);
 
 #endif							/* MIGRATE_UTIL_H */

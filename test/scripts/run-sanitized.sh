@@ -81,7 +81,8 @@ if ! make -C "$work/build" clean >/dev/null 2>&1 ||
 fi
 [ -f "$root$libdir/migrate_ext.so" ] && [ ! -L "$root$libdir/migrate_ext.so" ] ||
 	{ echo "run-sanitized.sh: the instrumented migrate_ext.so was not installed into the copy" >&2; exit 1; }
-nm -D "$root$libdir/migrate_ext.so" | grep -q __ubsan_handle ||
+# (no grep -q in a pipe: under pipefail, nm's SIGPIPE would fail the test)
+[ "$(nm -D "$root$libdir/migrate_ext.so" | grep -c __ubsan_handle)" -gt 0 ] ||
 	{ echo "run-sanitized.sh: migrate_ext.so is not instrumented" >&2; exit 1; }
 [ ${#run_as[@]} -gt 0 ] && chown -R postgres: "$work"
 
