@@ -1170,8 +1170,27 @@ write_ddl_rows(const char *event, const char *tag, const char *query)
 	}
 }
 
+/*
+ * Is this session a restore (pg_restore, as a superuser)?  Its DDL recreates
+ * the dumped schema, whose ledger, snapshots and expected schema the restore
+ * loads afterwards (COPY): logging that DDL would add rows under the ids the
+ * saved ledger comes back with.  pg_restore names its sessions pg_restore
+ * (application_name); a plain-format dump restored with psql can be named so
+ * with PGAPPNAME=pg_restore.  Only a superuser, who could as well disable the
+ * event triggers, can keep DDL out of the ledger this way.
+ */
+static bool
+session_is_restore(void)
+{
+	return application_name != NULL && strcmp(application_name, "pg_restore") == 0 &&
+		superuser();
+}
+
 PG_FUNCTION_INFO_V1(migrate_ddl_ledger);
-/* Event trigger (ddl_command_end, sql_drop, table_rewrite): the DDL ledger. */
+/*
+ * Event trigger (ddl_command_end, sql_drop, table_rewrite): the DDL ledger.
+ * The DDL of a restore is not logged (session_is_restore).
+ */
 Datum
 migrate_ddl_ledger(PG_FUNCTION_ARGS)
 {
@@ -1183,7 +1202,7 @@ migrate_ddl_ledger(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("migrate.ddl_ledger() must be called as an event trigger")));
-	if (RecoveryInProgress())
+	if (RecoveryInProgress() || session_is_restore())
 		PG_RETURN_NULL();
 	trigdata = (EventTriggerData *) fcinfo->context;
 	tag = GetCommandTagName(trigdata->tag);
@@ -1244,7 +1263,7 @@ migrate_ddl_start(PG_FUNCTION_ARGS)
 	schema_read_locktag(&tag);
 	(void) LockAcquire(&tag, RowExclusiveLock, false, false);
 	if (creating_extension || migrate_context_current() != NULL ||
-		!migrate_snapshot_on_apply || XactReadOnly)
+		!migrate_snapshot_on_apply || XactReadOnly || session_is_restore())
 		PG_RETURN_NULL();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
