@@ -1342,10 +1342,7 @@ migrate_snapshot(PG_FUNCTION_ARGS)
 	if (locked)
 		LockRelease(&tag, ShareLock, false);
 	if (migrate_is_concurrent_drop(edata))
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("the schema changed while migrate.snapshot read it"),
-				 errdetail("Another session dropped an object being read: %s.", edata->message),
-				 errhint("Run it again; in a REPEATABLE READ transaction, start a new transaction.")));
+		migrate_concurrent_drop_error("migrate.snapshot", edata,
+									  "Run it again; in a REPEATABLE READ transaction, start a new transaction.");
 	ReThrowError(edata);
 }

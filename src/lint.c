@@ -1446,34 +1446,45 @@ lint_script_try(void *arg)
 }
 
 /*
- * Lint a parsed script: the findings, in statement order.  Lint takes no
- * lock, so a table another session drops meanwhile can vanish between two
- * catalog lookups of one statement (cache lookup failed): then the script
- * is linted again, from a catalog where it is gone, at most ten times, or
- * fails with a serialization failure (40001) to retry.
+ * Lint a parsed script, catching the linter's errors: the findings, in
+ * statement order, or NIL with *edata set (nothing is thrown).  Lint takes
+ * no lock, so a table another session drops meanwhile can vanish between two
+ * catalog lookups of one statement (cache lookup failed): then the script is
+ * linted again, from a catalog where it is gone, at most ten times.
  */
 List *
-lint_script(const char *script, List *stmts)
+lint_script_catch(const char *script, List *stmts, ErrorData **edata)
 {
 	LintTry		t = {script, stmts, NIL};
-	ErrorData  *edata = NULL;
 
 	for (int attempt = 1; attempt <= 10; attempt++)
 	{
-		edata = migrate_subxact(lint_script_try, &t, true);
-		if (edata == NULL)
+		*edata = migrate_subxact(lint_script_try, &t, true);
+		if (*edata == NULL)
 			return t.findings;
-		if (!migrate_is_concurrent_drop(edata))
+		if (!migrate_is_concurrent_drop(*edata))
 			break;
 		pg_usleep(attempt * 2000L);
 		CHECK_FOR_INTERRUPTS();
 	}
+	return NIL;
+}
+
+/*
+ * Lint a parsed script: the findings, in statement order.  A schema that
+ * keeps changing under it fails with a serialization failure (40001) to
+ * retry; the linter's other errors are raised as they are.
+ */
+List *
+lint_script(const char *script, List *stmts)
+{
+	ErrorData  *edata;
+	List	   *findings = lint_script_catch(script, stmts, &edata);
+
+	if (edata == NULL)
+		return findings;
 	if (migrate_is_concurrent_drop(edata))
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("the schema changed while migrate.lint read it"),
-				 errdetail("Another session dropped an object being read: %s.", edata->message),
-				 errhint("Run it again.")));
+		migrate_concurrent_drop_error("migrate.lint", edata, "Run it again.");
 	ReThrowError(edata);
 	return NIL;					/* keep the compiler quiet */
 }

@@ -32,6 +32,7 @@ extern int	migrate_lint_level;
 
 /* Lint a script parsed by script_parse (SPI must be connected). */
 extern List *lint_script(const char *script, List *stmts);
+extern List *lint_script_catch(const char *script, List *stmts, ErrorData **edata);
 extern int	lint_error_count(List *findings);
 extern char *lint_findings_json(List *findings);
 

@@ -1323,36 +1323,19 @@ record_revert_job(MigrationJob *job)
 	record_revert(job, job->recorded_ms, job->recorded_stmts, -1, job->recorded_from);
 }
 
-/* Linting a script, for migrate_subxact. */
-typedef struct LintTry
-{
-	const char *script;
-	List	   *stmts;
-	List	   *findings;
-} LintTry;
-
-/* migrate_subxact callback: lint. */
-static void
-lint_try(void *arg)
-{
-	LintTry    *t = (LintTry *) arg;
-
-	t->findings = lint_script(t->script, t->stmts);
-}
-
 /*
- * Lint a script in a subtransaction: a linter failure (e.g. a name it
+ * Lint a script, catching the linter's errors: a linter failure (e.g. a name it
  * cannot look up as the current role, where the script itself switches
  * role) becomes a WARNING, never a failed migration.
  */
 static List *
 lint_script_safely(const char *script, List *stmts, const char *version)
 {
-	LintTry		t = {script, stmts, NIL};
-	ErrorData  *edata = migrate_subxact(lint_try, &t, true);
+	ErrorData  *edata;
+	List	   *findings = lint_script_catch(script, stmts, &edata);
 
 	if (edata == NULL)
-		return t.findings;
+		return findings;
 	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 		ReThrowError(edata);
 	ereport(WARNING,

@@ -672,6 +672,20 @@ migrate_is_concurrent_drop(ErrorData *edata)
 		 strncmp(edata->message, "cache lookup failed", 19) == 0);
 }
 
+/*
+ * Fail with a serialization failure (40001): "what" kept meeting objects
+ * another session dropped (edata: the last such error).
+ */
+void
+migrate_concurrent_drop_error(const char *what, ErrorData *edata, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("the schema changed while %s read it", what),
+			 errdetail("Another session dropped an object being read: %s.", edata->message),
+			 errhint("%s", hint)));
+}
+
 /* Set up a set-returning function in materialize mode. */
 void
 migrate_materialize_srf(FunctionCallInfo fcinfo)

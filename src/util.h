@@ -64,5 +64,6 @@ extern void migrate_materialize_srf(FunctionCallInfo fcinfo);
 
 extern ErrorData *migrate_subxact(void (*fn) (void *arg), void *arg, bool keep);
 extern bool migrate_is_concurrent_drop(ErrorData *edata);
+extern void migrate_concurrent_drop_error(const char *what, ErrorData *edata, const char *hint) pg_attribute_noreturn();
 
 #endif							/* MIGRATE_UTIL_H */
