@@ -49,18 +49,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# sql DB QUERY: one query through psql, unaligned, tuples only, NOTICEs off
-sql() {
-	PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1
-}
-
 # newdb NAME: a fresh database pgm_conc_NAME with migrate_ext
 newdb() {
-	local db=pgm_conc_$1
-	dropdb --if-exists --force "$db" >/dev/null 2>&1
-	createdb "$db" || bail_out "cannot create database $db"
-	DBS+=("$db")
-	sql "$db" 'CREATE EXTENSION migrate_ext' >/dev/null || bail_out "cannot create the extension in $db"
+	create_test_db "pgm_conc_$1"
 }
 
 # now_ms: wall clock in milliseconds

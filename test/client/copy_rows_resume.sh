@@ -17,10 +17,8 @@ dropdb --if-exists --force "$DB" >/dev/null 2>&1
 createdb "$DB" || bail_out "cannot create $DB"
 trap 'dropdb --if-exists --force "$DB" >/dev/null 2>&1' EXIT
 
-# sql SQL: one psql call in autocommit (stops at the first error; stderr kept)
-sql() { PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" -c "$1" 2>&1; }
 
-sql "CREATE EXTENSION migrate_ext;
+sql "$DB" "CREATE EXTENSION migrate_ext;
 CREATE TABLE src (id int PRIMARY KEY, label text);
 INSERT INTO src SELECT g, 'row ' || g FROM generate_series(1, 50) g;
 CREATE TABLE dst (k int PRIMARY KEY, name text);
@@ -43,53 +41,53 @@ INSERT INTO trap VALUES ('cancel');" >/dev/null || bail_out "setup failed"
 CALL_EACH="CALL migrate.copy_rows_each('resume', 'SELECT id AS k, label AS name FROM src', 'dst', '{k}', 10)"
 
 # 1. an error that is not about a row stops the job in batch 3
-out=$(sql "$CALL_EACH")
+out=$(sql "$DB" "$CALL_EACH")
 rc=$?
 isnt "$rc" "0" "an error that is not about a row stops copy_rows_each"
 like "$out" "simulated cancel at 27" "... with that error"
-is "$(sql "SELECT count(*) FROM dst")" "20" "the two committed batches stay"
-is "$(sql "SELECT state, rows_copied, batches, last_key FROM migrate.copy_jobs WHERE job = 'resume'" | tr '|' ' ')" \
+is "$(sql "$DB" "SELECT count(*) FROM dst")" "20" "the two committed batches stay"
+is "$(sql "$DB" "SELECT state, rows_copied, batches, last_key FROM migrate.copy_jobs WHERE job = 'resume'" | tr '|' ' ')" \
 	'running 20 2 {"k": "20"}' "copy_jobs: running, 20 rows, 2 batches, the last key of batch 2"
-is "$(sql "SELECT count(*) FROM migrate.copy_errors WHERE job = 'resume'")" "0" "the error is not recorded as a row failure"
+is "$(sql "$DB" "SELECT count(*) FROM migrate.copy_errors WHERE job = 'resume'")" "0" "the error is not recorded as a row failure"
 
 # 2. called again (still failing): nothing more, nothing twice
-out=$(sql "$CALL_EACH")
-is "$(sql "SELECT count(*) FROM dst")" "20" "a second failing call adds nothing"
+out=$(sql "$DB" "$CALL_EACH")
+is "$(sql "$DB" "SELECT count(*) FROM dst")" "20" "a second failing call adds nothing"
 
 # 3. the cause is gone: it resumes after key 20
-sql "UPDATE trap SET mode = 'none'" >/dev/null
-out=$(sql "$CALL_EACH")
+sql "$DB" "UPDATE trap SET mode = 'none'" >/dev/null
+out=$(sql "$DB" "$CALL_EACH")
 is "$?" "0" "after the cause is fixed, the same CALL goes on"
-is "$(sql "SELECT count(*), count(DISTINCT k), min(k), max(k) FROM dst" | tr '|' ' ')" "50 50 1 50" \
+is "$(sql "$DB" "SELECT count(*), count(DISTINCT k), min(k), max(k) FROM dst" | tr '|' ' ')" "50 50 1 50" \
 	"every row copied once"
-is "$(sql "SELECT state, rows_copied, rows_failed, batches FROM migrate.copy_jobs WHERE job = 'resume'" | tr '|' ' ')" \
+is "$(sql "$DB" "SELECT state, rows_copied, rows_failed, batches FROM migrate.copy_jobs WHERE job = 'resume'" | tr '|' ' ')" \
 	"finished 50 0 5" "copy_jobs: finished, 50 copied, 5 batches in all"
 
 # 4. the backend dies in the middle of a batch: the committed batches stay
-sql "TRUNCATE dst; UPDATE trap SET mode = 'sleep'" >/dev/null
+sql "$DB" "TRUNCATE dst; UPDATE trap SET mode = 'sleep'" >/dev/null
 PGAPPNAME=copy_victim PGOPTIONS="-c client_min_messages=warning" \
 	psql -XAtq -d "$DB" -c "CALL migrate.copy_rows_each('crash', 'SELECT id AS k, label AS name FROM src', 'dst', '{k}', 10)" \
 	>/dev/null 2>&1 &
 victim=$!
 for _ in $(seq 1 100); do
-	[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'copy_victim' AND wait_event = 'PgSleep'")" = "1" ] && break
+	[ "$(sql "$DB" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'copy_victim' AND wait_event = 'PgSleep'")" = "1" ] && break
 	sleep 0.1
 done
-is "$(sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'copy_victim'")" "t" \
+is "$(sql "$DB" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'copy_victim'")" "t" \
 	"the copying backend is terminated while it sleeps in batch 3"
 wait "$victim"
-is "$(sql "SELECT count(*) FROM dst")" "20" "after the crash of its backend, the two committed batches stay"
-is "$(sql "SELECT state, rows_copied FROM migrate.copy_jobs WHERE job = 'crash'" | tr '|' ' ')" "running 20" \
+is "$(sql "$DB" "SELECT count(*) FROM dst")" "20" "after the crash of its backend, the two committed batches stay"
+is "$(sql "$DB" "SELECT state, rows_copied FROM migrate.copy_jobs WHERE job = 'crash'" | tr '|' ' ')" "running 20" \
 	"copy_jobs says running, 20 rows"
-sql "UPDATE trap SET mode = 'none'" >/dev/null
-out=$(sql "CALL migrate.copy_rows_each('crash', 'SELECT id AS k, label AS name FROM src', 'dst', '{k}', 10)")
+sql "$DB" "UPDATE trap SET mode = 'none'" >/dev/null
+out=$(sql "$DB" "CALL migrate.copy_rows_each('crash', 'SELECT id AS k, label AS name FROM src', 'dst', '{k}', 10)")
 is "$?" "0" "called again, it resumes"
-is "$(sql "SELECT count(*), count(DISTINCT k) FROM dst" | tr '|' ' ')" "50 50" "every row copied once after the crash"
-is "$(sql "SELECT state, rows_copied FROM migrate.copy_jobs WHERE job = 'crash'" | tr '|' ' ')" "finished 50" \
+is "$(sql "$DB" "SELECT count(*), count(DISTINCT k) FROM dst" | tr '|' ' ')" "50 50" "every row copied once after the crash"
+is "$(sql "$DB" "SELECT state, rows_copied FROM migrate.copy_jobs WHERE job = 'crash'" | tr '|' ' ')" "finished 50" \
 	"the job finished with 50 rows"
 
 # 5. reconcile agrees
-is "$(sql "SELECT migrate.reconcile('SELECT id AS k FROM src', 'dst', '{k}') ->> 'success_rate'")" "100.00" \
+is "$(sql "$DB" "SELECT migrate.reconcile('SELECT id AS k FROM src', 'dst', '{k}') ->> 'success_rate'")" "100.00" \
 	"reconcile: success_rate 100.00"
 
 done_testing

@@ -40,18 +40,13 @@ cleanup_dbs_only
 trap cleanup EXIT
 createdb "$SRC" || bail_out "cannot create $SRC"
 
-# sqldb DB SQL: one psql call in autocommit (stops at the first error; stderr kept)
-sqldb() {
-	PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1
-}
-
 # same QUERY DESC: QUERY gives the same, non-empty output on the source and
 # on the restored database (and succeeds on both)
 same() {
 	local q=$1 desc=$2 a b ra rb
-	a=$(sqldb "$SRC" "$q")
+	a=$(sql "$SRC" "$q")
 	ra=$?
-	b=$(sqldb "$DST" "$q")
+	b=$(sql "$DST" "$q")
 	rb=$?
 	if [ "$ra" != 0 ] || [ "$rb" != 0 ]; then
 		fail "$desc" "  query failed: $q" "  source (rc $ra):" "$(_tap_head "$a")" "  restored (rc $rb):" "$(_tap_head "$b")"
@@ -66,41 +61,41 @@ same() {
 }
 
 # ---------------------------------------------------------------- the source
-sqldb "$SRC" "CREATE EXTENSION migrate_ext" >/dev/null || bail_out "CREATE EXTENSION failed"
-out=$(sqldb "$SRC" "
+sql "$SRC" "CREATE EXTENSION migrate_ext" >/dev/null || bail_out "CREATE EXTENSION failed"
+out=$(sql "$SRC" "
 SELECT migrate.apply('20250101000001', 'accounts', 'CREATE TABLE accounts (id int PRIMARY KEY, name text NOT NULL, balance numeric DEFAULT 0)', 'DROP TABLE accounts');
 SELECT migrate.apply('20250101000002', 'accounts.email', 'ALTER TABLE accounts ADD COLUMN email text', 'ALTER TABLE accounts DROP COLUMN email');
 SELECT migrate.apply('20250101000003', 'targets', 'CREATE TABLE targets (k int PRIMARY KEY, v int NOT NULL)', 'DROP TABLE targets');
 SELECT migrate.apply('20250101000004', 'accounts_name_idx', 'CREATE INDEX accounts_name_idx ON accounts (name)', 'DROP INDEX accounts_name_idx');
 SELECT migrate.revert('20250101000004');") || bail_out "migrations failed: $out"
 
-out=$(sqldb "$SRC" "SELECT migrate.audit_enable('public.accounts')") || bail_out "audit_enable failed: $out"
-out=$(sqldb "$SRC" "
+out=$(sql "$SRC" "SELECT migrate.audit_enable('public.accounts')") || bail_out "audit_enable failed: $out"
+out=$(sql "$SRC" "
 INSERT INTO accounts (id, name, balance) VALUES (1, 'ada', 10), (2, 'bob', 20), (3, 'cy', 30);
 BEGIN; SET LOCAL migrate.app_user = 'alice@support'; UPDATE accounts SET balance = balance + 5 WHERE id IN (1, 2); COMMIT;
 UPDATE accounts SET email = 'bob@example.org' WHERE id = 2;
 DELETE FROM accounts WHERE id = 3;") || bail_out "audited changes failed: $out"
 
-out=$(sqldb "$SRC" "
+out=$(sql "$SRC" "
 SELECT migrate.record_event('nightly_import', 'info', 'imported 3 rows', '{\"rows\": 3}');
 SELECT migrate.record_event('disk', 'warning', 'tablespace is 91% full');
 SELECT migrate.record_event('payment_sync', 'error', 'provider timed out', '{\"code\": 504}');
 SELECT migrate.maintain();
 SELECT migrate.record_event('after_maintain', 'notice', 'in a dated partition');") || bail_out "events failed: $out"
 
-out=$(sqldb "$SRC" "
+out=$(sql "$SRC" "
 UPDATE migrate.retention SET keep = interval '14 days' WHERE what = 'events' AND severity = 'info';
 INSERT INTO migrate.retention (what, severity, keep) VALUES ('events', 'warning', interval '60 days');
 UPDATE migrate.retention SET keep = interval '1 year' WHERE what = 'audit_log';") || bail_out "retention change failed: $out"
 
-out=$(sqldb "$SRC" "SELECT migrate.copy_rows('targets_from_series',
+out=$(sql "$SRC" "SELECT migrate.copy_rows('targets_from_series',
 	'SELECT g AS k, CASE WHEN g = 4 THEN NULL ELSE g * 10 END AS v FROM generate_series(1, 7) g',
 	'targets', '{k}', 3) ->> 'rows_failed'")
 is "$out" "1" "source: copy_rows job with one failing row"
-out=$(sqldb "$SRC" "SELECT migrate.snapshot_save('before dump') IS NOT NULL")
+out=$(sql "$SRC" "SELECT migrate.snapshot_save('before dump') IS NOT NULL")
 is "$out" "t" "source: snapshot_save"
-is "$(sqldb "$SRC" "SELECT count(*) FROM migrate.drift()")" "0" "source: no drift before the dump"
-is "$(sqldb "$SRC" "SELECT count(*) FROM migrate.history_check()")" "0" "source: history_check clean"
+is "$(sql "$SRC" "SELECT count(*) FROM migrate.drift()")" "0" "source: no drift before the dump"
+is "$(sql "$SRC" "SELECT count(*) FROM migrate.history_check()")" "0" "source: history_check clean"
 
 # ---------------------------------------------------------------- the dump
 dump=$work/src.dump
@@ -151,38 +146,38 @@ same "SELECT count(*), md5(string_agg(o::text, E'\\n' ORDER BY kind, identity)) 
 same "SELECT count(*), md5(string_agg(l::text, E'\\n' ORDER BY id)) FROM migrate.ddl_log l" "ddl_log identical"
 same "SELECT migrate.snapshot() ->> 'fingerprint'" "live schema fingerprint (migrate.snapshot()) equal"
 
-is "$(sqldb "$DST" "SELECT string_agg(evtname || '=' || evtenabled::text, ' ' ORDER BY evtname) FROM pg_event_trigger WHERE evtname LIKE 'migrate%'")" \
+is "$(sql "$DST" "SELECT string_agg(evtname || '=' || evtenabled::text, ' ' ORDER BY evtname) FROM pg_event_trigger WHERE evtname LIKE 'migrate%'")" \
 	"migrate_audit_partitions=O migrate_ddl_ledger=O migrate_ddl_ledger_drop=O migrate_ddl_ledger_rewrite=O migrate_ddl_start=O" \
 	"restored: every event trigger of the extension enabled"
-is "$(sqldb "$DST" "SELECT count(*) FROM migrate.history_check()")" "0" "restored: history_check() returns no rows"
-out=$(sqldb "$DST" "SELECT * FROM migrate.history_check()")
+is "$(sql "$DST" "SELECT count(*) FROM migrate.history_check()")" "0" "restored: history_check() returns no rows"
+out=$(sql "$DST" "SELECT * FROM migrate.history_check()")
 [ -n "$out" ] && diag "history_check on the restored database:" "$out"
-out=$(sqldb "$DST" "SELECT kind, identity, change, attribute FROM migrate.drift()")
+out=$(sql "$DST" "SELECT kind, identity, change, attribute FROM migrate.drift()")
 rc=$?
 is "$rc:$out" "0:" "restored: migrate.drift() reports no drift"
-out=$(sqldb "$DST" "SELECT kind, identity, change, attribute FROM migrate.drift(full_check => true)")
+out=$(sql "$DST" "SELECT kind, identity, change, attribute FROM migrate.drift(full_check => true)")
 rc=$?
 is "$rc:$out" "0:" "restored: migrate.drift(full_check => true) reports no drift"
 
 # auditing still works on the restored database
-before=$(sqldb "$DST" "SELECT max(id) FROM migrate.audit_log")
-run sqldb "$DST" "UPDATE accounts SET name = 'ada lovelace' WHERE id = 1"
+before=$(sql "$DST" "SELECT max(id) FROM migrate.audit_log")
+run sql "$DST" "UPDATE accounts SET name = 'ada lovelace' WHERE id = 1"
 exit_code 0 "restored: an UPDATE of the audited table"
-is "$(sqldb "$DST" "SELECT operation, row_key, old_values, new_values, relid::regclass::text FROM migrate.audit_log WHERE id > $before ORDER BY id" | tr '|' ' ')" \
+is "$(sql "$DST" "SELECT operation, row_key, old_values, new_values, relid::regclass::text FROM migrate.audit_log WHERE id > $before ORDER BY id" | tr '|' ' ')" \
 	'UPDATE {"id": 1} {"name": "ada"} {"name": "ada lovelace"} accounts' \
 	"restored: the new UPDATE is audited (after the restored rows)"
-is "$(sqldb "$DST" "SELECT count(*) FROM migrate.audit_history('public.accounts', '{\"id\": 1}')")" \
-	"$(($(sqldb "$SRC" "SELECT count(*) FROM migrate.audit_history('public.accounts', '{\"id\": 1}')") + 1))" \
+is "$(sql "$DST" "SELECT count(*) FROM migrate.audit_history('public.accounts', '{\"id\": 1}')")" \
+	"$(($(sql "$SRC" "SELECT count(*) FROM migrate.audit_history('public.accounts', '{\"id\": 1}')") + 1))" \
 	"restored: audit_history of the row has its old changes and the new one"
 
 # new work on the restored database goes on from the restored sequences
-out=$(sqldb "$DST" "SELECT migrate.record_event('after_restore', 'info', 'hello') > (SELECT max(id) FROM migrate.events WHERE kind <> 'after_restore')")
+out=$(sql "$DST" "SELECT migrate.record_event('after_restore', 'info', 'hello') > (SELECT max(id) FROM migrate.events WHERE kind <> 'after_restore')")
 is "$out" "t" "restored: a new event gets an id after the restored ones"
-out=$(sqldb "$DST" "SELECT migrate.apply('20250101000005', 'accounts.note', 'ALTER TABLE accounts ADD COLUMN note text')")
+out=$(sql "$DST" "SELECT migrate.apply('20250101000005', 'accounts.note', 'ALTER TABLE accounts ADD COLUMN note text')")
 is "$out" "applied" "restored: a new migration applies"
-is "$(sqldb "$DST" "SELECT count(*) FROM migrate.history_check()")" "0" "restored: history_check() still clean after a new apply"
-is "$(sqldb "$DST" "SELECT count(*) FROM migrate.drift()")" "0" "restored: no drift after a new apply"
-out=$(sqldb "$DST" "SELECT count(*) > 0 FROM migrate.ddl_log WHERE migration_version = '20250101000005' AND command_tag = 'ALTER TABLE'")
+is "$(sql "$DST" "SELECT count(*) FROM migrate.history_check()")" "0" "restored: history_check() still clean after a new apply"
+is "$(sql "$DST" "SELECT count(*) FROM migrate.drift()")" "0" "restored: no drift after a new apply"
+out=$(sql "$DST" "SELECT count(*) > 0 FROM migrate.ddl_log WHERE migration_version = '20250101000005' AND command_tag = 'ALTER TABLE'")
 is "$out" "t" "restored: the re-enabled ledger logs the new migration's DDL"
 
 # ---------------------------------------------------------------- plain-format dump with psql
@@ -196,9 +191,9 @@ for q in "SELECT h.* FROM migrate.history h ORDER BY id" \
 	"SELECT id, relid::regclass::text, row_key, old_values, new_values FROM migrate.audit_log ORDER BY id" \
 	"SELECT e.* FROM migrate.events e ORDER BY id" \
 	"SELECT migrate.fingerprint()"; do
-	is "$(sqldb "$PLAIN" "$q")" "$(sqldb "$SRC" "$q")" "psql restore: same result for: ${q:0:60}"
+	is "$(sql "$PLAIN" "$q")" "$(sql "$SRC" "$q")" "psql restore: same result for: ${q:0:60}"
 done
-is "$(sqldb "$PLAIN" "SELECT count(*) FROM migrate.drift()")" "0" "psql restore: no drift"
+is "$(sql "$PLAIN" "SELECT count(*) FROM migrate.drift()")" "0" "psql restore: no drift"
 dropdb --force "$PLAIN" >/dev/null 2>&1
 # without the name, the restore's DDL is logged and the saved ledger collides
 createdb "$PLAIN" || bail_out "cannot create $PLAIN"

@@ -40,10 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# sql SQL: one psql call in autocommit (stops at the first error; stderr kept)
-sql() { PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" -c "$1" 2>&1; }
 
-out=$(sql "CREATE EXTENSION migrate_ext;
+out=$(sql "$DB" "CREATE EXTENSION migrate_ext;
 CREATE TABLE public.t (id int PRIMARY KEY, v int, note text);
 INSERT INTO public.t SELECT g, g, 'row ' || g FROM generate_series(1, 20) g;
 CREATE INDEX t_v_idx ON public.t (v);
@@ -64,11 +62,11 @@ SELECT migrate.apply('1', 'one', 'CREATE TABLE public.m1 (a int)');
 SELECT migrate.apply('2', 'two', 'ALTER TABLE public.m1 ADD COLUMN b int', down_script => 'ALTER TABLE public.m1 DROP COLUMN b');
 SELECT migrate.apply('3', 'three', 'CREATE INDEX m1_a ON public.m1 (a)');") || bail_out "setup failed: $out"
 
-is "$(sql "SELECT migrate.apply('1', 'one', 'CREATE TABLE public.m1 (a int)')")" "already_applied" \
+is "$(sql "$DB" "SELECT migrate.apply('1', 'one', 'CREATE TABLE public.m1 (a int)')")" "already_applied" \
 	"setup: applying migration 1 again returns already_applied"
-is "$(sql "SELECT migrate.copy_rows('mem_done', 'SELECT id AS k, label AS name FROM public.csrc', 'public.cdst', '{k}') ->> 'state'")" \
+is "$(sql "$DB" "SELECT migrate.copy_rows('mem_done', 'SELECT id AS k, label AS name FROM public.csrc', 'public.cdst', '{k}') ->> 'state'")" \
 	"finished" "setup: copy job mem_done is finished"
-is "$(sql "SELECT count(*) FROM migrate.audit_log WHERE row_key = '{\"id\": 1001}'")" "3" \
+is "$(sql "$DB" "SELECT count(*) FROM migrate.audit_log WHERE row_key = '{\"id\": 1001}'")" "3" \
 	"setup: the audited row 1001 has 3 logged changes"
 
 # --- one backend, kept open -------------------------------------------------
@@ -161,7 +159,7 @@ measure "version_compare" 100000 \
 measure "record_event" 100000 \
 	"PERFORM migrate.record_event('mem_test', 'info', 'call ' || i, jsonb_build_object('i', i))"
 
-is "$(sql "SELECT count(*) FROM migrate.events WHERE kind = 'mem_test'")" "$((100000 / SCALE))" \
+is "$(sql "$DB" "SELECT count(*) FROM migrate.events WHERE kind = 'mem_test'")" "$((100000 / SCALE))" \
 	"record_event: every call recorded its event"
 
 # the expensive ones: fewer
@@ -177,7 +175,7 @@ measure "apply (already_applied)" 10000 \
 	"PERFORM migrate.apply('1', 'one', 'CREATE TABLE public.m1 (a int)')"
 measure "audit trigger (UPDATE)" 20000 \
 	"UPDATE public.aud SET v = v + 1 WHERE id = i % 1000 + 1"
-is "$(sql "SELECT count(*) FROM migrate.audit_log WHERE operation = 'UPDATE'")" "$((20000 / SCALE + 3))" \
+is "$(sql "$DB" "SELECT count(*) FROM migrate.audit_log WHERE operation = 'UPDATE'")" "$((20000 / SCALE + 3))" \
 	"audit trigger: every UPDATE was logged"
 measure "audit_row_as_of" 5000 \
 	"PERFORM migrate.audit_row_as_of('public.aud', '{\"id\": 1001}', now())"

@@ -35,20 +35,9 @@ cleanup() {
 trap cleanup EXIT
 cd "$W" || bail_out "cannot cd to $W"
 
-# sql DB QUERY: one query through psql, unaligned, tuples only, NOTICEs off
-sql() {
-	PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1
-}
-
 # newdb NAME [noext]: a fresh database pgm_NAME with migrate_ext
 newdb() {
-	local db=pgm_$1
-	dropdb --if-exists --force "$db" >/dev/null 2>&1
-	createdb "$db" || bail_out "cannot create database $db"
-	DBS+=("$db")
-	if [ "${2:-}" != noext ]; then
-		sql "$db" 'CREATE EXTENSION migrate_ext' >/dev/null || bail_out "cannot create the extension in $db"
-	fi
+	create_test_db "pgm_$1" "${2:-}"
 }
 
 # mf DIR FILE: write stdin to DIR/FILE

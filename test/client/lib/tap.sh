@@ -15,6 +15,8 @@
 #   note MSG...             "# " lines on stdout (shown by prove -v)
 #   bail_out MSG            "Bail out!" and exit 255
 #   done_testing            print the plan "1..N"; exit 1 if any test failed
+#   sql DB QUERY            one query through psql (see below)
+#   create_test_db DB [noext]  a fresh database, remembered in DBS
 #
 # Failure diagnostics go to stderr, as Test::More does, so that prove shows
 # them without -v.
@@ -166,4 +168,21 @@ require_server() {
 require_pg_migrate() {
 	PGM=${PG_MIGRATE:-"$("${PG_CONFIG:-pg_config}" --bindir)/pg_migrate"}
 	[ -x "$PGM" ] || bail_out "pg_migrate is not installed at $PGM (make && make install)"
+}
+
+# sql DB QUERY: one psql call in autocommit, unaligned, tuples only, NOTICEs
+# off; stops at the first error (stderr kept in the output)
+sql() {
+	PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1
+}
+
+# create_test_db DB [noext]: DB dropped and created again, with migrate_ext
+# unless noext; its name is added to the array DBS (for the script's cleanup)
+create_test_db() {
+	dropdb --if-exists --force "$1" >/dev/null 2>&1
+	createdb "$1" || bail_out "cannot create database $1"
+	DBS+=("$1")
+	if [ "${2:-}" != noext ]; then
+		sql "$1" 'CREATE EXTENSION migrate_ext' >/dev/null || bail_out "cannot create the extension in $1"
+	fi
 }
