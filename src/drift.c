@@ -98,6 +98,8 @@
 #define ONLY(expr) "($2::text[] IS NULL OR " expr " = ANY ($2::text[]))"
 /* the same for relations, by OID ($3: the relations named in $2), through the catalog indexes */
 #define ONLYREL(oid) "($2::text[] IS NULL OR " oid " = ANY ($3::oid[]))"
+/* an SQL literal matching a schema-qualified name as the snapshot writes it (for to_regclass, to_regtype) */
+#define QUALIFIED_NAME_RE "'^(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)\\.(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)$'"
 
 #if PG_VERSION_NUM >= 150000
 #define NULLS_NOT_DISTINCT "x.indnullsnotdistinct"
@@ -157,7 +159,9 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
 		" WHERE t.typtype IN ('e', 'c', 'd', 'r')"
 		" AND (t.typtype <> 'c' OR (SELECT tc.relkind FROM pg_class tc WHERE tc.oid = t.typrelid) = 'c')"
-		" AND ($2::text[] IS NULL OR t.typrelid = ANY ($3::oid[]) OR (t.typrelid = 0 AND " QNAME("n", "t.typname") " = ANY ($2::text[])))"
+		/* a partial snapshot: by OID, through the catalog index (the row types of the relations asked for, and the types named) */
+		" AND ($2::text[] IS NULL OR t.oid = ANY (ARRAY(SELECT rc.reltype FROM pg_class rc WHERE rc.oid = ANY ($3::oid[]))"
+		"   || ARRAY(SELECT to_regtype(x)::oid FROM unnest($2::text[]) x WHERE x ~ " QUALIFIED_NAME_RE ")))"
 		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid"),
 		false, NULL},
 	{"table",
@@ -952,6 +956,13 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	nest = migrate_pin_search_path();
 	/* many small catalog queries: compiling them costs more than it saves */
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	/*
+	 * The sorts of the larger kinds (columns, indexes) in memory, not in
+	 * temporary files, and no parallel workers: a catalog read of a few
+	 * hundred milliseconds gains nothing from them on a busy server
+	 */
+	(void) set_config_option("work_mem", "65536", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	old = MemoryContextSwitchTo(cxt);
@@ -970,8 +981,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 		 * other kinds too, e.g. "p on s.t", which it would reject)
 		 */
 		if (SPI_execute_with_args("SELECT pg_catalog.array_agg(r.oid) FROM (SELECT pg_catalog.to_regclass(x)::pg_catalog.oid AS oid"
-								  " FROM pg_catalog.unnest($1) x WHERE x OPERATOR(pg_catalog.~)"
-								  " '^(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)\\.(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)$') r"
+								  " FROM pg_catalog.unnest($1) x WHERE x OPERATOR(pg_catalog.~) " QUALIFIED_NAME_RE ") r"
 								  " WHERE r.oid IS NOT NULL",
 								  1, argtypes, &values[1], &nulls[1], true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not resolve the relations of a partial snapshot");

@@ -45,7 +45,7 @@
 # Counts can be lowered for a quick run: BENCH_DRIFT_TABLES (5000; views,
 # functions and policies scale with it; pg_dump locks every table in one
 # transaction, so much more than 5,000 needs a larger max_locks_per_transaction),
-# BENCH_ROUNDS (3). Always exits 0 once the measurement ran (a missed target
+# BENCH_ROUNDS (3); BENCH_DRIFT_KEEP=1 keeps the database for profiling. Always exits 0 once the measurement ran (a missed target
 # is reported as MISS, not as a failure); fails when a check fails. Takes
 # about 2 minutes (on 2 cores).
 # Runs against the server in PGHOST/PGPORT/PGUSER (e.g. inside pg_virtualenv);
@@ -362,4 +362,8 @@ awk -v a="${dmed[incremental_first]}" -v target="$DRIFT_TARGET_MS" 'BEGIN {
 if [ "$(lib_stamp)" != "$lib_at_start" ]; then
 	echo "WARNING: $lib was replaced while the benchmark ran: the figures mix two builds"
 fi
-psql_admin -c "DROP DATABASE $db"
+if [ -n "${BENCH_DRIFT_KEEP:-}" ]; then
+	echo "database $db kept (BENCH_DRIFT_KEEP)"
+else
+	psql_admin -c "DROP DATABASE $db"
+fi
