@@ -302,6 +302,13 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION migrate.record_applied(text, text, text, text, text, text, text[], double precision, integer, jsonb) IS
 'records a migration whose statements the caller ran outside a transaction (pg_migrate), with the checks, history entry, chain and event of migrate.apply; returns recorded or already_applied';
 
+CREATE FUNCTION migrate.lint_gate(version text, script text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'migrate_lint_gate'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.lint_gate(text, text) IS
+'applies the lint policy of migrate.apply (migrate.lint_level: WARNINGs, and under error the MG015 refusal) to a script the caller is about to run outside a transaction (pg_migrate, before a non-transactional migration); returns the findings as migrate.apply stores them';
+
 CREATE FUNCTION migrate.record_reverted(
 	version text,
 	execution_ms double precision DEFAULT 0,
@@ -459,6 +466,7 @@ COMMENT ON FUNCTION migrate.history_compare(jsonb) IS
 'compares the applied migrations here with another database''s migrate.history_export(): one row per version in natural order, here and there the checksums, difference only_here, only_there, checksum_differs or same; first_divergence marks the first version that differs';
 
 REVOKE ALL ON FUNCTION migrate.record_applied(text, text, text, text, text, text, text[], double precision, integer, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.lint_gate(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.record_reverted(text, double precision, integer, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.client_migration(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.fingerprint() FROM PUBLIC;
@@ -2219,9 +2227,27 @@ RETURNS text[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	WITH named AS (
+	-- the entries: two branches, each through an index (an OR of the two
+	-- would scan the whole ledger: the plan of a function is made before the
+	-- arguments are known)
+	WITH entries AS MATERIALIZED (
+		SELECT l.object_identity FROM (
+			SELECT e.object_identity, e.txid, e.out_of_band FROM migrate.ddl_log e
+			 WHERE e.id OPERATOR(pg_catalog.>=) first_id
+			   AND (last_id IS NULL OR e.id OPERATOR(pg_catalog.<=) last_id)
+			UNION ALL
+			-- an entry of a transaction still running when the snapshot was taken
+			-- (its txid is at least the snapshot's xmin: found through the txid index)
+			SELECT e.object_identity, e.txid, e.out_of_band FROM migrate.ddl_log e
+			 WHERE e.txid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(seen)
+			   AND NOT pg_catalog.pg_visible_in_snapshot(e.txid, seen)
+			   AND e.id OPERATOR(pg_catalog.<) first_id
+			   AND (last_id IS NULL OR e.id OPERATOR(pg_catalog.<=) last_id)) l
+		 WHERE (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
+		   AND NOT (in_band_only AND l.out_of_band)
+	), named AS (
 		SELECT DISTINCT v.x
-		  FROM migrate.ddl_log l,
+		  FROM entries l,
 			   LATERAL (VALUES (l.object_identity),
 							   -- "name on schema.table" (policies, triggers, rules)
 							   (pg_catalog.regexp_replace(l.object_identity, '^.* on ', '')),
@@ -2231,29 +2257,14 @@ AS $$
 							   (pg_catalog.regexp_replace(l.object_identity, '\.[^.]*$', '')),
 							   -- functions: argument types as the snapshot writes them
 							   (pg_catalog.regexp_replace(pg_catalog.replace(l.object_identity, ',', ', '), 'pg_catalog\.', '', 'g'))) v(x)
-		 WHERE (l.id OPERATOR(pg_catalog.>=) first_id
-				-- an entry of a transaction still running when the snapshot was taken
-				-- (its txid is at least the snapshot's xmin: found through the txid index)
-				OR (l.txid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(seen)
-					AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
-		   AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
-		   AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
-		   AND NOT (in_band_only AND l.out_of_band)
-		   AND v.x IS NOT NULL
+		 WHERE v.x IS NOT NULL
 	), rels AS (
 		SELECT c.oid FROM named
 		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(named.x)
 		 WHERE named.x OPERATOR(pg_catalog.~) '^("([^"]|"")+"|[a-z_][a-z0-9_$]*)\.("([^"]|"")+"|[a-z_][a-z0-9_$]*)$'
 	)
 	-- NULL when an entry names no object (GRANT, REVOKE, ...): everything may have changed
-	SELECT CASE WHEN EXISTS (SELECT 1 FROM migrate.ddl_log l
-							  WHERE (l.id OPERATOR(pg_catalog.>=) first_id
-									 OR (l.txid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(seen)
-										 AND NOT pg_catalog.pg_visible_in_snapshot(l.txid, seen)))
-								AND (last_id IS NULL OR l.id OPERATOR(pg_catalog.<=) last_id)
-								AND (only_txid IS NULL OR l.txid OPERATOR(pg_catalog.=) only_txid)
-								AND NOT (in_band_only AND l.out_of_band)
-								AND l.object_identity IS NULL)
+	SELECT CASE WHEN EXISTS (SELECT 1 FROM entries l WHERE l.object_identity IS NULL)
 				THEN NULL ELSE COALESCE(pg_catalog.array_agg(DISTINCT t.x), '{}') END FROM (
 		SELECT named.x FROM named
 		UNION ALL
@@ -2746,12 +2757,12 @@ COMMENT ON COLUMN migrate.copy_jobs.source IS 'the source query';
 COMMENT ON COLUMN migrate.copy_jobs.target IS 'the target table (qualified name)';
 COMMENT ON COLUMN migrate.copy_jobs.key_columns IS 'the columns that order and identify the rows';
 COMMENT ON COLUMN migrate.copy_jobs.batch_size IS 'rows per batch of the first call';
-COMMENT ON COLUMN migrate.copy_jobs.on_conflict IS 'nothing (rows already present are skipped) or error (they are failed rows)';
+COMMENT ON COLUMN migrate.copy_jobs.on_conflict IS 'nothing (rows whose key is already in the target are skipped, by the unique index on the key columns) or error (they are failed rows)';
 COMMENT ON COLUMN migrate.copy_jobs.last_key IS 'the last key copied, as {"column": "value"} (text forms); the next batch starts after it';
 COMMENT ON COLUMN migrate.copy_jobs.last_key_text IS 'the last key copied as the text forms of its values (how a resumed job reads it back)';
 COMMENT ON COLUMN migrate.copy_jobs.rows_read IS 'source rows read so far';
 COMMENT ON COLUMN migrate.copy_jobs.rows_copied IS 'rows inserted into the target so far';
-COMMENT ON COLUMN migrate.copy_jobs.rows_skipped IS 'rows skipped as already present (on_conflict nothing)';
+COMMENT ON COLUMN migrate.copy_jobs.rows_skipped IS 'rows skipped because their key was already in the target (on_conflict nothing)';
 COMMENT ON COLUMN migrate.copy_jobs.rows_failed IS 'rows that failed (in migrate.copy_errors)';
 COMMENT ON COLUMN migrate.copy_jobs.batches IS 'batches done';
 COMMENT ON COLUMN migrate.copy_jobs.started IS 'when the job was first started';
@@ -2851,37 +2862,64 @@ LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
 	k text;
+	known text;
 	one boolean;
+	tname text;
 	r jsonb;
 BEGIN
 	PERFORM migrate.check_copy_source(source_query, target, key_columns);
-	SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ' ORDER BY o), pg_catalog.count(*) OPERATOR(pg_catalog.=) 1
-	  INTO k, one
+	-- qualified: an unqualified name could be one of the query's own CTEs (s, t)
+	SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)
+	  INTO tname
+	  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	 WHERE c.oid OPERATOR(pg_catalog.=) target;
+	SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ' ORDER BY o),
+		   pg_catalog.string_agg(pg_catalog.quote_ident(c) OPERATOR(pg_catalog.||) ' IS NOT NULL', ' AND ' ORDER BY o),
+		   pg_catalog.count(*) OPERATOR(pg_catalog.=) 1
+	  INTO k, known, one
 	  FROM pg_catalog.unnest(key_columns) WITH ORDINALITY AS u(c, o);
-	-- distinct keys on both sides, compared with set operations
+	-- the source's keys grouped (how many rows each: duplicates; the NULL
+	-- keys apart), the target's keys, compared with set operations; a key
+	-- with a NULL in it identifies nothing, so it matches nothing
 	EXECUTE pg_catalog.format($q$
-		WITH s AS MATERIALIZED (SELECT %1$s FROM (%2$s) AS q),
-			 t AS MATERIALIZED (SELECT %1$s FROM %3$s),
-			 missing AS MATERIALIZED (SELECT %1$s FROM s EXCEPT SELECT %1$s FROM t),
-			 extra AS MATERIALIZED (SELECT %1$s FROM t EXCEPT SELECT %1$s FROM s)
+		WITH s AS MATERIALIZED (SELECT %1$s, %6$s AS "_migrate_known", pg_catalog.count(*) AS "_migrate_n" FROM (%2$s) AS q GROUP BY %1$s),
+			 t AS MATERIALIZED (SELECT %1$s, %6$s AS "_migrate_known" FROM %3$s),
+			 missing AS MATERIALIZED (SELECT %1$s FROM s WHERE "_migrate_known" EXCEPT SELECT %1$s FROM t WHERE "_migrate_known"),
+			 extra AS MATERIALIZED (SELECT %1$s FROM t WHERE "_migrate_known" EXCEPT SELECT %1$s FROM s WHERE "_migrate_known"),
+			 sc AS (SELECT COALESCE(pg_catalog.sum("_migrate_n"), 0)::bigint AS source_count,
+						   pg_catalog.count(*) FILTER (WHERE "_migrate_known") AS source_keys,
+						   pg_catalog.count(*) FILTER (WHERE "_migrate_known" AND "_migrate_n" OPERATOR(pg_catalog.>) 1) AS duplicate_source_keys,
+						   COALESCE(pg_catalog.sum("_migrate_n") FILTER (WHERE NOT "_migrate_known"), 0)::bigint AS null_keys_in_source
+					  FROM s),
+			 mc AS (SELECT pg_catalog.count(*) AS missing_in_target FROM missing)
 		SELECT pg_catalog.jsonb_build_object(
-			'source_count', (SELECT pg_catalog.count(*) FROM s),
+			'source_count', sc.source_count,
+			'source_keys', sc.source_keys,
 			'target_count', (SELECT pg_catalog.count(*) FROM t),
-			'matched', (SELECT pg_catalog.count(*) FROM (SELECT %1$s FROM s INTERSECT SELECT %1$s FROM t) m),
-			'missing_in_target', (SELECT pg_catalog.count(*) FROM missing),
+			'matched', sc.source_keys OPERATOR(pg_catalog.-) mc.missing_in_target,
+			'missing_in_target', mc.missing_in_target,
 			'missing_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END ORDER BY %1$s)
 										FROM (SELECT * FROM missing ORDER BY %1$s LIMIT 100) x), '[]'),
 			'extra_in_target', (SELECT pg_catalog.count(*) FROM extra),
 			'extra_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END ORDER BY %1$s)
-									  FROM (SELECT * FROM extra ORDER BY %1$s LIMIT 100) x), '[]'))
-		$q$, k, source_query, target, one, key_columns[1]) INTO r;
-	RETURN r OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('success_rate',
-		CASE WHEN (r ->> 'source_count')::bigint OPERATOR(pg_catalog.>) 0
-			 THEN pg_catalog.round(100.0 OPERATOR(pg_catalog.*) (r ->> 'matched')::bigint OPERATOR(pg_catalog./) (r ->> 'source_count')::bigint, 2) END);
+									  FROM (SELECT * FROM extra ORDER BY %1$s LIMIT 100) x), '[]'),
+			'duplicate_source_keys', sc.duplicate_source_keys,
+			'duplicate_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END ORDER BY %1$s)
+										  FROM (SELECT %1$s FROM s WHERE "_migrate_known" AND "_migrate_n" OPERATOR(pg_catalog.>) 1 ORDER BY %1$s LIMIT 100) x), '[]'),
+			'null_keys_in_source', sc.null_keys_in_source,
+			'null_keys_in_target', (SELECT pg_catalog.count(*) FROM t WHERE NOT "_migrate_known"),
+			-- the share of the source's entities found in the target: each
+			-- distinct key once, and each row with a NULL key (never found)
+			'success_rate', CASE WHEN sc.source_keys OPERATOR(pg_catalog.+) sc.null_keys_in_source OPERATOR(pg_catalog.>) 0
+								 THEN pg_catalog.round(100.0 OPERATOR(pg_catalog.*) (sc.source_keys OPERATOR(pg_catalog.-) mc.missing_in_target)
+													   OPERATOR(pg_catalog./) (sc.source_keys OPERATOR(pg_catalog.+) sc.null_keys_in_source), 2) END)
+		  FROM sc, mc
+		$q$, k, source_query, tname, one, key_columns[1], known) INTO r;
+	RETURN r;
 END
 $$;
 COMMENT ON FUNCTION migrate.reconcile(text, regclass, text[]) IS
-'compares the keys of source_query with those of target with set operations: source_count, target_count, matched, missing_in_target and the first 100 missing_keys, extra_in_target and extra_keys, success_rate (percent of source rows matched)';
+'compares the keys of source_query with those of target with set operations: source_count (rows), source_keys (distinct keys), target_count, matched, missing_in_target and the first 100 missing_keys, extra_in_target and extra_keys, duplicate_source_keys and the first 100 duplicate_keys, null_keys_in_source, null_keys_in_target, success_rate (percent of the source''s entities, distinct keys and NULL-key rows, found in target)';
 
 --
 -- The role model
@@ -2901,7 +2939,7 @@ DECLARE
 		'migrate.baseline(text, text)', 'migrate.repair(text, text, text)', 'migrate.dry_run(text)',
 		'migrate.record_applied(text, text, text, text, text, text, text[], double precision, integer, jsonb)',
 		'migrate.record_reverted(text, double precision, integer, jsonb)', 'migrate.client_migration(text)',
-		'migrate.maintain()', 'migrate.cleanup(interval, boolean)', 'migrate.audit_revert(regclass, jsonb, timestamptz, boolean)',
+		'migrate.lint_gate(text, text)', 'migrate.maintain()', 'migrate.cleanup(interval, boolean)', 'migrate.audit_revert(regclass, jsonb, timestamptz, boolean)',
 		'migrate.audit_add_partitions(integer)', 'migrate.snapshot_save(text)', 'migrate.drift(jsonb, text[], boolean)',
 		'migrate.drift_sql(jsonb)', 'migrate.copy_rows(text, text, regclass, text[], integer, text)',
 		'migrate.record_event(text, text, text, jsonb, boolean)'];

@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "errors.h"
+#include "migrate_ext.h"
 #include "util.h"
 
 /* A copy job while it runs. */
@@ -55,6 +56,7 @@ typedef struct CopyJob
 	char	  **cols;			/* source (and target) column names */
 	int			batch_size;
 	bool		on_conflict_nothing;
+	bool		key_arbiter;	/* the target has a unique index on exactly the key columns */
 	bool		conflicts_seen; /* nothing: a batch met a row already there */
 
 	/* SQL, built once per call */
@@ -219,6 +221,18 @@ describe_source(CopyJob *cj)
 	SPI_freeplan(plan);
 }
 
+/* Every key column must be a column of the target (copy_rows and reconcile). */
+static void
+check_target_keys(CopyJob *cj)
+{
+	for (int i = 0; i < cj->nkeys; i++)
+		if (get_attnum(cj->target, cj->keys[i]) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("key column \"%s\" is not a column of %s", cj->keys[i], cj->target_name),
+					 errhint("Name the key columns after columns the target has (rename them in source_query with AS).")));
+}
+
 /* Every source column and key column must be a column of the target. */
 static void
 check_target_columns(CopyJob *cj)
@@ -226,6 +240,8 @@ check_target_columns(CopyJob *cj)
 	StringInfoData missing;
 	int			i;
 
+	/* the key first: its own message, though it is a source column too */
+	check_target_keys(cj);
 	initStringInfo(&missing);
 	for (i = 0; i < cj->ncols; i++)
 	{
@@ -239,11 +255,36 @@ check_target_columns(CopyJob *cj)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("source_query has columns that %s does not have: %s", cj->target_name, missing.data),
 				 errhint("Name source_query's output columns like the target's columns (use AS), or leave them out.")));
-	for (i = 0; i < cj->nkeys; i++)
-		if (get_attnum(cj->target, cj->keys[i]) == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("key column \"%s\" is not a column of %s", cj->keys[i], cj->target_name)));
+}
+
+/*
+ * Does the target have a unique index on exactly the key columns, one that
+ * ON CONFLICT (key columns) can use as its arbiter (valid, not deferrable,
+ * not partial, no expressions)?  Only then can on_conflict nothing tell a
+ * row whose key is already there from a row that breaks another unique
+ * constraint.
+ */
+static bool
+has_key_arbiter(CopyJob *cj)
+{
+	Oid			types[2] = {OIDOID, INT2ARRAYOID};
+	Datum		v[2];
+	Datum	   *atts = palloc(sizeof(Datum) * cj->nkeys);
+	bool		isnull;
+
+	for (int i = 0; i < cj->nkeys; i++)
+		atts[i] = Int16GetDatum(get_attnum(cj->target, cj->keys[i]));
+	v[0] = ObjectIdGetDatum(cj->target);
+	v[1] = PointerGetDatum(construct_array(atts, cj->nkeys, INT2OID, 2, true, TYPALIGN_SHORT));
+	/* the key attributes of the index (not its INCLUDE columns) are the key columns, in any order */
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = $1"
+							  " AND i.indisunique AND i.indimmediate AND i.indisvalid"
+							  " AND i.indpred IS NULL AND i.indexprs IS NULL"
+							  " AND i.indnkeyatts = pg_catalog.cardinality($2)"
+							  " AND (i.indkey::pg_catalog.int2[])[0:i.indnkeyatts - 1] OPERATOR(pg_catalog.@>) $2)",
+							  2, types, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the target's unique indexes");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /*
@@ -576,7 +617,8 @@ build_prechecks(CopyJob *cj)
 /* The plans of a job (prepared once per call, for the caller as the caller). */
 typedef struct CopyPlans
 {
-	SPIPlanPtr	batch[2][2];	/* [have_last][with ON CONFLICT DO NOTHING]: next batch: read,
+	SPIPlanPtr	batch[2][2];	/* [have_last][with ON CONFLICT (key) DO NOTHING,
+								 * NULL without a key arbiter]: next batch: read,
 								 * insert, count, last key */
 	SPIPlanPtr	keys[2];		/* [have_last]: the keys of the next batch */
 	SPIPlanPtr	range[2];		/* [have_lo]: insert the rows with lo < key <= hi */
@@ -599,7 +641,14 @@ prepare(const char *sql, int nargs, Oid *types)
 static void
 prepare_plans(CopyJob *cj, CopyPlans *pl)
 {
-	const char *conflict = cj->on_conflict_nothing ? " ON CONFLICT DO NOTHING" : "";
+	/*
+	 * on_conflict nothing skips the rows whose key is already there: ON
+	 * CONFLICT on the key columns (their unique index is the arbiter), so a
+	 * row that breaks another unique constraint still fails with 23505 and is
+	 * recorded.  Without such an index no row counts as already there.
+	 */
+	const char *conflict = cj->on_conflict_nothing && cj->key_arbiter ?
+		psprintf(" ON CONFLICT (%s) DO NOTHING", cj->key_list) : "";
 	int			v,
 				nargs;
 	Oid		   *types;
@@ -607,7 +656,10 @@ prepare_plans(CopyJob *cj, CopyPlans *pl)
 
 	for (v = 0; v < 2; v++)
 	{
-		for (int c = 0; c < 2; c++)
+		/* a limit, then the last key (v) */
+		types = arg_types(cj, true, v ? 1 : 0, &nargs);
+		pl->batch[v][1] = NULL;
+		for (int c = 0; c < (*conflict ? 2 : 1); c++)
 		{
 			/*
 			 * A batch: its rows with the precheck's verdict, the good ones
@@ -631,10 +683,9 @@ prepare_plans(CopyJob *cj, CopyPlans *pl)
 							 " pg_catalog.array_agg(%s ORDER BY %s) AS keys,"
 							 " pg_catalog.array_agg(pg_catalog.to_jsonb(b) - '_migrate_bad' - '_migrate_detail' ORDER BY %s) AS rows_"
 							 " FROM b WHERE \"_migrate_bad\" IS NOT NULL) x",
-							 cj->s_key_list, cj->target_name, cj->col_list, cj->col_list, c ? " ON CONFLICT DO NOTHING" : "",
+							 cj->s_key_list, cj->target_name, cj->col_list, cj->col_list, c ? conflict : "",
 							 cj->key_list, cj->key_desc, cj->key_list, cj->key_list, cj->key_json_b, cj->key_list,
 							 cj->key_list);
-			types = arg_types(cj, true, v ? 1 : 0, &nargs);
 			pl->batch[v][c] = prepare(sql.data, nargs, types);
 		}
 
@@ -846,7 +897,7 @@ batch_try(void *arg)
 	bool		isnull;
 	SPITupleTable *tt;
 
-	if (SPI_execute_plan(t->pl->batch[cj->have_last][cj->on_conflict_nothing && cj->conflicts_seen], t->args,
+	if (SPI_execute_plan(t->pl->batch[cj->have_last][cj->conflicts_seen], t->args,
 						 NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "batch failed");
 	if (SPI_processed == 0)
@@ -1315,7 +1366,7 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("on_conflict must be nothing or error, not \"%s\"", on_conflict),
-				 errhint("nothing: rows already in the target are skipped (re-runs are idempotent); error: they are recorded as failed rows.")));
+				 errhint("nothing: rows whose key is already in the target are skipped (re-runs are idempotent); error: they are recorded as failed rows.")));
 	cj.on_conflict_nothing = strcmp(on_conflict, "nothing") == 0;
 	if (PG_NARGS() > 6)
 	{
@@ -1351,6 +1402,7 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	describe_source(&cj);
 	check_target_columns(&cj);
+	cj.key_arbiter = cj.on_conflict_nothing && has_key_arbiter(&cj);
 	build_lists(&cj);
 	build_prechecks(&cj);
 	prepare_plans(&cj, &pl);
@@ -1399,11 +1451,13 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 		edata = migrate_subxact(batch_try, &t, true);
 		/*
 		 * on_conflict nothing: batches go without ON CONFLICT (speculative
-		 * insertion costs) until one meets a row that is already there; that
-		 * batch and the rest use it
+		 * insertion costs) until one breaks a unique constraint; that batch
+		 * and the rest use ON CONFLICT on the key columns, which skips the
+		 * rows whose key is already there (a row that breaks another unique
+		 * constraint fails that batch again and is found range by range)
 		 */
 		if (edata != NULL && edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION &&
-			cj.on_conflict_nothing && !cj.conflicts_seen)
+			pl.batch[0][1] != NULL && !cj.conflicts_seen)
 		{
 			cj.conflicts_seen = true;
 			edata = migrate_subxact(batch_try, &t, true);
@@ -1433,7 +1487,8 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 		cj.batches++;
 		save_progress(&cj, false);
 		MemoryContextReset(cj.batch_cxt);
-		if ((cj.job_batches + cj.batches) % 10 == 0)
+		if (migrate_copy_notice_batches > 0 &&
+			(cj.job_batches + cj.batches) % migrate_copy_notice_batches == 0)
 			ereport(NOTICE,
 					(errmsg("copy job %s: " INT64_FORMAT " batches, " INT64_FORMAT " rows copied, " INT64_FORMAT
 							" skipped, " INT64_FORMAT " failed",
@@ -1463,8 +1518,9 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(migrate_check_copy_source);
 /*
  * SQL: migrate.check_copy_source(source_query, target, key_columns):
- * the checks of copy_rows for migrate.reconcile (one SELECT; the key
- * columns are output columns of it and columns of target).
+ * the checks of copy_rows for migrate.reconcile (a target with rows to
+ * read; one SELECT; the key columns are output columns of it and columns
+ * of target).
  */
 Datum
 migrate_check_copy_source(PG_FUNCTION_ARGS)
@@ -1474,15 +1530,22 @@ migrate_check_copy_source(PG_FUNCTION_ARGS)
 	cj.source_orig = migrate_text_arg(fcinfo, 0, "source_query", false, false);
 	target_arg(fcinfo, 1, &cj);
 	(void) key_columns_arg(fcinfo, 2, &cj);
+	{
+		/* a relation with rows to compare (a view will do: nothing is written) */
+		char		relkind = get_rel_relkind(cj.target);
+
+		if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE && relkind != RELKIND_VIEW &&
+			relkind != RELKIND_MATVIEW && relkind != RELKIND_FOREIGN_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("target %s is not a table, view or materialized view", cj.target_name),
+					 errhint("Compare with the table the rows were copied into.")));
+	}
 	cj.source = check_select(cj.source_orig);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	describe_source(&cj);
-	for (int i = 0; i < cj.nkeys; i++)
-		if (get_attnum(cj.target, cj.keys[i]) == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("key column \"%s\" is not a column of %s", cj.keys[i], cj.target_name)));
+	check_target_keys(&cj);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

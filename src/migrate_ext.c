@@ -29,6 +29,7 @@ int			migrate_maintain_lock_timeout = 100;
 int			migrate_premake_days = 7;
 int			migrate_maintain_delete_limit = 100000;
 int			migrate_slow_query_ms = 100;
+int			migrate_copy_notice_batches = 10;
 bool		migrate_snapshot_on_apply = true;
 
 static const struct config_enum_entry lint_level_options[] = {
@@ -172,6 +173,15 @@ _PG_init(void)
 							100, 0, INT_MAX,
 							PGC_USERSET,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate.copy_notice_batches",
+							"Every how many batches migrate.copy_rows and migrate.copy_rows_each report their progress with a NOTICE.",
+							"0 reports none; the progress is also in migrate.copy_jobs.",
+							&migrate_copy_notice_batches,
+							10, 0, INT_MAX,
+							PGC_USERSET,
+							0,
 							NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000

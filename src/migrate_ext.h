@@ -18,6 +18,7 @@ extern int	migrate_maintain_lock_timeout;	/* ms, DDL of maintain/cleanup */
 extern int	migrate_premake_days;
 extern int	migrate_maintain_delete_limit;
 extern int	migrate_slow_query_ms;
+extern int	migrate_copy_notice_batches;	/* NOTICE every N batches of copy_rows */
 extern bool migrate_snapshot_on_apply;
 
 /* schema holding the extension's objects (fixed: not relocatable) */

@@ -1346,13 +1346,15 @@ lint_script_safely(const char *script, List *stmts, const char *version)
 }
 
 /*
- * Lint the script per migrate.lint_level: warn raises a WARNING for each
- * error or warning finding; error also refuses the migration, before
- * anything runs, when there are error findings.  Returns the findings as
- * JSON to store with the migration.
+ * Lint a migration's script per migrate.lint_level and return the findings
+ * as JSON to store with it ("[]" when the level is off).  With enforce (apply
+ * and lint_gate, before anything runs): warn raises a WARNING for each error
+ * or warning finding; error also refuses the migration when there are error
+ * findings.  Without (record_applied: the statements already ran), the
+ * findings are only returned.  SPI must be connected.
  */
 static const char *
-lint_for_apply(MigrationJob *job)
+lint_migration(const char *version, const char *script, List *stmts, bool enforce)
 {
 	List	   *findings;
 	ListCell   *lc;
@@ -1360,7 +1362,9 @@ lint_for_apply(MigrationJob *job)
 
 	if (migrate_lint_level == LINT_OFF)
 		return "[]";
-	findings = lint_script_safely(job->script, job->stmts, job->version);
+	findings = lint_script_safely(script, stmts, version);
+	if (!enforce)
+		return lint_findings_json(findings);
 	foreach(lc, findings)
 	{
 		LintFinding *f = (LintFinding *) lfirst(lc);
@@ -1370,7 +1374,7 @@ lint_for_apply(MigrationJob *job)
 		ereport(WARNING,
 				(errcode(ERRCODE_MIGRATE_LINT_WARNING),
 				 errmsg("lint %s %s: %s", f->severity, f->rule, f->message),
-				 errdetail("Statement %d (line %d) of migration %s.", f->statement_no, f->line, job->version),
+				 errdetail("Statement %d (line %d) of migration %s.", f->statement_no, f->line, version),
 				 f->hint ? errhint("%s", f->hint) : 0));
 	}
 	nerrors = lint_error_count(findings);
@@ -1392,7 +1396,7 @@ lint_for_apply(MigrationJob *job)
 		ereport(ERROR,
 				(errcode(ERRCODE_MIGRATE_LINT_FAILED),
 				 errmsg_plural("migration %s has %d lint error", "migration %s has %d lint errors",
-							   nerrors, job->version, nerrors),
+							   nerrors, version, nerrors),
 				 errdetail("%s.", buf.data),
 				 errhint("Nothing was run. Fix the script, allow a rule for one statement with a comment \"-- migrate:allow <rule>\" on the line before it, or SET migrate.lint_level = warn.")));
 	}
@@ -1621,7 +1625,7 @@ apply_impl(PG_FUNCTION_ARGS)
 	if (result)
 		RETURN_RESULT(result);
 
-	job.lint_json = lint_for_apply(&job);
+	job.lint_json = lint_migration(job.version, job.script, job.stmts, true);
 	run_as_current_migration(apply_job, &job);
 	RETURN_RESULT("applied");
 }
@@ -1721,7 +1725,8 @@ record_applied_impl(PG_FUNCTION_ARGS)
 					 errdetail("Checksum given: %s. Checksum of the script given: %s.",
 							   job.checksum, actual),
 					 errhint("Pass migrate.checksum(script), or leave the script out.")));
-		if (script_parse(job.script, "script") == NIL)
+		job.stmts = script_parse(job.script, "script");
+		if (job.stmts == NIL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("script of migration %s contains no SQL statement", job.version)));
@@ -1741,8 +1746,54 @@ record_applied_impl(PG_FUNCTION_ARGS)
 	result = check_applicable(&job);
 	if (result)
 		RETURN_RESULT(result);
+	/* the statements already ran: the findings are stored, nothing is refused */
+	if (job.script)
+		job.lint_json = lint_migration(job.version, job.script, job.stmts, false);
 	run_as_current_migration(record_job, &job);
 	RETURN_RESULT("recorded");
+}
+
+static Datum lint_gate_impl(PG_FUNCTION_ARGS);
+
+PG_FUNCTION_INFO_V1(migrate_lint_gate);
+/* SQL: migrate.lint_gate(version, script) */
+Datum
+migrate_lint_gate(PG_FUNCTION_ARGS)
+{
+	return refusal_recorded(lint_gate_impl, "migrate.lint_gate", fcinfo);
+}
+
+/*
+ * migrate.lint_gate itself: the lint policy of migrate.apply (WARNINGs, and
+ * under migrate.lint_level = error the MG015 refusal) for a script the
+ * caller is about to run outside a transaction (pg_migrate); returns the
+ * findings as jsonb, as apply stores them.
+ */
+static Datum
+lint_gate_impl(PG_FUNCTION_ARGS)
+{
+	const char *version = migrate_text_arg(fcinfo, 0, "version", false, false);
+	const char *script = migrate_text_arg(fcinfo, 1, "script", false, false);
+	MemoryContext outer = CurrentMemoryContext;
+	List	   *stmts;
+	const char *json;
+	Datum		result;
+
+	migrate_check_version(version);
+	stmts = script_parse(script, "script");
+	if (stmts == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("script of migration %s contains no SQL statement", version),
+				 errhint("Pass the script the migration is about to run.")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	json = lint_migration(version, script, stmts, true);
+	/* the findings live in SPI's memory: build the result outside it */
+	MemoryContextSwitchTo(outer);
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	SPI_finish();
+	PG_RETURN_DATUM(result);
 }
 
 PG_FUNCTION_INFO_V1(migrate_revert);

@@ -88,8 +88,10 @@ die(int code, const char *fmt,...)
 	{
 		/* the document of a command that could not run: the error and the exit code */
 		Buf			b = {0};
+		const char *head = "{\"error\":{\"message\":";
 
-		buf_append(&b, "{\"error\":{\"message\":", 21);
+		/* (not the terminating zero: the message would be cut off after it) */
+		buf_append(&b, head, strlen(head));
 		json_quote(&b, msg);
 		buf_printf(&b, "},\"exit_code\":%d}\n", code);
 		fputs(b.data, stdout);
@@ -536,6 +538,9 @@ query_ok(PGconn *conn, const char *sql, int nparams, const char *const *params)
 		print_server_error(res, NULL);
 		if (opt_json)
 		{
+			/* an error before the command opened its document (compare) */
+			if (json.len == 0)
+				json_open(NULL, '{');
 			json_server_error(res);
 			json_close('}');
 			json_flush();
@@ -1461,6 +1466,20 @@ run_non_transactional_locked(PGconn *conn, Plan *plan, MigrationFile *mf, Outcom
 	{
 		free_stmts(&sl);
 		return;
+	}
+	/* the lint policy of migrate.apply (migrate.lint_level), before anything runs */
+	{
+		const char *params[2] = {mf->version, mf->up.text};
+		PGresult   *res = query(conn, "SELECT migrate.lint_gate($1, $2)", 2, params);
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			o->error = res;
+			o->exit_code = server_error_code(res);
+			free_stmts(&sl);
+			return;
+		}
+		PQclear(res);
 	}
 	if (!mark_client_migration(conn, mf->version))
 	{
@@ -2667,61 +2686,129 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-			"pg_migrate applies folders of migration files with the migrate_ext extension.\n"
+			"NAME\n"
+			"  pg_migrate - apply folders of migration files with the migrate_ext extension\n"
 			"\n"
-			"Usage:\n"
-			"  pg_migrate [OPTION]... up DIR            apply the pending migrations of DIR in version order\n"
-			"  pg_migrate [OPTION]... status DIR        applied, pending, out-of-order, applied-but-file-missing,\n"
-			"                                           checksum-differs, for every file and recorded migration\n"
-			"  pg_migrate [OPTION]... verify DIR        recorded checksums against the files, and the verify checks\n"
-			"  pg_migrate [OPTION]... down DIR [VERSION] revert the latest applied migration, or VERSION and every\n"
-			"                                           applied migration with a later version (newest first)\n"
-			"  pg_migrate [OPTION]... lint FILE|DIR...  lint the scripts with the server's linter\n"
-			"  pg_migrate [OPTION]... dry-run DIR       run the pending migrations, report time, rows and locks,\n"
-			"                                           and roll everything back\n"
-			"  pg_migrate [OPTION]... compare DB_A DB_B migration history and schema differences of two databases\n"
-			"  pg_migrate [OPTION]... drift             the drift report against the latest saved snapshot\n"
+			"SYNOPSIS\n"
+			"  pg_migrate [OPTION]... up DIR             apply the pending migrations of DIR\n"
+			"  pg_migrate [OPTION]... status DIR         state of every file and migration\n"
+			"  pg_migrate [OPTION]... verify DIR         recorded checksums, verify checks\n"
+			"  pg_migrate [OPTION]... down DIR [VERSION] revert migrations, newest first\n"
+			"  pg_migrate [OPTION]... lint FILE|DIR...   lint the scripts on the server\n"
+			"  pg_migrate [OPTION]... dry-run DIR        try the pending ones, roll back\n"
+			"  pg_migrate [OPTION]... compare DB_A DB_B  histories and schemas of two DBs\n"
+			"  pg_migrate [OPTION]... drift              drift since the saved snapshot\n"
+			"  pg_migrate help | --help | --version\n"
 			"\n"
-			"Connection options (as psql; libpq environment variables PGHOST, PGPORT, PGUSER,\n"
-			"PGDATABASE, PGPASSWORD, ... and ~/.pgpass apply):\n"
+			"DESCRIPTION\n"
+			"  pg_migrate is the command-line client of the migrate_ext extension. It\n"
+			"  applies a folder of migration files on one connection, one transaction per\n"
+			"  migration, through migrate.apply: the server parses, checks, lints and\n"
+			"  records them. A file with statements that cannot run in a transaction\n"
+			"  block (CREATE INDEX CONCURRENTLY, ...) is linted per migrate.lint_level\n"
+			"  first (migrate.lint_gate), then run statement by statement outside a\n"
+			"  transaction with lock_timeout and statement_timeout set to\n"
+			"  migrate.lock_timeout and migrate.statement_timeout, and recorded with\n"
+			"  migrate.record_applied. Mixed with transactional statements it is refused\n"
+			"  unless marked -- migrate:no-transaction.\n"
+			"\n"
+			"  DIR holds <version>__<name>.sql files (the version is everything before\n"
+			"  the double underscore: 20251014220000__add_audit.sql, V3__x.sql), applied\n"
+			"  in natural version order (V2 before V10). A file may have sections:\n"
+			"    -- migrate:up              the script (a file without sections is all up)\n"
+			"    -- migrate:down            the script that reverts it\n"
+			"                               (or <version>__<name>.down.sql)\n"
+			"    -- migrate:verify          checks that must return true\n"
+			"                               (or <version>__<name>.verify.sql)\n"
+			"    -- migrate:no-transaction  run every statement on its own, outside a\n"
+			"                               transaction\n"
+			"    -- requires: V1, V2        versions that must be applied first\n"
+			"\n"
+			"COMMANDS\n"
+			"  up DIR\n"
+			"      Apply the pending migrations in version order; stop at the first\n"
+			"      failure with the server's message and the failing statement. One\n"
+			"      progress line per migration with its duration, then a summary.\n"
+			"  status DIR\n"
+			"      For every file and recorded migration: applied, baselined,\n"
+			"      below-baseline, pending, out-of-order, applied-but-file-missing,\n"
+			"      checksum-differs or reverted.\n"
+			"  verify DIR\n"
+			"      Compare the recorded checksums with the files and run the stored\n"
+			"      verify checks.\n"
+			"  down DIR [VERSION]\n"
+			"      Revert the latest applied migration, or VERSION and every applied\n"
+			"      migration with a later version, newest first.\n"
+			"  lint FILE|DIR...\n"
+			"      Lint the up scripts with migrate.lint (with -v the down scripts too);\n"
+			"      the exit status follows the worst finding.\n"
+			"  dry-run DIR\n"
+			"      Run the pending migrations in a transaction that is rolled back;\n"
+			"      report the time, rows and locks of each statement.\n"
+			"  compare DB_A DB_B\n"
+			"      Compare the migration histories and the schemas of two databases,\n"
+			"      each given by name or connection string.\n"
+			"  drift\n"
+			"      Print the schema changes since the saved snapshot (migrate.drift),\n"
+			"      with who made them.\n"
+			"  help\n"
+			"      Print this text.\n"
+			"\n"
+			"OPTIONS\n"
 			"  -h, --host=HOST          database server host or socket directory\n"
 			"  -p, --port=PORT          database server port\n"
 			"  -U, --username=USER      database user name\n"
-			"  -d, --dbname=DBNAME      database name or connection string (compare takes two, as arguments)\n"
-			"\n"
-			"Other options:\n"
-			"      --json               print one JSON document on stdout (progress goes to stderr)\n"
+			"  -d, --dbname=DBNAME      database name or connection string (compare takes\n"
+			"                           its two databases as arguments)\n"
+			"      --json               print one JSON document on stdout (progress goes\n"
+			"                           to stderr)\n"
 			"  -q, --quiet              no progress lines and no server notices\n"
-			"  -v, --verbose            more detail: every statement, info findings, same versions\n"
-			"      --retry              drop an INVALID index left by a failed CREATE INDEX CONCURRENTLY\n"
-			"                           (with DROP INDEX CONCURRENTLY) and build it again\n"
+			"  -v, --verbose            more detail: every statement, info findings, the\n"
+			"                           versions that are the same\n"
+			"      --retry              drop an INVALID index left by a failed CREATE\n"
+			"                           INDEX CONCURRENTLY (with DROP INDEX CONCURRENTLY)\n"
+			"                           and build it again\n"
 			"      --target=VERSION     up, dry-run: stop after VERSION\n"
 			"      --allow-out-of-order up: apply pending migrations older than applied ones\n"
 			"  -V, --version            print the version and exit\n"
 			"  -?, --help               print this help and exit\n"
 			"\n"
-			"Files: DIR holds <version>__<name>.sql (the version is everything before the double\n"
-			"underscore: 20251014220000__add_audit.sql, V3__x.sql). A file may have sections:\n"
-			"  -- migrate:up       the script (the default: a file without sections is all up)\n"
-			"  -- migrate:down     the script that reverts it (or <version>__<name>.down.sql)\n"
-			"  -- migrate:verify   checks that must return true (or <version>__<name>.verify.sql)\n"
-			"  -- migrate:no-transaction   run every statement on its own, outside a transaction\n"
-			"  -- requires: V1, V2 versions that must be applied first\n"
-			"A file with statements that cannot run in a transaction (CREATE INDEX CONCURRENTLY, ...)\n"
-			"is run statement by statement outside a transaction with migrate.lock_timeout, then\n"
-			"recorded with migrate.record_applied; mixed with transactional statements it is refused\n"
-			"unless marked -- migrate:no-transaction.\n"
+			"ENVIRONMENT\n"
+			"  PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSERVICE, ...\n"
+			"      The libpq environment variables and ~/.pgpass apply, as with psql.\n"
+			"  PGOPTIONS\n"
+			"      Settings of the session, e.g. \"-c migrate.lint_level=error\" or\n"
+			"      \"-c migrate.lock_timeout=2s\" (or ALTER ROLE/DATABASE ... SET).\n"
 			"\n"
-			"Exit status:\n"
+			"EXIT STATUS\n"
 			"  0   success, nothing found\n"
-			"  1   found something: status/verify: checksum differs or file missing (verify: or a check\n"
-			"      failed); lint: warnings; compare: differences; drift: drift\n"
-			"  2   lint: error findings\n"
-			"  3   a migration, down script or dry run failed (the failing statement is printed)\n"
-			"  4   refused before running: bad or duplicate files, changed applied files, a mixed file,\n"
-			"      a leftover INVALID index without --retry, a missing requirement\n"
-			"  5   cannot connect, extension not installed, or another server error\n"
-			"  64  bad command line\n");
+			"  1   found something: status/verify: a checksum differs or a file is missing\n"
+			"      (verify: or a check failed); lint: warnings; compare: differences;\n"
+			"      drift: drift\n"
+			"  2   lint: error findings (a syntax error counts as one)\n"
+			"  3   a migration, down script or dry run failed (the failing statement is\n"
+			"      printed)\n"
+			"  4   refused before running: bad or duplicate files, an applied file\n"
+			"      changed, a mixed file, a leftover INVALID index without --retry, a\n"
+			"      missing requirement, a version older than an applied one without\n"
+			"      --allow-out-of-order, the lint policy (migrate.lint_level = error),\n"
+			"      down of a migration that is not applied, has no down script or is\n"
+			"      required by applied ones, lint of a file without SQL\n"
+			"  5   cannot connect, the extension is not installed, or another server error\n"
+			"  64  bad command line\n"
+			"\n"
+			"EXAMPLES\n"
+			"  Apply a folder, then list what is applied and pending:\n"
+			"    pg_migrate -d app up migrations\n"
+			"    pg_migrate -d app status migrations\n"
+			"  Refuse migrations with lint errors, non-transactional ones included:\n"
+			"    PGOPTIONS=\"-c migrate.lint_level=error\" pg_migrate -d app up migrations\n"
+			"  Build again an index that a failed CREATE INDEX CONCURRENTLY left INVALID:\n"
+			"    pg_migrate -d app up --retry migrations\n"
+			"  Revert migration 20251014220100 and every later one:\n"
+			"    pg_migrate -d app down migrations 20251014220100\n"
+			"  Compare development with production:\n"
+			"    pg_migrate compare app \"host=prod.internal dbname=app sslmode=require\"\n");
 }
 
 int

@@ -3,6 +3,8 @@
 # middle of a job, by an error that is not about a row and by the death of
 # its backend (pg_terminate_backend), resumes from its last committed batch
 # when called again: no row copied twice, none lost, the counts add up.
+# Also the progress NOTICE of copy_rows and copy_rows_each, every
+# migrate.copy_notice_batches batches, as psql shows it (pgTAP cannot see it).
 # Runs inside a throwaway cluster (pg_virtualenv -t), like pg_migrate.sh:
 #   pg_virtualenv -t prove --exec bash test/client/copy_rows_resume.sh
 set -uo pipefail
@@ -89,5 +91,36 @@ is "$(sql "$DB" "SELECT state, rows_copied FROM migrate.copy_jobs WHERE job = 'c
 # 5. reconcile agrees
 is "$(sql "$DB" "SELECT migrate.reconcile('SELECT id AS k FROM src', 'dst', '{k}') ->> 'success_rate'")" "100.00" \
 	"reconcile: success_rate 100.00"
+
+# 6. the progress NOTICE, every migrate.copy_notice_batches batches (default
+# 10, 0: none), with the job's totals so far; only the NOTICEs (stderr) kept
+notices() {
+	PGOPTIONS="-c client_min_messages=notice" psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" "$@" 2>&1 >/dev/null
+}
+sql "$DB" "CREATE TABLE dst_n (k int PRIMARY KEY, name text CHECK (name <> 'row 13'));
+INSERT INTO dst_n SELECT g, 'row ' || g FROM generate_series(1, 3) g;
+CREATE TABLE dst_d (k int PRIMARY KEY, name text);
+CREATE TABLE dst_z (k int PRIMARY KEY, name text);
+CREATE TABLE dst_e (k int PRIMARY KEY, name text);" >/dev/null || bail_out "setup of the NOTICE checks failed"
+# 50 rows in batches of 2: 25 batches, a NOTICE after batches 10 and 20
+is "$(notices -c "SELECT migrate.copy_rows('notice_default', 'SELECT id AS k, label AS name FROM src', 'dst_d', '{k}', 2) ->> 'batches'")" \
+	"NOTICE:  copy job notice_default: 10 batches, 20 rows copied, 0 skipped, 0 failed
+NOTICE:  copy job notice_default: 20 batches, 40 rows copied, 0 skipped, 0 failed" \
+	"a NOTICE every 10 batches by default (25 batches: after 10 and 20)"
+# every 4 batches of 5 rows: 3 rows already there (skipped), row 13 fails its CHECK
+is "$(notices -c "SET migrate.copy_notice_batches = 4" \
+	-c "SELECT migrate.copy_rows('notice_4', 'SELECT id AS k, label AS name FROM src', 'dst_n', '{k}', 5) ->> 'batches'")" \
+	"NOTICE:  copy job notice_4: 4 batches, 16 rows copied, 3 skipped, 1 failed
+NOTICE:  copy job notice_4: 8 batches, 36 rows copied, 3 skipped, 1 failed" \
+	"migrate.copy_notice_batches = 4: a NOTICE after batches 4 and 8 of 10, with the rows copied, skipped and failed so far"
+is "$(notices -c "SET migrate.copy_notice_batches = 0" \
+	-c "SELECT migrate.copy_rows('notice_0', 'SELECT id AS k, label AS name FROM src', 'dst_z', '{k}', 1) ->> 'batches'")" \
+	"" "migrate.copy_notice_batches = 0: no NOTICE in 50 batches"
+# copy_rows_each commits each batch in a step of its own: the count is the job's
+is "$(notices -c "SET migrate.copy_notice_batches = 3" \
+	-c "CALL migrate.copy_rows_each('notice_each', 'SELECT id AS k, label AS name FROM src', 'dst_e', '{k}', 10)")" \
+	"NOTICE:  copy job notice_each: 3 batches, 30 rows copied, 0 skipped, 0 failed
+NOTICE:  copy job notice_each: 5 batches, 50 rows copied, 0 skipped, 0 failed" \
+	"copy_rows_each: a NOTICE after batch 3 of the job (across its commits), then its summary"
 
 done_testing

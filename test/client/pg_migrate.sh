@@ -120,6 +120,24 @@ exit_code 0 "-? exits 0"
 is "$OUT" "$help" "-? prints the same help as --help"
 pgm help
 is "$RC:$OUT" "0:$help" "the help command prints the help and exits 0"
+# the help is a man-style text: its sections, every option, every exit status
+for s in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS ENVIRONMENT "EXIT STATUS" EXAMPLES; do
+	like "$help" "(^|"$'\n'")$s"$'\n'"  [^ ]" "--help has the man-style section $s"
+done
+for o in -h --host= -p --port= -U --username= -d --dbname= --json -q --quiet -v --verbose --retry --target= \
+	--allow-out-of-order -V --version -? --help; do
+	if [[ $help == *"$o"* ]]; then
+		pass "--help documents the option $o"
+	else
+		fail "--help documents the option $o"
+	fi
+done
+for x in 0 1 2 3 4 5 64; do
+	like "$help" $'\n'"  $x +[a-z]" "--help documents the exit status $x"
+done
+like "$help" "the lint policy \(migrate\.lint_level = error\)" "--help: exit 4 includes the lint policy"
+like "$help" "PGOPTIONS" "--help: ENVIRONMENT names PGOPTIONS (to set migrate.lint_level and migrate.lock_timeout)"
+is "$(awk 'length > 80' <<<"$help")" "" "--help: no line is wider than 80 columns"
 
 extversion=$(sql postgres "SELECT default_version FROM pg_available_extensions WHERE name = 'migrate_ext'")
 pgm --version
@@ -301,6 +319,9 @@ printf -- '-- migrate:up\nCREATE TABLE uc (id int);\nINSERT INTO uc VALUES (1);\
 pgm -d pgm_up up up
 exit_code 0 "up: after fixing the file: exit 0"
 like "$OUT" '\[1/2\] 3 c \.\.\. applied' "up: progress line per migration"
+# its duration: "(7.1 ms)", or "(1.25 s)" from a second on
+like "$OUT" '\[1/2\] 3 c \.\.\. applied \(([0-9]+\.[0-9] ms|[0-9]+\.[0-9]{2} s)\)'$'\n' "up: the progress line gives the migration's duration"
+like "$OUT" '\[2/2\] 4 d \.\.\. applied \(([0-9]+\.[0-9] ms|[0-9]+\.[0-9]{2} s)\)'$'\n' "up: ... on every progress line"
 is "$(states pgm_up) $(sql pgm_up 'SELECT count(*) FROM uc')" "1:applied 2:applied 3:applied 4:applied 2" "up: 3 and 4 applied"
 pgm -d pgm_up up up
 exit_code 0 "up: re-run: exit 0"
@@ -486,6 +507,36 @@ is "$(jv '[sv("result"), d["reverted"]]')" "11=failed 0" "down --json: failed, n
 is "$(sql pgm_down "SELECT state FROM migrate.migrations WHERE version = '11'") $(sql pgm_down "SELECT to_regclass('dn11')")" \
 	"applied dn11" "down: no down script: still applied"
 
+# a down script that fails: exit 3, in a transaction and outside one
+newdb downfail
+printf -- '-- migrate:up\nCREATE TABLE df1 (id int);\n-- migrate:down\nDROP TABLE df1;\nDROP TABLE df_nosuch;\n' | mf df 1__df1.sql
+pgm -d pgm_downfail -q up df
+exit_code 0 "down fails: setup applied"
+pgm -d pgm_downfail --json down df
+exit_code 3 "down: a down script that fails: exit 3"
+json_ok "down --json: a failed down script is still one JSON object"
+is "$(jv '[sv("result"), d["reverted"], d["failure"]["error"]["sqlstate"]]')" "1=failed 0 42P01" \
+	"down --json: failed, nothing reverted, the server's SQLSTATE"
+like "$(jv 'd["failure"]["error"]["context"]')" 'down script statement 2 \(line 2\) of migration 1' \
+	"down --json: the context names the failing statement of the down script"
+like "$ERR" 'migration 1 \(df/1__df1.sql\) could not be reverted: table "df_nosuch" does not exist' "down: the failure names the migration and the server's message"
+like "$ERR" 'DROP TABLE df_nosuch' "down: the failing statement is printed"
+is "$(states pgm_downfail) $(sql pgm_downfail "SELECT to_regclass('df1')") $(sql pgm_downfail "SELECT count(*) FROM migrate.history WHERE action = 'revert'")" \
+	"1:applied df1 0" "down: the failed down script was rolled back: still applied, table kept, no revert recorded"
+printf -- '-- migrate:up\nCREATE INDEX CONCURRENTLY df1_a ON df1 (id);\nCREATE INDEX CONCURRENTLY df1_b ON df1 (id);\n-- migrate:down\nDROP INDEX CONCURRENTLY df1_a;\nDROP INDEX CONCURRENTLY df1_nosuch;\n' |
+	mf df 2__idx.sql
+pgm -d pgm_downfail -q up df
+exit_code 0 "down fails: a non-transactional migration applied"
+pgm -d pgm_downfail --json down df
+exit_code 3 "down: a non-transactional down script that fails: exit 3"
+is "$(jv '[(m["version"], m["result"], m["non_transactional"]) for m in d["migrations"]] + [d["failure"]["error"]["sqlstate"]]')" \
+	"2 failed true 42704" "down --json: the non-transactional down script failed (42704)"
+like "$ERR" 'index "df1_nosuch" does not exist' "down: non-transactional: the server's message"
+like "$ERR" 'the statements before it stay done; nothing was recorded' "down: non-transactional: says what stays done"
+is "$(states pgm_downfail) $(sql pgm_downfail "SELECT coalesce(to_regclass('df1_a')::text, 'none') || ' ' || coalesce(to_regclass('df1_b')::text, 'none')") $(sql pgm_downfail "SELECT count(*) FROM migrate.history WHERE action = 'revert'")" \
+	"1:applied 2:applied none df1_b 0" \
+	"down: non-transactional: the statement before the failure ran (df1_a dropped), the migration is still applied, no revert recorded"
+
 ###########################################################################
 # 8. lint
 ###########################################################################
@@ -541,6 +592,16 @@ exit_code 1 "lint -v: a warning in the down section: exit 1"
 like "$OUT" 'lint/downonly.sql:3: warning: drop-table' "lint -v: down finding at its file line"
 pgm -d pgm_lint lint lint/no_such_file.sql
 exit_code 64 "lint: a file that does not exist: exit 64"
+: | mf lint empty.sql
+printf -- '-- migrate:down\nDROP TABLE lt;\n' | mf lint onlydown.sql
+pgm -d pgm_lint lint lint/empty.sql
+exit_code 4 "lint: an empty file: exit 4 (no SQL)"
+like "$ERR" '"lint/empty.sql" contains no SQL to lint' "lint: an empty file: says so"
+pgm -d pgm_lint --json lint lint/clean.sql lint/onlydown.sql
+exit_code 4 "lint: a file with no up script: exit 4 (no SQL), whatever the other files"
+json_ok "lint --json: no SQL: still one JSON object"
+is "$(jv '[d["exit_code"], d["error"]["message"]]')" '4 "lint/onlydown.sql" contains no SQL to lint' \
+	"lint --json: no SQL: the error and the exit code in the document"
 is "$(sql pgm_lint "SELECT concat_ws(',', to_regclass('lt_i'), to_regclass('clean_t'), to_regclass('x'))")" "" "lint: changes nothing"
 
 ###########################################################################
@@ -590,6 +651,10 @@ is "$(sql pgm_nt "SELECT indisvalid FROM pg_index WHERE indexrelid = 'nt_v'::reg
 is "$(sql pgm_nt "SELECT (details->'recorded_from'->>'non_transactional') || ' ' || (details->'recorded_from'->>'client') FROM migrate.history WHERE version = '2' AND action = 'apply'")" \
 	"true pg_migrate" "non-transactional: history details recorded_from.non_transactional = true"
 is "$(states pgm_nt)" "1:applied 2:applied" "non-transactional: migration 2 applied"
+like "$ERR" '\[2/2\] 2 cic \.\.\. recorded, outside a transaction \(([0-9]+\.[0-9] ms|[0-9]+\.[0-9]{2} s)\)('$'\n''|$)' \
+	"non-transactional: the progress line (on stderr with --json) gives the duration"
+is "$(sql pgm_nt "SELECT lint_findings @> '[{\"rule\": \"non-transactional-statement\", \"statement_no\": 1}]' AND lint_findings = (SELECT details->'lint' FROM migrate.history WHERE version = '2' AND action = 'apply') FROM migrate.migrations WHERE version = '2'")" \
+	"t" "non-transactional: record_applied stored the script's lint findings (not []), in the row and the history entry"
 pgm -d pgm_nt --json down nt
 exit_code 0 "non-transactional: down with DROP INDEX CONCURRENTLY: exit 0"
 is "$(jv '[(m["version"], m["result"], m["non_transactional"]) for m in d["migrations"]]')" "2 reverted true" \
@@ -689,6 +754,72 @@ pgm -d pgm_nt3 up nt3
 exit_code 3 "transactional up, non-transactional down, failing: exit 3"
 is "$(sql pgm_nt3 "SELECT coalesce(to_regclass('nd2')::text, 'none')")" "none" \
 	"a failing transactional up script leaves nothing behind (not run statement by statement because of its down script)"
+
+# the lint policy of migrate.apply (migrate.lint_level) holds for non-transactional files too
+newdb ntlint
+printf 'CREATE TABLE nl (id int);\nINSERT INTO nl SELECT generate_series(1, 10);\n' | mf ntl 1__t.sql
+printf -- '-- migrate:no-transaction\nCREATE TABLE nl_made (id int);\nVACUUM FULL nl;\n' | mf ntl 2__vac.sql
+pgm -d pgm_ntlint -q --target=1 up ntl
+filenode=$(sql pgm_ntlint "SELECT pg_relation_filenode('nl')")
+PGOPTIONS="${PGOPTIONS:-} -c migrate.lint_level=error" run "$PGM" -d pgm_ntlint --json up ntl
+exit_code 4 "lint policy: lint_level = error refuses a non-transactional file with an error finding: exit 4 (as apply's MG015)"
+json_ok "lint policy --json: one JSON object"
+is "$(jv '[d["failure"]["error"]["sqlstate"], d["failure"]["error"]["message"], sv("result"), sv("non_transactional")]')" \
+	"MG015 migration 2 has 1 lint error 2=failed 2=true" "lint policy --json: refused with MG015 and apply's message"
+like "$ERR" 'migration 2 \(ntl/2__vac.sql\) failed: migration 2 has 1 lint error \[MG015\]' "lint policy: the refusal names the migration and the file"
+like "$ERR" 'detail: statement 2 \(line [0-9]+\): vacuum-full: VACUUM FULL rewrites the table' "lint policy: the error finding in the detail"
+like "$ERR" 'hint: Nothing was run\. Fix the script' "lint policy: the hint says nothing ran and what to do"
+is "$(sql pgm_ntlint "SELECT coalesce(to_regclass('nl_made')::text, 'none') || ' ' || (pg_relation_filenode('nl') = $filenode)") $(states pgm_ntlint)" \
+	"none true 1:applied" "lint policy: refused before anything ran (not even the CREATE TABLE before the VACUUM FULL), nothing recorded"
+pgm -d pgm_ntlint up ntl
+exit_code 0 "lint policy: under warn (the default) the same file runs: exit 0"
+like "$ERR" 'WARNING: +lint error vacuum-full' "lint policy: under warn the error finding is a WARNING"
+is "$(sql pgm_ntlint "SELECT (lint_findings @> '[{\"rule\": \"vacuum-full\", \"severity\": \"error\"}]') || ' ' || (pg_relation_filenode('nl') <> $filenode) || ' ' || (to_regclass('nl_made') IS NOT NULL) FROM migrate.migrations WHERE version = '2'")" \
+	"true true true" "lint policy: under warn it ran, and its findings are stored"
+mf ntl 3__vac_again.sql <<<'VACUUM FULL nl;'
+PGOPTIONS="${PGOPTIONS:-} -c migrate.lint_level=off" run "$PGM" -d pgm_ntlint up ntl
+exit_code 0 "lint policy: lint_level = off: exit 0"
+unlike "$ERR" 'vacuum-full' "lint policy: off: no lint warning"
+is "$(sql pgm_ntlint "SELECT lint_findings FROM migrate.migrations WHERE version = '3'")" "[]" "lint policy: off: no findings stored, as apply"
+
+# a non-transactional statement obeys the migration's lock_timeout (migrate.lock_timeout)
+newdb ntlock
+printf 'CREATE TABLE lk (id int);\nINSERT INTO lk VALUES (1);\n' | mf ntlk 1__t.sql
+mf ntlk 2__idx.sql <<<'CREATE INDEX CONCURRENTLY lk_id ON lk (id);'
+pgm -d pgm_ntlock -q --target=1 up ntlk
+sql pgm_ntlock "ALTER DATABASE pgm_ntlock SET migrate.lock_timeout = '300ms'" >/dev/null
+# another session holds ACCESS EXCLUSIVE on lk (as a long ALTER TABLE would);
+# CREATE INDEX CONCURRENTLY needs SHARE UPDATE EXCLUSIVE on it and waits
+PGAPPNAME=pgm_locker psql -XAtq -d pgm_ntlock -c 'BEGIN' -c 'LOCK TABLE lk IN ACCESS EXCLUSIVE MODE' -c 'SELECT pg_sleep(120)' -c 'COMMIT' \
+	>/dev/null 2>&1 &
+locker=$!
+locked="SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE a.application_name = 'pgm_locker' AND l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+for _ in $(seq 1 100); do
+	[ "$(sql pgm_ntlock "$locked")" = 1 ] && break
+	sleep 0.1
+done
+is "$(sql pgm_ntlock "$locked")" "1" "lock_timeout: another session holds ACCESS EXCLUSIVE on the table"
+t0=$(date +%s%N)
+run timeout 60 "$PGM" -d pgm_ntlock --json up ntlk
+ms=$((($(date +%s%N) - t0) / 1000000))
+exit_code 3 "lock_timeout: CREATE INDEX CONCURRENTLY behind the lock fails: exit 3 (a failed migration)"
+is "$(jv '[d["failure"]["error"]["sqlstate"], d["failure"]["error"]["message"], d["failure"]["statement_no"], sv("result")]')" \
+	"55P03 canceling statement due to lock timeout 1 2=failed" "lock_timeout --json: 55P03 at statement 1"
+like "$ERR" 'migration 2 \(ntlk/2__idx.sql\) failed: canceling statement due to lock timeout \[55P03\]' \
+	"lock_timeout: the failure says it was the lock timeout"
+if [ "$ms" -ge 300 ] && [ "$ms" -lt 10000 ]; then
+	pass "lock_timeout: it waited for migrate.lock_timeout (300 ms) and no longer (${ms} ms; the lock is held for 120 s)"
+else
+	fail "lock_timeout: it waited for migrate.lock_timeout (300 ms) and no longer" "  pg_migrate took ${ms} ms"
+fi
+is "$(sql pgm_ntlock "$locked")" "1" "lock_timeout: the other session still holds its lock"
+is "$(states pgm_ntlock) $(sql pgm_ntlock "SELECT count(*) FROM pg_index WHERE indrelid = 'lk'::regclass") $(sql pgm_ntlock "SELECT count(*) FROM migrate.history WHERE version = '2'")" \
+	"1:applied 0 0" "lock_timeout: nothing recorded, no index left (not even an INVALID one)"
+sql pgm_ntlock "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgm_locker'" >/dev/null
+wait "$locker" 2>/dev/null
+pgm -d pgm_ntlock up ntlk
+is "$RC $(states pgm_ntlock)" "0 1:applied 2:applied" "lock_timeout: once the lock is released, up applies it"
 
 ###########################################################################
 # 11. S1: dev and prod diverged, reconciled with bridge migrations
@@ -892,6 +1023,21 @@ exit_code 5 "privileges: status needs EXECUTE on migrate.status(): exit 5"
 like "$ERR" 'permission denied for function status' "privileges: status: permission denied"
 PGPASSWORD=${PGPASSWORD:-pgm_reader} run "$PGM" -U pgm_reader -d pgm_files up files
 exit_code 5 "privileges: up as a role without privileges: exit 5"
+
+# compare: exit 5 when a database cannot be read
+pgm compare pgm_files pgm_noext
+exit_code 5 "compare with a database without the extension: exit 5"
+like "$ERR" 'the extension migrate_ext is not installed in database "pgm_noext"' "compare: names the database without the extension"
+pgm --json compare pgm_no_such_database pgm_files
+exit_code 5 "compare with a database that does not exist: exit 5"
+json_ok "compare --json: cannot connect: still one JSON object"
+is "$(jv 'd["exit_code"]')" "5" "compare --json: cannot connect: the exit code in the document"
+like "$(jv 'd["error"]["message"]')" 'database "pgm_no_such_database" does not exist' "compare --json: cannot connect: the error in the document"
+PGPASSWORD=${PGPASSWORD:-pgm_reader} run "$PGM" -U pgm_reader --json compare pgm_files pgm_files
+exit_code 5 "compare as a role without EXECUTE on migrate.history_export: exit 5 (a server error)"
+json_ok "compare --json: a server error is one JSON object"
+is "$(jv 'd["error"]["sqlstate"]')" "42501" "compare --json: permission denied (42501)"
+like "$ERR" 'permission denied for function history_export' "compare: the server's error is printed"
 
 ###########################################################################
 # baselined databases

@@ -6,10 +6,12 @@
 -- own savepoint, triggers disabled as a superuser would), migrate.fingerprint()
 -- (order-independent), migrate.history_export() and migrate.history_compare(),
 -- and migrate.record_applied() (the pg_migrate path for statements run
--- outside a transaction): bookkeeping, chain, event, idempotence, refusals.
+-- outside a transaction): bookkeeping, chain, event, idempotence, refusals,
+-- the lint findings it stores; and migrate.lint_gate() (apply's lint policy
+-- for a script pg_migrate is about to run outside a transaction).
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(67);
+SELECT plan(100);
 
 -- SHA-256 as hex of a text (the test database is UTF8)
 CREATE FUNCTION pg_temp.h(t text) RETURNS text LANGUAGE sql AS
@@ -233,6 +235,96 @@ SELECT throws_ok($$ SELECT migrate.record_applied('21', 'x', repeat('1', 64), ex
 SELECT is((SELECT count(*) FROM migrate.history_check()), 0::bigint, 'the history is intact after record_applied');
 
 --
+-- record_applied stores the lint findings of its script, linted without
+-- refusing (the statements already ran), as migrate.apply stores them
+--
+SELECT is((SELECT lint_findings FROM migrate.migrations WHERE version = '20'),
+          migrate.lint_gate('20', 'CREATE INDEX CONCURRENTLY hist_i ON hist_t1 (id)'),
+          'record_applied stores the lint findings of its script (those lint_gate returns for it)');
+SELECT ok((SELECT lint_findings @> '[{"rule": "non-transactional-statement", "severity": "info", "statement_no": 1}]'
+             FROM migrate.migrations WHERE version = '20'), '... the real findings, not an empty array');
+SELECT is((SELECT details -> 'lint' FROM migrate.history WHERE version = '20' AND action = 'apply'),
+          (SELECT lint_findings FROM migrate.migrations WHERE version = '20'), '... also in its history entry');
+SET LOCAL client_min_messages = error;
+SET LOCAL migrate.lint_level = error;
+SELECT is(migrate.record_applied('30', 'vacuum', migrate.checksum('VACUUM FULL hist_t1'), 'VACUUM FULL hist_t1'), 'recorded',
+          'record_applied under lint_level = error: an error finding refuses nothing (the statements already ran)');
+SELECT ok((SELECT lint_findings @> '[{"rule": "vacuum-full", "severity": "error"}]' FROM migrate.migrations WHERE version = '30'),
+          '... and the error finding is stored');
+SET LOCAL migrate.lint_level = off;
+SELECT is(migrate.record_applied('31', 'vacuum2', migrate.checksum('VACUUM FULL hist_t2'), 'VACUUM FULL hist_t2'), 'recorded',
+          'record_applied under lint_level = off');
+SELECT is((SELECT lint_findings FROM migrate.migrations WHERE version = '31'), '[]'::jsonb,
+          '... stores no findings, as apply under off');
+SET LOCAL migrate.lint_level = warn;
+SELECT is(migrate.record_applied('32', 'noscript', repeat('2', 64)), 'recorded', 'record_applied without the script');
+SELECT is((SELECT lint_findings FROM migrate.migrations WHERE version = '32'), '[]'::jsonb, '... has no findings to store');
+
+--
+-- lint_gate: the lint policy of migrate.apply for a script the caller is
+-- about to run outside a transaction (pg_migrate)
+--
+CREATE TABLE gate_t (id int);
+INSERT INTO gate_t VALUES (1), (2);
+ANALYZE gate_t;
+CREATE FUNCTION pg_temp.n_ev(k text) RETURNS bigint LANGUAGE sql AS
+$$ SELECT count(*) FROM migrate.events WHERE kind = k $$;
+-- the error of a query as "sqlstate|message|detail|hint", or "no error"
+CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	s text; m text; d text; h text;
+BEGIN
+	EXECUTE q;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+	RETURN concat_ws('|', s, m, d, h);
+END
+$$;
+SELECT pg_temp.n_ev('lint_error') AS gate_ev0 \gset
+SET LOCAL migrate.lint_level = off;
+SELECT is(migrate.lint_gate('40', 'VACUUM FULL gate_t'), '[]'::jsonb, 'lint_gate under lint_level = off: no lint, no findings');
+SELECT is(pg_temp.n_ev('lint_error'), :'gate_ev0'::bigint, '... and no lint_error event');
+SET LOCAL migrate.lint_level = warn;
+SELECT ok(migrate.lint_gate('40', 'VACUUM FULL gate_t') @> '[{"rule": "vacuum-full", "severity": "error", "statement_no": 1, "line": 1}]',
+          'lint_gate under warn: the error finding is returned, not refused');
+SELECT is(pg_temp.n_ev('lint_error'), :'gate_ev0'::bigint + 1, '... and recorded as a lint_error event, as apply does under warn');
+SELECT migrate.lint_gate('41', 'CREATE INDEX gate_i ON gate_t (id)') AS gate_f \gset
+SELECT ok(:'gate_f'::jsonb @> '[{"rule": "create-index-non-concurrent", "severity": "warning"}]'
+          AND NOT :'gate_f'::jsonb @> '[{"rule": "lock-profile"}]', 'lint_gate: a warning finding; the lock profile left out');
+SAVEPOINT gate;
+SELECT migrate.apply('41', 'idx', 'CREATE INDEX gate_i ON gate_t (id)');
+SELECT is((SELECT lint_findings FROM migrate.migrations WHERE version = '41'), :'gate_f'::jsonb,
+          'lint_gate returns the findings migrate.apply stores for the same script');
+ROLLBACK TO SAVEPOINT gate;
+SET LOCAL migrate.lint_level = error;
+SELECT ok(migrate.lint_gate('41', 'CREATE INDEX gate_i ON gate_t (id)') @> '[{"rule": "create-index-non-concurrent"}]',
+          'lint_gate under error: warning findings only are not refused');
+SELECT throws_ok($$ SELECT migrate.lint_gate('40', 'VACUUM FULL gate_t') $$, 'MG015', 'migration 40 has 1 lint error',
+                 'lint_gate under error: an error finding is refused with MG015');
+SELECT is((SELECT count(*) FROM migrate.events WHERE kind = 'migration_refused' AND details ->> 'function' = 'migrate.lint_gate'
+              AND details ->> 'version' = '40' AND txid = pg_current_xact_id()), 1::bigint,
+          '... and recorded as a migration_refused event, as a refused apply');
+SELECT is(pg_temp.err($$ SELECT migrate.lint_gate('42', 'ALTER TABLE gate_t ADD COLUMN c int NOT NULL') $$),
+          pg_temp.err($$ SELECT migrate.apply('42', 'c', 'ALTER TABLE gate_t ADD COLUMN c int NOT NULL') $$),
+          'lint_gate refuses with the SQLSTATE, message, detail and hint of migrate.apply');
+SELECT matches(pg_temp.err($$ SELECT migrate.lint_gate('42', 'ALTER TABLE gate_t ADD COLUMN c int NOT NULL') $$),
+               '^MG015\|migration 42 has 1 lint error\|statement 1 \(line 1\): add-column-not-null-no-default: .*\|Nothing was run\. Fix the script',
+               '... the finding in the detail, what to do in the hint');
+SET LOCAL migrate.lint_level = warn;
+SELECT ok(jsonb_typeof(migrate.lint_gate('43', 'CREATE TABLE gate_made (id int)')) = 'array', 'lint_gate of a CREATE TABLE');
+SELECT is(to_regclass('gate_made'), NULL, '... runs nothing');
+SELECT is((SELECT count(*) FROM migrate.migrations WHERE version IN ('40', '41', '42', '43')), 0::bigint, 'lint_gate records nothing');
+SELECT throws_ok($$ SELECT migrate.lint_gate(NULL, 'SELECT 1') $$, '22004', 'version must not be NULL', 'lint_gate: a NULL version');
+SELECT throws_ok($$ SELECT migrate.lint_gate('44', NULL) $$, '22004', 'script must not be NULL', 'lint_gate: a NULL script');
+SELECT throws_ok($$ SELECT migrate.lint_gate('44', '  ') $$, '22023', NULL, 'lint_gate: a blank script');
+SELECT throws_ok($$ SELECT migrate.lint_gate('44', '-- nothing') $$, '22023', 'script of migration 44 contains no SQL statement',
+                 'lint_gate: a script without a statement');
+SELECT throws_ok($$ SELECT migrate.lint_gate('a b', 'SELECT 1') $$, '22023', NULL, 'lint_gate: an invalid version');
+SELECT throws_ok($$ SELECT migrate.lint_gate('44', 'CREATE TABEL x (id int)') $$, '42601', NULL, 'lint_gate: a syntax error');
+SET LOCAL client_min_messages = warning;
+
+--
 -- privileges: nothing for PUBLIC
 --
 CREATE ROLE hist_nobody;
@@ -242,6 +334,18 @@ SELECT ok(NOT has_function_privilege('hist_nobody', 'migrate.record_applied(text
           AND NOT has_function_privilege('hist_nobody', 'migrate.history_compare(jsonb)', 'EXECUTE')
           AND NOT has_function_privilege('hist_nobody', 'migrate.fingerprint()', 'EXECUTE'),
           'record_applied, history_check, history_export, history_compare and fingerprint are not granted to PUBLIC');
+SELECT ok(NOT has_function_privilege('hist_nobody', 'migrate.lint_gate(text, text)', 'EXECUTE'), 'lint_gate is not granted to PUBLIC');
+SELECT migrate.setup_roles('hist_admin', 'hist_monitor', 'hist_app');
+SELECT ok(has_function_privilege('hist_admin', 'migrate.lint_gate(text, text)', 'EXECUTE')
+          AND NOT has_function_privilege('hist_monitor', 'migrate.lint_gate(text, text)', 'EXECUTE')
+          AND NOT has_function_privilege('hist_app', 'migrate.lint_gate(text, text)', 'EXECUTE'),
+          'setup_roles grants lint_gate to the admin role only, as record_applied');
+SET LOCAL ROLE hist_nobody;
+SELECT throws_ok($$ SELECT migrate.lint_gate('44', 'SELECT 1') $$, '42501', NULL, 'a role without the grant cannot call lint_gate');
+RESET ROLE;
+SET LOCAL ROLE hist_admin;
+SELECT is(migrate.lint_gate('44', 'SELECT 1'), '[]'::jsonb, 'the admin role calls lint_gate');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

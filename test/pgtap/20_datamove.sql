@@ -4,13 +4,14 @@
 -- errors raised; finished jobs not run again), migrate.copy_rows_each (the
 -- same, committing per batch: only its refusal inside a transaction block can
 -- be tested here) and migrate.reconcile (key sets of a source and a target
--- compared with INTERSECT/EXCEPT).
+-- compared with GROUP BY and EXCEPT; duplicate and NULL keys reported).
+-- The progress NOTICEs are checked by test/client/copy_rows_resume.sh.
 -- Resuming after a stop cannot be tested in one transaction (the failing call
 -- rolls back with its batches); a running job is simulated by setting its
 -- copy_jobs row back to 'running'.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(157);
+SELECT plan(197);
 
 -- a copy_rows result without elapsed_ms and any key the API does not document
 -- (the exact key set is tested once below)
@@ -104,6 +105,13 @@ CREATE TABLE dm_plain (key int PRIMARY KEY, name text);
 SELECT is(pg_temp.dm_sqlstate($$SELECT migrate.copy_rows('dm_plain', 'SELECT id AS key, label AS name FROM dm_src', 'dm_plain', '{key}', 10)$$),
           NULL, 'a target with NOT NULL columns and no foreign key');
 
+-- the progress NOTICE every migrate.copy_notice_batches batches (its text is
+-- checked by test/client/copy_rows_resume.sh: pgTAP cannot see NOTICEs)
+SELECT is(current_setting('migrate.copy_notice_batches'), '10', 'migrate.copy_notice_batches defaults to 10');
+SELECT lives_ok($$SET LOCAL migrate.copy_notice_batches = 0$$, 'migrate.copy_notice_batches = 0 (no NOTICE) is accepted');
+SELECT throws_ok($$SET LOCAL migrate.copy_notice_batches = -1$$, '22023', NULL, 'migrate.copy_notice_batches = -1 is refused with 22023');
+RESET migrate.copy_notice_batches;
+
 --
 -- a finished job called again does nothing
 --
@@ -146,6 +154,55 @@ SELECT is(pg_temp.dm_doc(migrate.copy_rows('dm_again2', 'SELECT id AS key, cust 
 SELECT is((SELECT count(*) FROM dm_dst), 30::bigint, '... and the target has each row once');
 SELECT is((SELECT count(*) FROM migrate.copy_errors WHERE job IN ('dm_again1', 'dm_again2')), 0::bigint,
           '... and rows already present are not errors');
+
+-- on_conflict nothing skips the rows whose KEY is already there; a new key
+-- that breaks another unique constraint is a failed row (23505)
+CREATE TABLE dm_u_src (id int PRIMARY KEY, email text);
+INSERT INTO dm_u_src SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 20) g;
+CREATE TABLE dm_u_dst (id int PRIMARY KEY, email text UNIQUE);
+SELECT is(migrate.copy_rows('dm_u1', 'SELECT id, email FROM dm_u_src WHERE id <= 10', 'dm_u_dst', '{id}', 4) ->> 'rows_copied', '10',
+          'unique e-mails: the first 10 users copied');
+UPDATE dm_u_src SET email = 'user3@example.com' WHERE id = 15;   -- a new id, an e-mail already copied
+UPDATE dm_u_src SET email = 'user4@example.com' WHERE id = 6;    -- an id already copied (its e-mail changed since)
+SELECT is(pg_temp.dm_doc(migrate.copy_rows('dm_u2', 'SELECT id, email FROM dm_u_src', 'dm_u_dst', '{id}', 4)),
+          '{"job": "dm_u2", "rows_read": 20, "rows_copied": 9, "rows_skipped": 10, "rows_failed": 1, "batches": 5,
+            "state": "finished", "resumed": false}'::jsonb,
+          'on_conflict nothing, re-run: the 10 ids already there skipped, the new id with a taken e-mail failed, 9 copied');
+SELECT results_eq($$SELECT row_key, sqlstate, message, detail, row_data FROM migrate.copy_errors WHERE job = 'dm_u2'$$,
+                  $$VALUES ('{"id": 15}'::jsonb, '23505'::text, 'duplicate key value violates unique constraint "dm_u_dst_email_key"'::text,
+                            'Key (email)=(user3@example.com) already exists.'::text, '{"id": 15, "email": "user3@example.com"}'::jsonb)$$,
+                  '... the e-mail collision recorded in copy_errors with 23505, its message, detail and row');
+SELECT is((SELECT array_agg(id ORDER BY id) FROM dm_u_dst), (SELECT array_agg(g ORDER BY g) FROM generate_series(1, 20) g WHERE g <> 15),
+          '... every other id is in the target once');
+SELECT is((SELECT email FROM dm_u_dst WHERE id = 6), 'user6@example.com', '... and a skipped row is left as it was');
+SELECT is(pg_temp.dm_doc(migrate.copy_rows('dm_u3', 'SELECT id, email FROM dm_u_src', 'dm_u_dst', '{id}', 4)),
+          '{"job": "dm_u3", "rows_read": 20, "rows_copied": 0, "rows_skipped": 19, "rows_failed": 1, "batches": 5,
+            "state": "finished", "resumed": false}'::jsonb,
+          'a third run: the 19 ids there skipped, the collision fails again (not counted as already present)');
+-- the key's unique index in another column order, or with INCLUDE columns, is the key's
+CREATE TABLE dm_u_rev (region text, num int, v text, PRIMARY KEY (num, region));
+CREATE TABLE dm_u_inc (id int, email text);
+CREATE UNIQUE INDEX dm_u_inc_id ON dm_u_inc (id) INCLUDE (email);
+SELECT is((SELECT array_agg(r ->> 'rows_skipped' ORDER BY n)
+             FROM (SELECT 1, migrate.copy_rows('dm_u_rev1', $$SELECT * FROM (VALUES ('a', 1, 'x'), ('b', 1, 'y')) t(region, num, v)$$, 'dm_u_rev', '{region,num}')
+                   UNION ALL
+                   SELECT 2, migrate.copy_rows('dm_u_rev2', $$SELECT * FROM (VALUES ('a', 1, 'x'), ('b', 1, 'y'), ('c', 1, 'z')) t(region, num, v)$$, 'dm_u_rev', '{region,num}')
+                   UNION ALL
+                   SELECT 3, migrate.copy_rows('dm_u_inc1', 'SELECT id, email FROM dm_u_src WHERE id <= 3', 'dm_u_inc', '{id}')
+                   UNION ALL
+                   SELECT 4, migrate.copy_rows('dm_u_inc2', 'SELECT id, email FROM dm_u_src WHERE id <= 5', 'dm_u_inc', '{id}')) c (n, r)),
+          '{0,2,0,3}'::text[], 'a primary key (num, region) for the key {region,num}, and a unique index on id INCLUDE (email): rows already there skipped');
+-- without a unique index on the key, no row is "already there": a collision on
+-- another unique column is a failed row, not a skipped one
+CREATE TABLE dm_u_nokey (id int, email text UNIQUE);
+SELECT is(migrate.copy_rows('dm_u_nk1', 'SELECT id, email FROM dm_u_src WHERE id <= 5', 'dm_u_nokey', '{id}', 2) ->> 'rows_copied', '5',
+          'a target whose only unique index is not on the key: 5 rows copied');
+SELECT is(pg_temp.dm_doc(migrate.copy_rows('dm_u_nk2', 'SELECT id, email FROM dm_u_src WHERE id <= 5 OR id = 7', 'dm_u_nokey', '{id}', 2)),
+          '{"job": "dm_u_nk2", "rows_read": 6, "rows_copied": 1, "rows_skipped": 0, "rows_failed": 5, "batches": 3,
+            "state": "finished", "resumed": false}'::jsonb,
+          '... copied again: the 5 e-mail collisions are failed rows, none counted as skipped');
+SELECT is((SELECT array_agg(DISTINCT sqlstate) FROM migrate.copy_errors WHERE job = 'dm_u_nk2'), '{23505}'::text[],
+          '... each recorded with 23505');
 
 --
 -- on_conflict error: a duplicate key is a row error
@@ -213,8 +270,8 @@ SELECT is((SELECT array_agg(severity) FROM migrate.events
 SELECT is((SELECT count(*) FROM migrate.events WHERE kind = 'copy_finished' AND (details ->> 'job' = 'dm_bad' OR message LIKE '%dm_bad%')),
           1::bigint, '... and still a copy_finished event');
 SELECT is(migrate.reconcile('SELECT id AS key FROM dm_bad_src', 'dm_dst_b', '{key}'),
-          '{"source_count": 25, "target_count": 22, "matched": 22, "missing_in_target": 3, "missing_keys": [3, 7, 12],
-            "extra_in_target": 0, "extra_keys": [], "success_rate": 88.00}'::jsonb,
+          '{"source_count": 25, "source_keys": 25, "target_count": 22, "matched": 22, "missing_in_target": 3, "missing_keys": [3, 7, 12],
+            "extra_in_target": 0, "extra_keys": [], "success_rate": 88.00, "duplicate_source_keys": 0, "duplicate_keys": [], "null_keys_in_source": 0, "null_keys_in_target": 0}'::jsonb,
           'reconcile after the copy: the three failed keys are missing, success_rate 88.00');
 
 -- what PostgreSQL accepts is copied: a foreign key to a partitioned table, a
@@ -424,6 +481,32 @@ SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key, cust AS 
                  '42703', NULL, 'a key column neither has: 42703');
 SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key, cust AS customer_id, label AS nickname FROM dm_src', 'dm_dst', '{key}')$$,
                  '42703', NULL, 'a source column the target does not have: 42703');
+SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key, id AS legacy_id FROM dm_src', 'dm_dst', '{legacy_id}')$$,
+                 '42703', 'key column "legacy_id" is not a column of public.dm_dst',
+                 'a key column of the source that the target does not have: 42703, with its own message');
+-- a target that is not a table
+CREATE VIEW dm_view AS SELECT * FROM dm_dst;
+CREATE MATERIALIZED VIEW dm_mview AS SELECT * FROM dm_dst;
+CREATE SEQUENCE dm_tseq;
+SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key FROM dm_src', 'dm_view', '{key}')$$,
+                 '42809', 'target public.dm_view is not a table', 'a view as target: 42809');
+SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key FROM dm_src', 'dm_mview', '{key}')$$,
+                 '42809', 'target public.dm_mview is not a table', 'a materialized view as target: 42809');
+SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS last_value FROM dm_src', 'dm_tseq', '{last_value}')$$,
+                 '42809', 'target public.dm_tseq is not a table', 'a sequence as target (even with a key named like its column): 42809');
+SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key FROM dm_src', 'dm_dst_pkey', '{key}')$$,
+                 '42809', 'target public.dm_dst_pkey is not a table', 'an index as target: 42809');
+-- DDL as the source: refused before it runs
+SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'CREATE TABLE dm_ddl_made ()', 'dm_dst', '{key}')$$,
+                 '22023', 'source_query must be a SELECT, not CREATE TABLE', 'CREATE TABLE as source_query: 22023');
+SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'DROP TABLE dm_src', 'dm_dst', '{key}')$$,
+                 '22023', 'source_query must be a SELECT, not DROP TABLE', 'DROP TABLE as source_query: 22023');
+SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'TRUNCATE dm_src', 'dm_dst', '{key}')$$,
+                 '22023', 'source_query must be a SELECT, not TRUNCATE TABLE', 'TRUNCATE as source_query: 22023');
+SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key FROM dm_src; DROP TABLE dm_src', 'dm_dst', '{key}')$$,
+                 '22023', 'source_query must be one SELECT statement, not 2 statements', 'a SELECT followed by DROP TABLE: 22023');
+SELECT ok(to_regclass('dm_ddl_made') IS NULL AND (SELECT count(*) FROM dm_src) = 30,
+          '... none of them ran (no table created, dm_src still there with its rows)');
 SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'DELETE FROM dm_src WHERE id = nextval(''dm_seq'') RETURNING id AS key', 'dm_dst', '{key}')$$,
                  '22023', NULL, 'DELETE ... RETURNING is not a SELECT: 22023');
 SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'INSERT INTO dm_customers VALUES (nextval(''dm_seq'') + 100) RETURNING id AS key', 'dm_dst', '{key}')$$,
@@ -473,11 +556,11 @@ CREATE TABLE dm_r_dst (k int PRIMARY KEY, payload text);
 INSERT INTO dm_r_dst SELECT g, 'p' FROM generate_series(51, 300) g ORDER BY random();
 CREATE TEMP TABLE r_rec AS SELECT migrate.reconcile('SELECT k FROM dm_r_src', 'dm_r_dst', '{k}') AS r;
 SELECT is((SELECT r - 'missing_keys' - 'extra_keys' FROM r_rec),
-          '{"source_count": 250, "target_count": 250, "matched": 200, "missing_in_target": 50, "extra_in_target": 50,
-            "success_rate": 80.00}'::jsonb,
+          '{"source_count": 250, "source_keys": 250, "target_count": 250, "matched": 200, "missing_in_target": 50, "extra_in_target": 50,
+            "success_rate": 80.00, "duplicate_source_keys": 0, "duplicate_keys": [], "null_keys_in_source": 0, "null_keys_in_target": 0}'::jsonb,
           'reconcile: counts and success_rate');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM r_rec, jsonb_object_keys(r) k),
-          '{extra_in_target,extra_keys,matched,missing_in_target,missing_keys,source_count,success_rate,target_count}'::text[],
+          '{duplicate_keys,duplicate_source_keys,extra_in_target,extra_keys,matched,missing_in_target,missing_keys,null_keys_in_source,null_keys_in_target,source_count,source_keys,success_rate,target_count}'::text[],
           'reconcile: exactly the documented keys');
 SELECT is((SELECT r -> 'missing_keys' FROM r_rec), (SELECT jsonb_agg(g ORDER BY g) FROM generate_series(1, 50) g),
           'reconcile: missing_keys, plain values in key order');
@@ -496,18 +579,18 @@ SELECT is(migrate.reconcile('SELECT k FROM (VALUES (100), (2), (10)) v (k)', 'dm
           '[2, 10]'::jsonb, 'reconcile: integer keys in numeric order, not text order');
 CREATE TABLE dm_r_empty (k int PRIMARY KEY);
 SELECT is(migrate.reconcile('SELECT k FROM (VALUES (3), (1), (2)) v (k)', 'dm_r_empty', '{k}'),
-          '{"source_count": 3, "target_count": 0, "matched": 0, "missing_in_target": 3, "missing_keys": [1, 2, 3],
-            "extra_in_target": 0, "extra_keys": [], "success_rate": 0.00}'::jsonb,
+          '{"source_count": 3, "source_keys": 3, "target_count": 0, "matched": 0, "missing_in_target": 3, "missing_keys": [1, 2, 3],
+            "extra_in_target": 0, "extra_keys": [], "success_rate": 0.00, "duplicate_source_keys": 0, "duplicate_keys": [], "null_keys_in_source": 0, "null_keys_in_target": 0}'::jsonb,
           'reconcile: an empty target, every key missing, success_rate 0');
 SELECT is(migrate.reconcile($$SELECT k FROM (VALUES ('a'), ('B'), ('zz'), ('yy')) v (k)$$, 'dm_xdst', '{k}') - 'extra_keys',
-          '{"source_count": 4, "target_count": 8, "matched": 2, "missing_in_target": 2, "missing_keys": ["yy", "zz"],
-            "extra_in_target": 6, "success_rate": 50.00}'::jsonb,
+          '{"source_count": 4, "source_keys": 4, "target_count": 8, "matched": 2, "missing_in_target": 2, "missing_keys": ["yy", "zz"],
+            "extra_in_target": 6, "success_rate": 50.00, "duplicate_source_keys": 0, "duplicate_keys": [], "null_keys_in_source": 0, "null_keys_in_target": 0}'::jsonb,
           'reconcile: a text key gives JSON strings');
 SELECT is(migrate.reconcile('SELECT k FROM (VALUES (51), (52), (9999)) v (k)', 'dm_r_dst', '{k}') ->> 'success_rate', '66.67',
           'reconcile: success_rate rounded to 2 decimals');
 SELECT is(migrate.reconcile('SELECT region, num FROM dm_csrc WHERE num IS NOT NULL', 'dm_cdst', '{region,num}') - 'extra_keys',
-          '{"source_count": 24, "target_count": 23, "matched": 23, "missing_in_target": 1, "missing_keys": [{"region": "b", "num": 3}],
-            "extra_in_target": 0, "success_rate": 95.83}'::jsonb,
+          '{"source_count": 24, "source_keys": 24, "target_count": 23, "matched": 23, "missing_in_target": 1, "missing_keys": [{"region": "b", "num": 3}],
+            "extra_in_target": 0, "success_rate": 95.83, "duplicate_source_keys": 0, "duplicate_keys": [], "null_keys_in_source": 0, "null_keys_in_target": 0}'::jsonb,
           'reconcile: a composite key lists objects');
 DELETE FROM dm_cdst WHERE (region, num) IN (('a', 2), ('c', 1));
 INSERT INTO dm_cdst VALUES ('a', 100, 'x'), ('0', 1, 'x');
@@ -517,14 +600,77 @@ SELECT is((SELECT (r -> 'missing_keys', r -> 'extra_keys')
            '[{"region": "0", "num": 1}, {"region": "a", "num": 100}]'::jsonb),
           'reconcile: composite keys ordered by the key columns in turn');
 SELECT is(migrate.reconcile('SELECT k FROM dm_r_src WHERE false', 'dm_r_dst', '{k}') - 'extra_keys',
-          '{"source_count": 0, "target_count": 250, "matched": 0, "missing_in_target": 0, "missing_keys": [],
-            "extra_in_target": 250, "success_rate": null}'::jsonb,
+          '{"source_count": 0, "source_keys": 0, "target_count": 250, "matched": 0, "missing_in_target": 0, "missing_keys": [],
+            "extra_in_target": 250, "success_rate": null, "duplicate_source_keys": 0, "duplicate_keys": [], "null_keys_in_source": 0, "null_keys_in_target": 0}'::jsonb,
           'reconcile: an empty source, success_rate null');
 SELECT throws_ok($$SELECT migrate.reconcile('SELECT k FROM dm_r_src', 'dm_r_dst', '{nope}')$$, '42703', NULL,
                  'reconcile: an unknown key column: 42703');
 SELECT throws_ok($$SELECT migrate.reconcile('DELETE FROM dm_r_src WHERE k = nextval(''dm_seq'') RETURNING k', 'dm_r_dst', '{k}')$$, '22023', NULL,
                  'reconcile: a source that is not a SELECT: 22023');
 SELECT is((SELECT is_called FROM dm_seq), false, '... and it did not run');
+SELECT throws_ok($$SELECT migrate.reconcile('SELECT k, k AS legacy_k FROM dm_r_src', 'dm_r_dst', '{legacy_k}')$$, '42703',
+                 'key column "legacy_k" is not a column of public.dm_r_dst',
+                 'reconcile: a key column of the source that the target does not have: 42703, with its own message');
+SELECT throws_ok($$SELECT migrate.reconcile('SELECT 1 AS last_value', 'dm_tseq', '{last_value}')$$, '42809',
+                 'target public.dm_tseq is not a table, view or materialized view', 'reconcile: a sequence as target: 42809');
+SELECT throws_ok($$SELECT migrate.reconcile('SELECT 1 AS k', 'dm_r_dst_pkey', '{k}')$$, '42809',
+                 'target public.dm_r_dst_pkey is not a table, view or materialized view', 'reconcile: an index as target: 42809');
+SELECT throws_ok($$SELECT migrate.reconcile('CREATE TABLE dm_ddl_made ()', 'dm_r_dst', '{k}')$$, '22023',
+                 'source_query must be a SELECT, not CREATE TABLE', 'reconcile: CREATE TABLE as source_query: 22023');
+SELECT throws_ok($$SELECT migrate.reconcile('DROP TABLE dm_r_src', 'dm_r_dst', '{k}')$$, '22023',
+                 'source_query must be a SELECT, not DROP TABLE', 'reconcile: DROP TABLE as source_query: 22023');
+SELECT ok(to_regclass('dm_ddl_made') IS NULL AND to_regclass('dm_r_src') IS NOT NULL, '... neither ran');
+CREATE VIEW dm_r_view AS SELECT k FROM dm_r_dst;
+SELECT is(migrate.reconcile('SELECT k FROM dm_r_src', 'dm_r_view', '{k}'), migrate.reconcile('SELECT k FROM dm_r_src', 'dm_r_dst', '{k}'),
+          'reconcile: a view as target is compared like its table (reconcile only reads)');
+-- a target named like the CTEs of reconcile's own query is still the table
+CREATE TABLE s (k int);
+CREATE TABLE t (k int);
+INSERT INTO s VALUES (1), (2), (3);
+INSERT INTO t VALUES (1), (2), (3), (4);
+SELECT is((SELECT (a.r ->> 'target_count', a.r ->> 'extra_in_target', b.r ->> 'target_count', b.r ->> 'extra_in_target')
+             FROM migrate.reconcile('SELECT 1 AS k', 's', '{k}') a (r), migrate.reconcile('SELECT 1 AS k', 't', '{k}') b (r)),
+          ('3'::text, '2'::text, '4'::text, '3'::text), 'reconcile: targets named s and t are the tables, not the query''s CTEs');
+DROP TABLE s, t;
+-- duplicate keys in the source: reported, and not held against success_rate
+CREATE TABLE dm_r_four (k int PRIMARY KEY);
+INSERT INTO dm_r_four VALUES (1), (2), (3), (4);
+SELECT is(migrate.reconcile('SELECT k FROM (VALUES (3), (1), (2), (2), (3), (4), (3)) v (k)', 'dm_r_four', '{k}'),
+          '{"source_count": 7, "source_keys": 4, "target_count": 4, "matched": 4, "missing_in_target": 0, "missing_keys": [],
+            "extra_in_target": 0, "extra_keys": [], "duplicate_source_keys": 2, "duplicate_keys": [2, 3],
+            "null_keys_in_source": 0, "null_keys_in_target": 0, "success_rate": 100.00}'::jsonb,
+          'reconcile: duplicate source keys: every key present is 100.00; duplicate_source_keys 2, duplicate_keys [2, 3]');
+SELECT is(migrate.reconcile('SELECT k FROM (VALUES (5), (1), (5)) v (k)', 'dm_r_four', '{k}') - 'extra_keys',
+          '{"source_count": 3, "source_keys": 2, "target_count": 4, "matched": 1, "missing_in_target": 1, "missing_keys": [5],
+            "extra_in_target": 3, "duplicate_source_keys": 1, "duplicate_keys": [5],
+            "null_keys_in_source": 0, "null_keys_in_target": 0, "success_rate": 50.00}'::jsonb,
+          'reconcile: a missing key repeated in the source is missing once (success_rate over distinct keys)');
+SELECT is(migrate.reconcile('SELECT k FROM generate_series(1, 150) k, generate_series(1, 2)', 'dm_r_four', '{k}') ->> 'duplicate_source_keys', '150',
+          'reconcile: duplicate_source_keys counts every duplicated key ...');
+SELECT is(migrate.reconcile('SELECT k FROM generate_series(1, 150) k, generate_series(1, 2)', 'dm_r_four', '{k}') -> 'duplicate_keys',
+          (SELECT jsonb_agg(g ORDER BY g) FROM generate_series(1, 100) g), '... and duplicate_keys lists the first 100 in key order');
+-- NULL keys in the source: reported, never matched, and counted as not found
+SELECT is(migrate.reconcile('SELECT k FROM (VALUES (1), (NULL), (2), (NULL), (5)) v (k)', 'dm_r_four', '{k}'),
+          '{"source_count": 5, "source_keys": 3, "target_count": 4, "matched": 2, "missing_in_target": 1, "missing_keys": [5],
+            "extra_in_target": 2, "extra_keys": [3, 4], "duplicate_source_keys": 0, "duplicate_keys": [],
+            "null_keys_in_source": 2, "null_keys_in_target": 0, "success_rate": 40.00}'::jsonb,
+          'reconcile: 2 NULL keys in the source: null_keys_in_source 2, not in missing_keys, success_rate 2 of 5 entities');
+CREATE TABLE dm_r_nullt (k int);
+INSERT INTO dm_r_nullt VALUES (1), (NULL), (NULL);
+SELECT is(migrate.reconcile('SELECT k FROM (VALUES (1), (NULL)) v (k)', 'dm_r_nullt', '{k}'),
+          '{"source_count": 2, "source_keys": 1, "target_count": 3, "matched": 1, "missing_in_target": 0, "missing_keys": [],
+            "extra_in_target": 0, "extra_keys": [], "duplicate_source_keys": 0, "duplicate_keys": [],
+            "null_keys_in_source": 1, "null_keys_in_target": 2, "success_rate": 50.00}'::jsonb,
+          'reconcile: a NULL key matches nothing, not even a NULL key in the target (null_keys_in_target 2, not extra)');
+SELECT is(migrate.reconcile('SELECT k FROM (VALUES (NULL::int), (NULL)) v (k)', 'dm_r_four', '{k}') ->> 'success_rate', '0.00',
+          'reconcile: a source of NULL keys only: success_rate 0.00 (not NULL: it has rows)');
+SELECT is(migrate.reconcile('SELECT region, num FROM dm_csrc', 'dm_cdst', '{region,num}') - 'missing_keys' - 'extra_keys',
+          '{"source_count": 25, "source_keys": 24, "target_count": 23, "matched": 21, "missing_in_target": 3,
+            "extra_in_target": 2, "duplicate_source_keys": 0, "duplicate_keys": [],
+            "null_keys_in_source": 1, "null_keys_in_target": 0, "success_rate": 84.00}'::jsonb,
+          'reconcile: a composite key with one NULL part is a NULL key (21 of 24 keys + 1 NULL key = 84.00)');
+SELECT is(migrate.reconcile($$SELECT * FROM (VALUES ('a', 1), ('a', 1), ('b', 2)) v (region, num)$$, 'dm_cdst', '{region,num}') -> 'duplicate_keys',
+          '[{"region": "a", "num": 1}]'::jsonb, 'reconcile: composite duplicate_keys are objects');
 
 --
 -- privileges

@@ -6,7 +6,7 @@
 -- extension's functions or triggers call.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(224);
+SELECT plan(228);
 
 SELECT is(migrate.setup_roles('tap_admin', 'tap_monitor', 'tap_app'),
           'roles tap_admin (admin), tap_monitor (monitor), tap_app (app) ready; created: tap_admin, tap_monitor, tap_app',
@@ -27,6 +27,7 @@ INSERT INTO expect_fn VALUES
   ('migrate.record_applied(text,text,text,text,text,text,text[],double precision,integer,jsonb)', 'a'),
   ('migrate.record_reverted(text,double precision,integer,jsonb)', 'a'),
   ('migrate.client_migration(text)', 'a'),
+  ('migrate.lint_gate(text,text)', 'a'),
   ('migrate.maintain()', 'a'),
   ('migrate.cleanup(interval,boolean)', 'a'),
   ('migrate.audit_revert(regclass,jsonb,timestamptz,boolean)', 'a'),
@@ -54,7 +55,7 @@ INSERT INTO expect_fn VALUES
   ('migrate.snapshot(text[],text[])', 'e'),
   ('migrate.reconcile(text,regclass,text[])', 'e'),
   ('migrate.setup_roles(text,text,text)', '');
--- 35 functions x 4 roles = 140
+-- 36 functions x 4 roles = 144
 SELECT is(has_function_privilege(r.role, e.fn::regprocedure, 'EXECUTE'),
           e.who LIKE '%e%'
           OR (r.code = 'a' AND (e.who LIKE '%a%' OR e.who LIKE '%m%'))
