@@ -2868,6 +2868,12 @@ DECLARE
 	r jsonb;
 BEGIN
 	PERFORM migrate.check_copy_source(source_query, target, key_columns);
+	-- the query's own columns are named "_migrate_..."
+	IF EXISTS (SELECT 1 FROM pg_catalog.unnest(key_columns) c WHERE pg_catalog.starts_with(c, '_migrate_')) THEN
+		RAISE EXCEPTION 'key column names beginning with "_migrate_" are reserved'
+			USING ERRCODE = '42939',
+				  HINT = 'Rename the key column in source_query (AS) and compare through a view of the target that renames it too.';
+	END IF;
 	-- qualified: an unqualified name could be one of the query's own CTEs (s, t)
 	SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)
 	  INTO tname
@@ -2898,13 +2904,13 @@ BEGIN
 			'target_count', (SELECT pg_catalog.count(*) FROM t),
 			'matched', sc.source_keys OPERATOR(pg_catalog.-) mc.missing_in_target,
 			'missing_in_target', mc.missing_in_target,
-			'missing_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END ORDER BY %1$s)
+			'missing_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x.*) -> %5$L ELSE pg_catalog.to_jsonb(x.*) END ORDER BY %1$s)
 										FROM (SELECT * FROM missing ORDER BY %1$s LIMIT 100) x), '[]'),
 			'extra_in_target', (SELECT pg_catalog.count(*) FROM extra),
-			'extra_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END ORDER BY %1$s)
+			'extra_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x.*) -> %5$L ELSE pg_catalog.to_jsonb(x.*) END ORDER BY %1$s)
 									  FROM (SELECT * FROM extra ORDER BY %1$s LIMIT 100) x), '[]'),
 			'duplicate_source_keys', sc.duplicate_source_keys,
-			'duplicate_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x) -> %5$L ELSE pg_catalog.to_jsonb(x) END ORDER BY %1$s)
+			'duplicate_keys', COALESCE((SELECT pg_catalog.jsonb_agg(CASE WHEN %4$L THEN pg_catalog.to_jsonb(x.*) -> %5$L ELSE pg_catalog.to_jsonb(x.*) END ORDER BY %1$s)
 										  FROM (SELECT %1$s FROM s WHERE "_migrate_known" AND "_migrate_n" OPERATOR(pg_catalog.>) 1 ORDER BY %1$s LIMIT 100) x), '[]'),
 			'null_keys_in_source', sc.null_keys_in_source,
 			'null_keys_in_target', (SELECT pg_catalog.count(*) FROM t WHERE NOT "_migrate_known"),

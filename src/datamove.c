@@ -56,7 +56,8 @@ typedef struct CopyJob
 	char	  **cols;			/* source (and target) column names */
 	int			batch_size;
 	bool		on_conflict_nothing;
-	bool		key_arbiter;	/* the target has a unique index on exactly the key columns */
+	bool		key_arbiter;	/* the target has a unique index on exactly the key
+								 * columns, and the caller may read them */
 	bool		conflicts_seen; /* nothing: a batch met a row already there */
 
 	/* SQL, built once per call */
@@ -276,12 +277,18 @@ has_key_arbiter(CopyJob *cj)
 		atts[i] = Int16GetDatum(get_attnum(cj->target, cj->keys[i]));
 	v[0] = ObjectIdGetDatum(cj->target);
 	v[1] = PointerGetDatum(construct_array(atts, cj->nkeys, INT2OID, 2, true, TYPALIGN_SHORT));
-	/* the key attributes of the index (not its INCLUDE columns) are the key columns, in any order */
+	/*
+	 * the key attributes of the index (not its INCLUDE columns) are the key
+	 * columns, in any order; and the caller may read them (ON CONFLICT with a
+	 * conflict target checks SELECT on its columns)
+	 */
 	if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = $1"
 							  " AND i.indisunique AND i.indimmediate AND i.indisvalid"
 							  " AND i.indpred IS NULL AND i.indexprs IS NULL"
 							  " AND i.indnkeyatts = pg_catalog.cardinality($2)"
-							  " AND (i.indkey::pg_catalog.int2[])[0:i.indnkeyatts - 1] OPERATOR(pg_catalog.@>) $2)",
+							  " AND (i.indkey::pg_catalog.int2[])[0:i.indnkeyatts - 1] OPERATOR(pg_catalog.@>) $2)"
+							  " AND (SELECT pg_catalog.bool_and(pg_catalog.has_column_privilege($1, a, 'SELECT'))"
+							  " FROM pg_catalog.unnest($2) a)",
 							  2, types, v, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the target's unique indexes");
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -645,10 +652,12 @@ prepare_plans(CopyJob *cj, CopyPlans *pl)
 	 * on_conflict nothing skips the rows whose key is already there: ON
 	 * CONFLICT on the key columns (their unique index is the arbiter), so a
 	 * row that breaks another unique constraint still fails with 23505 and is
-	 * recorded.  Without such an index no row counts as already there.
+	 * recorded.  Without such an index (or without the right to read the key
+	 * columns, which a conflict target needs) a row that meets any unique
+	 * constraint is taken as already there.
 	 */
-	const char *conflict = cj->on_conflict_nothing && cj->key_arbiter ?
-		psprintf(" ON CONFLICT (%s) DO NOTHING", cj->key_list) : "";
+	const char *conflict = !cj->on_conflict_nothing ? "" :
+		cj->key_arbiter ? psprintf(" ON CONFLICT (%s) DO NOTHING", cj->key_list) : " ON CONFLICT DO NOTHING";
 	int			v,
 				nargs;
 	Oid		   *types;

@@ -159,9 +159,16 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
 		" WHERE t.typtype IN ('e', 'c', 'd', 'r')"
 		" AND (t.typtype <> 'c' OR (SELECT tc.relkind FROM pg_class tc WHERE tc.oid = t.typrelid) = 'c')"
-		/* a partial snapshot: by OID, through the catalog index (the row types of the relations asked for, and the types named) */
+		/*
+		 * a partial snapshot: by OID, through the catalog indexes (the row
+		 * types of the relations asked for, and the types named: split by
+		 * parse_ident, as to_regtype would raise a syntax error for a name
+		 * such as user.x)
+		 */
 		" AND ($2::text[] IS NULL OR t.oid = ANY (ARRAY(SELECT rc.reltype FROM pg_class rc WHERE rc.oid = ANY ($3::oid[]))"
-		"   || ARRAY(SELECT to_regtype(x)::oid FROM unnest($2::text[]) x WHERE x ~ " QUALIFIED_NAME_RE ")))"
+		"   || ARRAY(SELECT nt.oid FROM (SELECT parse_ident(q.x) AS p FROM (SELECT x FROM unnest($2::text[]) x"
+		"     WHERE x ~ " QUALIFIED_NAME_RE " OFFSET 0) q) i"
+		"     JOIN pg_namespace nn ON nn.nspname = i.p[1] JOIN pg_type nt ON nt.typnamespace = nn.oid AND nt.typname = i.p[2])))"
 		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid"),
 		false, NULL},
 	{"table",

@@ -16,7 +16,7 @@
 BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(166);
+SELECT plan(168);
 
 CREATE EXTENSION IF NOT EXISTS dblink;
 
@@ -150,6 +150,12 @@ SELECT is((SELECT count(*) FROM jsonb_array_elements(s -> 'objects') o
 DROP EVENT TRIGGER drift_evt;
 SELECT ok(pg_temp.obj(migrate.snapshot(ARRAY['drift_t']), 'event trigger', 'drift_evt') IS NULL, 'a dropped event trigger is gone');
 SELECT is((SELECT (migrate.snapshot(NULL, ARRAY['drift_t.t']) ->> 'partial')::boolean), true, 'a snapshot of given objects is partial');
+SELECT is((SELECT array_agg(o ->> 'identity' ORDER BY o ->> 'identity')
+             FROM jsonb_array_elements(migrate.snapshot(NULL, ARRAY['drift_t.mood', 'drift_t.posint', 'drift_t.t']) -> 'objects') o
+            WHERE o ->> 'kind' = 'type'),
+          '{drift_t.mood,drift_t.posint}'::text[], 'a partial snapshot reads the types it is given by name (a table''s row type is not one)');
+SELECT lives_ok($$SELECT migrate.snapshot(NULL, ARRAY['user.x', 'table.x', 'values.y', '"Odd".t'])$$,
+                'a partial snapshot of names whose first part is a keyword, or of objects that do not exist: no error');
 
 --
 -- order independence: two databases, the same schema built differently
