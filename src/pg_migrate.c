@@ -209,6 +209,9 @@ fmt_duration(double ms)
  */
 static Buf json;
 static bool json_need_comma;
+/* the closing brackets of the objects and arrays open, innermost last */
+static char json_stack[64];
+static int	json_depth;
 
 /* Append a JSON string literal. */
 static void
@@ -272,6 +275,9 @@ json_open(const char *key, char bracket)
 	json_sep(key);
 	buf_append(&json, &bracket, 1);
 	json_need_comma = false;
+	if (json_depth < (int) sizeof(json_stack))
+		json_stack[json_depth] = bracket == '{' ? '}' : ']';
+	json_depth++;
 }
 
 /* Close an object or array. */
@@ -280,6 +286,16 @@ json_close(char bracket)
 {
 	buf_append(&json, &bracket, 1);
 	json_need_comma = true;
+	if (json_depth > 0)
+		json_depth--;
+}
+
+/* Close the objects and arrays open until depth of them are left. */
+static void
+json_unwind(int depth)
+{
+	while (json_depth > depth && json_depth <= (int) sizeof(json_stack))
+		json_close(json_stack[json_depth - 1]);
 }
 
 /* A string member (NULL: null). */
@@ -538,11 +554,17 @@ query_ok(PGconn *conn, const char *sql, int nparams, const char *const *params)
 		print_server_error(res, NULL);
 		if (opt_json)
 		{
-			/* an error before the command opened its document (compare) */
-			if (json.len == 0)
+			/*
+			 * an error before the command opened its document (compare), or
+			 * inside one of its arrays (a list of migrations): the error goes
+			 * in the document itself
+			 */
+			if (json_depth == 0)
 				json_open(NULL, '{');
+			else
+				json_unwind(1);
 			json_server_error(res);
-			json_close('}');
+			json_unwind(0);
 			json_flush();
 		}
 		exit(EXIT_SERVER);
