@@ -503,23 +503,19 @@ SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key, id AS le
 CREATE VIEW dm_view AS SELECT * FROM dm_dst;
 CREATE MATERIALIZED VIEW dm_mview AS SELECT * FROM dm_dst;
 CREATE SEQUENCE dm_tseq;
-SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key FROM dm_src', 'dm_view', '{key}')$$,
-                 '42809', 'target public.dm_view is not a table', 'a view as target: 42809');
-SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key FROM dm_src', 'dm_mview', '{key}')$$,
-                 '42809', 'target public.dm_mview is not a table', 'a materialized view as target: 42809');
-SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS last_value FROM dm_src', 'dm_tseq', '{last_value}')$$,
-                 '42809', 'target public.dm_tseq is not a table', 'a sequence as target (even with a key named like its column): 42809');
-SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key FROM dm_src', 'dm_dst_pkey', '{key}')$$,
-                 '42809', 'target public.dm_dst_pkey is not a table', 'an index as target: 42809');
+SELECT throws_ok(format($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS %s FROM dm_src', %L, '{%s}')$$, v.k, v.t, v.k),
+                 '42809', format('target public.%s is not a table', v.t), format('%s as target: 42809', v.what))
+  FROM (VALUES ('dm_view', 'key', 'a view'), ('dm_mview', 'key', 'a materialized view'),
+               ('dm_tseq', 'last_value', 'a sequence (even with a key named like its column)'),
+               ('dm_dst_pkey', 'key', 'an index')) v (t, k, what);
 -- DDL as the source: refused before it runs
-SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'CREATE TABLE dm_ddl_made ()', 'dm_dst', '{key}')$$,
-                 '22023', 'source_query must be a SELECT, not CREATE TABLE', 'CREATE TABLE as source_query: 22023');
-SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'DROP TABLE dm_src', 'dm_dst', '{key}')$$,
-                 '22023', 'source_query must be a SELECT, not DROP TABLE', 'DROP TABLE as source_query: 22023');
-SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'TRUNCATE dm_src', 'dm_dst', '{key}')$$,
-                 '22023', 'source_query must be a SELECT, not TRUNCATE TABLE', 'TRUNCATE as source_query: 22023');
-SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'SELECT id AS key FROM dm_src; DROP TABLE dm_src', 'dm_dst', '{key}')$$,
-                 '22023', 'source_query must be one SELECT statement, not 2 statements', 'a SELECT followed by DROP TABLE: 22023');
+SELECT throws_ok(format($$SELECT migrate.copy_rows('dm_in', %L, 'dm_dst', '{key}')$$, v.q), '22023', v.msg,
+                 format('%s as source_query: 22023', v.what))
+  FROM (VALUES ('CREATE TABLE dm_ddl_made ()', 'source_query must be a SELECT, not CREATE TABLE', 'CREATE TABLE'),
+               ('DROP TABLE dm_src', 'source_query must be a SELECT, not DROP TABLE', 'DROP TABLE'),
+               ('TRUNCATE dm_src', 'source_query must be a SELECT, not TRUNCATE TABLE', 'TRUNCATE'),
+               ('SELECT id AS key FROM dm_src; DROP TABLE dm_src', 'source_query must be one SELECT statement, not 2 statements',
+                'a SELECT followed by DROP TABLE')) v (q, msg, what);
 SELECT ok(to_regclass('dm_ddl_made') IS NULL AND (SELECT count(*) FROM dm_src) = 30,
           '... none of them ran (no table created, dm_src still there with its rows)');
 SELECT throws_ok($$SELECT migrate.copy_rows('dm_in', 'DELETE FROM dm_src WHERE id = nextval(''dm_seq'') RETURNING id AS key', 'dm_dst', '{key}')$$,
