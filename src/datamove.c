@@ -624,8 +624,8 @@ build_prechecks(CopyJob *cj)
 /* The plans of a job (prepared once per call, for the caller as the caller). */
 typedef struct CopyPlans
 {
-	SPIPlanPtr	batch[2][2];	/* [have_last][with ON CONFLICT (key) DO NOTHING,
-								 * NULL without a key arbiter]: next batch: read,
+	SPIPlanPtr	batch[2][2];	/* [have_last][with on_conflict nothing's ON
+								 * CONFLICT, NULL for error]: next batch: read,
 								 * insert, count, last key */
 	SPIPlanPtr	keys[2];		/* [have_last]: the keys of the next batch */
 	SPIPlanPtr	range[2];		/* [have_lo]: insert the rows with lo < key <= hi */
@@ -1461,12 +1461,13 @@ migrate_copy_rows(PG_FUNCTION_ARGS)
 		/*
 		 * on_conflict nothing: batches go without ON CONFLICT (speculative
 		 * insertion costs) until one breaks a unique constraint; that batch
-		 * and the rest use ON CONFLICT on the key columns, which skips the
-		 * rows whose key is already there (a row that breaks another unique
-		 * constraint fails that batch again and is found range by range)
+		 * and the rest use ON CONFLICT (see prepare_plans: on the key
+		 * columns when they have a unique index, so a row that breaks another
+		 * unique constraint fails that batch again and is found range by
+		 * range)
 		 */
 		if (edata != NULL && edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION &&
-			pl.batch[0][1] != NULL && !cj.conflicts_seen)
+			cj.on_conflict_nothing && !cj.conflicts_seen)
 		{
 			cj.conflicts_seen = true;
 			edata = migrate_subxact(batch_try, &t, true);

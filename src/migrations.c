@@ -1033,6 +1033,23 @@ run_verify_strict(const char *version, List *checks)
 	error_context_stack = cb.previous;
 }
 
+/*
+ * Parse the script (what: "script" or "down script") of a migration: its
+ * statements; one with no statement is refused (hint: NULL for none).
+ */
+static List *
+parse_migration_script(const char *script, const char *what, const char *version, const char *hint)
+{
+	List	   *stmts = script_parse(script, what);
+
+	if (stmts == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s of migration %s contains no SQL statement", what, version),
+				 hint ? errhint("%s", hint) : 0));
+	return stmts;
+}
+
 /* Parse a verify script: every statement must be a SELECT. */
 static List *
 parse_verify_script(const char *verify)
@@ -1591,20 +1608,12 @@ apply_impl(PG_FUNCTION_ARGS)
 
 	/* parse and classify everything before anything runs */
 	job.checksum = migrate_checksum_cstring(job.script, strlen(job.script));
-	job.stmts = script_parse(job.script, "script");
-	if (job.stmts == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("script of migration %s contains no SQL statement", job.version)));
+	job.stmts = parse_migration_script(job.script, "script", job.version, NULL);
 	script_check_transactional(job.stmts, "script", false);
 	if (job.down)
 	{
-		List	   *down_stmts = script_parse(job.down, "down script");
+		List	   *down_stmts = parse_migration_script(job.down, "down script", job.version, NULL);
 
-		if (down_stmts == NIL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("down script of migration %s contains no SQL statement", job.version)));
 		/*
 		 * A down script that cannot run in a transaction (DROP INDEX
 		 * CONCURRENTLY) is stored: revert refuses it and pg_migrate down
@@ -1725,11 +1734,7 @@ record_applied_impl(PG_FUNCTION_ARGS)
 					 errdetail("Checksum given: %s. Checksum of the script given: %s.",
 							   job.checksum, actual),
 					 errhint("Pass migrate.checksum(script), or leave the script out.")));
-		job.stmts = script_parse(job.script, "script");
-		if (job.stmts == NIL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("script of migration %s contains no SQL statement", job.version)));
+		job.stmts = parse_migration_script(job.script, "script", job.version, NULL);
 	}
 	if (job.verify)
 		job.checks = parse_verify_script(job.verify);
@@ -1780,12 +1785,7 @@ lint_gate_impl(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	migrate_check_version(version);
-	stmts = script_parse(script, "script");
-	if (stmts == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("script of migration %s contains no SQL statement", version),
-				 errhint("Pass the script the migration is about to run.")));
+	stmts = parse_migration_script(script, "script", version, "Pass the script the migration is about to run.");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	json = lint_migration(version, script, stmts, true);
