@@ -31,25 +31,37 @@
 #include "postgres.h"
 
 #include "access/amapi.h"
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attrdef.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_description.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
 #include "commands/event_trigger.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "storage/lock.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/formatting.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -103,8 +115,10 @@
 
 #if PG_VERSION_NUM >= 150000
 #define NULLS_NOT_DISTINCT "x.indnullsnotdistinct"
+#define CONFDELSETCOLS "k.confdelsetcols"
 #else
 #define NULLS_NOT_DISTINCT "false"
+#define CONFDELSETCOLS "NULL::int2[]"
 #endif
 
 /*
@@ -115,15 +129,29 @@
 typedef void (*DefinitionHook) (JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 
 /* One object kind: its name and the query describing its objects. */
+/*
+ * Reads the objects of a kind from the catalog itself and pushes them
+ * (objects, in identity order; finish_object for each); returns their
+ * number.  schemas: the schemas asked for (NULL: every user schema);
+ * relids: the relations of a partial snapshot (NULL: a whole snapshot).
+ */
+typedef int (*NativeReader) (JsonbParseState **state, StringInfo fp, ArrayType *schemas,
+							 ArrayType *relids);
+
 typedef struct SnapshotKind
 {
 	const char *kind;
 	const char *sql;			/* returns identity, parent, definition */
 	bool		columns;		/* definition: one key per further column */
 	DefinitionHook hook;		/* adds keys computed from "_" columns */
+	NativeReader native;		/* instead of sql */
 } SnapshotKind;
 
+static int	read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
+
+static void constraint_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 static void index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
+static void policy_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 
 
 static const SnapshotKind snapshot_kinds[] = {
@@ -132,12 +160,12 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'owner', pg_get_userbyid(n.nspowner), 'comment', " COMMENT("n.oid", "pg_namespace", "0") ","
 		" 'privileges', " ACL("n.nspacl", "n", "n.nspowner") "))"
 		" FROM pg_namespace n WHERE " NSF("n") " AND " NOTEXT("pg_namespace", "n.oid"),
-		false, NULL},
+		false, NULL, NULL},
 	{"extension",
 		"SELECT quote_ident(e.extname), NULL::text, jsonb_build_object("
 		" 'version', e.extversion, 'schema', quote_ident(en.nspname))"
 		" FROM pg_extension e JOIN pg_namespace en ON en.oid = e.extnamespace",
-		false, NULL},
+		false, NULL, NULL},
 	{"type",
 		"SELECT " QNAME("n", "t.typname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' END,"
@@ -170,7 +198,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		"     WHERE x ~ " QUALIFIED_NAME_RE " OFFSET 0) q) i"
 		"     JOIN pg_namespace nn ON nn.nspname = i.p[1] JOIN pg_type nt ON nt.typnamespace = nn.oid AND nt.typname = i.p[2])))"
 		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid"),
-		false, NULL},
+		false, NULL, NULL},
 	{"table",
 		"SELECT " QNAME("n", "c.relname") " AS _identity, NULL::text AS _parent,"
 		" CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' END AS kind,"
@@ -192,42 +220,27 @@ static const SnapshotKind snapshot_kinds[] = {
 		" LEFT JOIN pg_am am ON am.oid = c.relam"
 		" LEFT JOIN pg_description dsc ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = 0"
 		" WHERE c.relkind IN ('r', 'p', 'f') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		true, NULL},
-	{"column",
-		"SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
-		" format_type(a.atttypid, a.atttypmod) AS type,"
-		" CASE WHEN a.attcollation <> ty.typcollation THEN (SELECT format('%I.%I', cn.nspname, co.collname)"
-		"   FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,"
-		" a.attnotnull AS not_null,"
-		" CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS default,"
-		" CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,"
-		" CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,"
-		" row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) AS position,"
-		" dsc.description AS comment,"
-		" CASE WHEN a.attacl IS NOT NULL THEN (SELECT jsonb_agg(x_a.g ORDER BY x_a.g COLLATE \"C\") FROM (SELECT"
-		"   CASE x_e.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x_e.grantee)::text END"
-		"   || ':' || x_e.privilege_type || CASE WHEN x_e.is_grantable THEN '*' ELSE '' END AS g"
-		"   FROM aclexplode(a.attacl) x_e) x_a) END AS privileges"
-		" FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-		" JOIN pg_type ty ON ty.oid = a.atttypid"
-		" LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-		" LEFT JOIN pg_description dsc ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = a.attnum"
-		" WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')"
-		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		true, NULL},
+		true, NULL, NULL},
+	/* read from pg_attribute directly (read_columns): the largest kind */
+	{"column", NULL, true, NULL, read_columns},
 	{"constraint",
 		"SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
 		" CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key' WHEN 'p' THEN 'primary key'"
 		"   WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'constraint trigger' ELSE k.contype::text END AS type,"
-		" regexp_replace(pg_get_constraintdef(k.oid), '( DEFERRABLE| NOT DEFERRABLE| INITIALLY DEFERRED| INITIALLY IMMEDIATE| NOT VALID)+$', '') AS definition,"
 		" k.convalidated AS validated,"
 		" k.condeferrable AS deferrable, k.condeferred AS initially_deferred, k.connoinherit AS no_inherit,"
-		" dsc.description AS comment"
+		" dsc.description AS comment,"
+		" k.oid AS _oid, k.contype AS _contype, k.conrelid AS _conrelid, k.conkey AS _conkey,"
+		" k.confrelid AS _confrelid, k.confkey AS _confkey, k.confmatchtype AS _confmatchtype,"
+		" k.confupdtype AS _confupdtype, k.confdeltype AS _confdeltype, " CONFDELSETCOLS " AS _confdelsetcols,"
+		" k.conbin AS _conbin, x.indkey::int2[] AS _indkey, " NULLS_NOT_DISTINCT " AS _nulls_not_distinct,"
+		" k.connoinherit AS _connoinherit"
 		" FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" LEFT JOIN pg_index x ON x.indexrelid = k.conindid AND k.contype IN ('p', 'u')"
 		" LEFT JOIN pg_description dsc ON dsc.objoid = k.oid AND dsc.classoid = 'pg_constraint'::regclass AND dsc.objsubid = 0"
 		" WHERE k.conparentid = 0 AND (k.conislocal OR k.contype <> 'c')"
 		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		true, NULL},
+		true, constraint_definition, NULL},
 	{"index",
 		"SELECT " QNAME("n", "ic.relname") " AS _identity, " QNAME("n", "c.relname") " AS _parent,"
 		" x.indisvalid AS valid, x.indisclustered AS clustered, dsc.description AS comment,"
@@ -236,7 +249,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" ic.relkind = 'I' AS _only, x.indnkeyatts AS _nkeyatts, x.indkey::int2[] AS _key, x.indclass::oid[] AS _class,"
 		" x.indcollation::oid[] AS _collation, x.indoption::int2[] AS _option,"
 		" " NULLS_NOT_DISTINCT " AS _nulls_not_distinct,"
-		" CASE WHEN x.indpred IS NOT NULL THEN pg_get_expr(x.indpred, x.indrelid) END AS _predicate,"
+		" x.indpred AS _predicate,"
 		" (x.indexprs IS NOT NULL OR ic.reloptions IS NOT NULL"
 		"   OR EXISTS (SELECT 1 FROM pg_attribute ao WHERE ao.attrelid = x.indexrelid AND ao.attoptions IS NOT NULL)) AS _server_deparse"
 		" FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid"
@@ -245,7 +258,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" LEFT JOIN pg_description dsc ON dsc.objoid = ic.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = 0"
 		" WHERE NOT ic.relispartition AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid")
 		" AND ($2::text[] IS NULL OR x.indrelid = ANY ($3::oid[]) OR x.indexrelid = ANY ($3::oid[]))",
-		true, index_definition},
+		true, index_definition, NULL},
 	{"trigger",
 		"SELECT format('%I.%I.%I', n.nspname, c.relname, tg.tgname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
 		" pg_get_triggerdef(tg.oid) AS definition,"
@@ -255,7 +268,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" LEFT JOIN pg_description dsc ON dsc.objoid = tg.oid AND dsc.classoid = 'pg_trigger'::regclass AND dsc.objsubid = 0"
 		" WHERE NOT tg.tgisinternal AND tg.tgparentid = 0"
 		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		true, NULL},
+		true, NULL, NULL},
 	{"view",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,"
@@ -267,7 +280,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'privileges', " ACL("c.relacl", "r", "c.relowner") "))"
 		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE c.relkind IN ('v', 'm') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		false, NULL},
+		false, NULL, NULL},
 	{"sequence",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'type', format_type(s.seqtypid, NULL), 'start', s.seqstart, 'increment', s.seqincrement,"
@@ -281,7 +294,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")
 		" AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.deptype = 'i')",
-		false, NULL},
+		false, NULL, NULL},
 	{"function",
 		"SELECT format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)), NULL::text,"
 		" jsonb_strip_nulls(jsonb_build_object("
@@ -292,17 +305,17 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
 		" WHERE p.prokind IN ('f', 'p', 'w') AND " NSF("n") " AND " NOTEXT("pg_proc", "p.oid")
 		" AND " ONLY("format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes))"),
-		false, NULL},
+		false, NULL, NULL},
 	{"policy",
-		"SELECT format('%I on %I.%I', pol.polname, n.nspname, c.relname), " QNAME("n", "c.relname") ", jsonb_strip_nulls(jsonb_build_object("
-		" 'command', CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,"
-		" 'permissive', pol.polpermissive,"
-		" 'roles', (SELECT jsonb_agg(x.r ORDER BY x.r COLLATE \"C\") FROM (SELECT CASE ro WHEN 0 THEN 'public' ELSE pg_get_userbyid(ro)::text END AS r FROM unnest(pol.polroles) ro) x),"
-		" 'using', pg_get_expr(pol.polqual, pol.polrelid), 'with_check', pg_get_expr(pol.polwithcheck, pol.polrelid),"
-		" 'comment', " COMMENT("pol.oid", "pg_policy", "0") "))"
+		"SELECT format('%I on %I.%I', pol.polname, n.nspname, c.relname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
+		" CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS command,"
+		" pol.polpermissive AS permissive,"
+		" (SELECT jsonb_agg(x.r ORDER BY x.r COLLATE \"C\") FROM (SELECT CASE ro WHEN 0 THEN 'public' ELSE pg_get_userbyid(ro)::text END AS r FROM unnest(pol.polroles) ro) x) AS roles,"
+		" " COMMENT("pol.oid", "pg_policy", "0") " AS comment,"
+		" pol.polqual AS _qual, pol.polwithcheck AS _with_check, pol.polrelid AS _polrelid"
 		" FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		false, NULL},
+		true, policy_definition, NULL},
 	{"event trigger",
 		"SELECT quote_ident(e.evtname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'event', e.evtevent, 'tags', (SELECT jsonb_agg(t ORDER BY t COLLATE \"C\") FROM unnest(e.evttags) t),"
@@ -310,7 +323,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'enabled', CASE e.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
 		" 'owner', pg_get_userbyid(e.evtowner), 'comment', " COMMENT("e.oid", "pg_event_trigger", "0") "))"
 		" FROM pg_event_trigger e WHERE " NOTEXT("pg_event_trigger", "e.oid"),
-		false, NULL},
+		false, NULL, NULL},
 	{"publication",
 		"SELECT quote_ident(p.pubname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'all_tables', p.puballtables, 'insert', p.pubinsert, 'update', p.pubupdate, 'delete', p.pubdelete,"
@@ -319,7 +332,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		"   FROM pg_publication_tables pt WHERE pt.pubname = p.pubname) END,"
 		" 'owner', pg_get_userbyid(p.pubowner), 'comment', " COMMENT("p.oid", "pg_publication", "0") "))"
 		" FROM pg_publication p",
-		false, NULL},
+		false, NULL, NULL},
 };
 
 /* the kept plan of each kind's query (prepared with search_path pinned) */
@@ -430,6 +443,363 @@ push_bool(JsonbParseState **state, bool b)
 }
 
 /* ---------------------------------------------------------------------
+ * The "_" columns of a kind's query that its hook reads: looked up by name
+ * once (the queries are fixed), then by number.
+ * ---------------------------------------------------------------------
+ */
+#define HOOK_MAX_COLUMNS 20
+
+typedef struct HookColumns
+{
+	const char *const *names;
+	int			count;
+	bool		looked_up;
+	int			fnumbers[HOOK_MAX_COLUMNS];
+} HookColumns;
+
+/* The value of the hook column col of a row. */
+static Datum
+hook_value(HookColumns *cols, HeapTuple tup, TupleDesc desc, int col, bool *isnull)
+{
+	if (!cols->looked_up)
+	{
+		Assert(cols->count <= HOOK_MAX_COLUMNS);
+		for (int i = 0; i < cols->count; i++)
+			if ((cols->fnumbers[i] = SPI_fnumber(desc, cols->names[i])) <= 0)
+				elog(ERROR, "snapshot query has no column %s", cols->names[i]);
+		cols->looked_up = true;
+	}
+	return SPI_getbinval(tup, desc, cols->fnumbers[col], isnull);
+}
+
+/* The value of a hook column that is never NULL. */
+static Datum
+hook_value_notnull(HookColumns *cols, HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = hook_value(cols, tup, desc, col, &isnull);
+
+	if (isnull)
+		elog(ERROR, "snapshot query returned NULL for %s", cols->names[col]);
+	return d;
+}
+
+/* ---------------------------------------------------------------------
+ * Expressions (column defaults, check constraints, index predicates,
+ * policies) rendered by pg_get_expr(), once per distinct expression: the
+ * text depends only on the stored node tree and the names of the columns
+ * its Vars refer to, so the tables of a schema made from one template
+ * share one rendering, and deparsing (which builds the relcache entry of
+ * the table) happens once.  An expression with a subquery or a whole-row
+ * reference also depends on the table's name: it is remembered per table.
+ * ---------------------------------------------------------------------
+ */
+typedef struct ExprTextEntry
+{
+	uint64		hash;			/* key: hash of the rendering's inputs */
+	char	   *input;			/* the inputs, to tell a collision */
+	int			input_len;
+	char	   *text;
+} ExprTextEntry;
+
+/* this snapshot's renderings (created at its start, in its memory) */
+static HTAB *expr_texts = NULL;
+
+/* pg_get_expr(expr, relid), or NULL when the relation is gone. */
+static char *
+server_expr_text(Datum expr, Oid relid)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 2, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = expr;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = ObjectIdGetDatum(relid);
+	fcinfo->args[1].isnull = false;
+	result = pg_get_expr(fcinfo);
+	if (fcinfo->isnull)
+		return NULL;
+	return TextDatumGetCString(result);
+}
+
+/* The text pg_get_expr() gives for a stored expression of a relation. */
+static char *
+expr_text(Datum expr, Oid relid)
+{
+	char	   *str = TextDatumGetCString(expr);
+	StringInfoData input;
+	bool		shared = strstr(str, "{QUERY") == NULL;
+	ExprTextEntry *entry;
+	uint64		hash;
+	bool		found;
+	char	   *text;
+
+	initStringInfo(&input);
+	appendStringInfoString(&input, str);
+	/* the names of the columns, in the order of the Vars */
+	for (const char *p = str; shared && (p = strstr(p, ":varattno ")) != NULL;)
+	{
+		char	   *end;
+		long		attno = strtol(p + strlen(":varattno "), &end, 10);
+		char	   *name = attno > 0 ? get_attname(relid, (AttrNumber) attno, true) : NULL;
+
+		if (name == NULL)
+			shared = false;
+		else
+		{
+			appendStringInfoChar(&input, '\x01');
+			appendStringInfoString(&input, name);
+		}
+		p = end;
+	}
+	if (!shared)
+		appendStringInfo(&input, "\x02%u", relid);
+	hash = hash_bytes_extended((const unsigned char *) input.data, input.len, 0);
+	entry = (ExprTextEntry *) hash_search(expr_texts, &hash, HASH_ENTER, &found);
+	if (found)
+	{
+		if (entry->input_len == input.len && memcmp(entry->input, input.data, input.len) == 0)
+			text = entry->text;
+		else
+			text = server_expr_text(expr, relid);	/* a hash collision */
+	}
+	else
+	{
+		MemoryContext old;
+
+		/* a failed rendering must not leave a half-made entry behind */
+		entry->input = NULL;
+		entry->input_len = -1;
+		entry->text = NULL;
+		text = server_expr_text(expr, relid);
+		old = MemoryContextSwitchTo(GetMemoryChunkContext(expr_texts));
+		entry->input = pnstrdup(input.data, input.len);
+		entry->input_len = input.len;
+		entry->text = text ? pstrdup(text) : NULL;
+		MemoryContextSwitchTo(old);
+		if (text == NULL)
+			(void) hash_search(expr_texts, &hash, HASH_REMOVE, NULL);
+	}
+	pfree(input.data);
+	pfree(str);
+	return text;
+}
+
+/* Push key: the text of an expression (nothing when it is NULL or its relation is gone). */
+static void
+push_expr(JsonbParseState **state, const char *key, Datum expr, bool isnull, Oid relid)
+{
+	char	   *text;
+
+	if (isnull || (text = expr_text(expr, relid)) == NULL)
+		return;
+	push_key(state, key);
+	push_string(state, text);
+}
+
+/* The "_" columns of the policy query. */
+enum
+{
+	PC_QUAL, PC_WITH_CHECK, PC_POLRELID, PC_COUNT
+};
+static const char *const policy_column_names[PC_COUNT] = {"_qual", "_with_check", "_polrelid"};
+static HookColumns policy_columns = {policy_column_names, PC_COUNT, false, {0}};
+
+/* Hook of the policy kind: its USING and WITH CHECK expressions. */
+static void
+policy_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
+{
+	Oid			relid = DatumGetObjectId(hook_value_notnull(&policy_columns, tup, desc, PC_POLRELID));
+	bool		isnull;
+	Datum		d;
+
+	d = hook_value(&policy_columns, tup, desc, PC_QUAL, &isnull);
+	push_expr(state, "using", d, isnull, relid);
+	d = hook_value(&policy_columns, tup, desc, PC_WITH_CHECK, &isnull);
+	push_expr(state, "with_check", d, isnull, relid);
+}
+
+/* Append the quoted names of an int2[] of column numbers of a relation. */
+static void
+append_column_list(StringInfo buf, Datum attnums, Oid relid, int first)
+{
+	Datum	   *keys;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(attnums), INT2OID, 2, true, TYPALIGN_SHORT, &keys, NULL, &n);
+	for (int i = first; i < n; i++)
+	{
+		if (i > first)
+			appendStringInfoString(buf, ", ");
+		appendStringInfoString(buf, quote_identifier(get_attname(relid, DatumGetInt16(keys[i]), false)));
+	}
+}
+
+/* The number of elements of an array. */
+static int
+array_length_of(Datum array)
+{
+	ArrayType  *a = DatumGetArrayTypeP(array);
+
+	return ARR_NDIM(a) == 0 ? 0 : ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+}
+
+/* A referential action as pg_get_constraintdef writes it (NULL: NO ACTION, left out). */
+static const char *
+fk_action(char action)
+{
+	switch (action)
+	{
+		case FKCONSTR_ACTION_RESTRICT:
+			return "RESTRICT";
+		case FKCONSTR_ACTION_CASCADE:
+			return "CASCADE";
+		case FKCONSTR_ACTION_SETNULL:
+			return "SET NULL";
+		case FKCONSTR_ACTION_SETDEFAULT:
+			return "SET DEFAULT";
+		default:
+			return NULL;
+	}
+}
+
+/* The "_" columns of the constraint query. */
+enum
+{
+	KC_OID, KC_CONTYPE, KC_CONRELID, KC_CONKEY, KC_CONFRELID, KC_CONFKEY, KC_CONFMATCHTYPE,
+	KC_CONFUPDTYPE, KC_CONFDELTYPE, KC_CONFDELSETCOLS, KC_CONBIN, KC_INDKEY,
+	KC_NULLS_NOT_DISTINCT, KC_CONNOINHERIT, KC_COUNT
+};
+static const char *const constraint_column_names[KC_COUNT] = {
+	"_oid", "_contype", "_conrelid", "_conkey", "_confrelid", "_confkey", "_confmatchtype",
+	"_confupdtype", "_confdeltype", "_confdelsetcols", "_conbin", "_indkey",
+	"_nulls_not_distinct", "_connoinherit"
+};
+static HookColumns constraint_columns = {constraint_column_names, KC_COUNT, false, {0}};
+
+/*
+ * Hook of the constraint kind: its "definition", the text of
+ * pg_get_constraintdef() without the DEFERRABLE, INITIALLY and NOT VALID
+ * clauses (attributes of their own).  Primary keys, unique constraints,
+ * foreign keys and checks are written here (a check's expression through
+ * the shared renderings); the other types are left to the server.
+ */
+static void
+constraint_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
+{
+	HookColumns *cols = &constraint_columns;
+	char		contype = DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONTYPE));
+	Oid			relid = DatumGetObjectId(hook_value_notnull(cols, tup, desc, KC_CONRELID));
+	StringInfoData buf;
+	bool		isnull;
+	Datum		d;
+
+	initStringInfo(&buf);
+	switch (contype)
+	{
+		case CONSTRAINT_PRIMARY:
+		case CONSTRAINT_UNIQUE:
+			{
+				Datum		conkey = hook_value_notnull(cols, tup, desc, KC_CONKEY);
+				int			nkeys = array_length_of(conkey);
+
+				appendStringInfoString(&buf, contype == CONSTRAINT_PRIMARY ? "PRIMARY KEY " : "UNIQUE ");
+				d = hook_value(cols, tup, desc, KC_NULLS_NOT_DISTINCT, &isnull);
+				if (contype == CONSTRAINT_UNIQUE && !isnull && DatumGetBool(d))
+					appendStringInfoString(&buf, "NULLS NOT DISTINCT ");
+				appendStringInfoChar(&buf, '(');
+				append_column_list(&buf, conkey, relid, 0);
+				appendStringInfoChar(&buf, ')');
+				d = hook_value(cols, tup, desc, KC_INDKEY, &isnull);
+				if (!isnull && array_length_of(d) > nkeys)
+				{
+					appendStringInfoString(&buf, " INCLUDE (");
+					append_column_list(&buf, d, relid, nkeys);
+					appendStringInfoChar(&buf, ')');
+				}
+				break;
+			}
+		case CONSTRAINT_FOREIGN:
+			{
+				Oid			frelid = DatumGetObjectId(hook_value_notnull(cols, tup, desc, KC_CONFRELID));
+				char		match = DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONFMATCHTYPE));
+				const char *action;
+				char	   *relname = get_rel_name(frelid);
+
+				if (relname == NULL)
+					elog(ERROR, "cache lookup failed for relation %u", frelid);
+				appendStringInfoString(&buf, "FOREIGN KEY (");
+				append_column_list(&buf, hook_value_notnull(cols, tup, desc, KC_CONKEY), relid, 0);
+				/* qualified unless visible, as ruleutils' generate_relation_name */
+				appendStringInfo(&buf, ") REFERENCES %s(",
+								 RelationIsVisible(frelid) ? quote_identifier(relname) :
+								 quote_qualified_identifier(get_namespace_name_or_temp(get_rel_namespace(frelid)),
+															relname));
+				append_column_list(&buf, hook_value_notnull(cols, tup, desc, KC_CONFKEY), frelid, 0);
+				appendStringInfoChar(&buf, ')');
+				if (match == FKCONSTR_MATCH_FULL)
+					appendStringInfoString(&buf, " MATCH FULL");
+				else if (match == FKCONSTR_MATCH_PARTIAL)
+					appendStringInfoString(&buf, " MATCH PARTIAL");
+				if ((action = fk_action(DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONFUPDTYPE)))) != NULL)
+					appendStringInfo(&buf, " ON UPDATE %s", action);
+				if ((action = fk_action(DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONFDELTYPE)))) != NULL)
+					appendStringInfo(&buf, " ON DELETE %s", action);
+				d = hook_value(cols, tup, desc, KC_CONFDELSETCOLS, &isnull);
+				if (!isnull)
+				{
+					appendStringInfoString(&buf, " (");
+					append_column_list(&buf, d, relid, 0);
+					appendStringInfoChar(&buf, ')');
+				}
+				break;
+			}
+		case CONSTRAINT_CHECK:
+			{
+				char	   *text;
+
+				d = hook_value(cols, tup, desc, KC_CONBIN, &isnull);
+				if (isnull || (text = expr_text(d, relid)) == NULL)
+					elog(ERROR, "cache lookup failed for relation %u", relid);	/* dropped meanwhile */
+				appendStringInfo(&buf, "CHECK (%s)%s", text,
+								 DatumGetBool(hook_value_notnull(cols, tup, desc, KC_CONNOINHERIT)) ? " NO INHERIT" : "");
+				break;
+			}
+		default:
+			{
+				static const char *const suffixes[] = {
+					" DEFERRABLE", " NOT DEFERRABLE", " INITIALLY DEFERRED", " INITIALLY IMMEDIATE", " NOT VALID"
+				};
+				char	   *def = TextDatumGetCString(DirectFunctionCall1(pg_get_constraintdef,
+																		  hook_value_notnull(cols, tup, desc, KC_OID)));
+				size_t		len = strlen(def);
+				bool		cut = true;
+
+				/* without the clauses that are attributes of their own */
+				while (cut)
+				{
+					cut = false;
+					for (size_t i = 0; i < lengthof(suffixes); i++)
+					{
+						size_t		slen = strlen(suffixes[i]);
+
+						if (len > slen && strcmp(def + len - slen, suffixes[i]) == 0)
+						{
+							len -= slen;
+							def[len] = '\0';
+							cut = true;
+						}
+					}
+				}
+				appendStringInfoString(&buf, def);
+			}
+	}
+	push_key(state, "definition");
+	push_string(state, buf.data);
+}
+
+/* ---------------------------------------------------------------------
  * Index definitions, built here: the text of pg_get_indexdef() for an
  * index on plain columns, without its per-index relation open and scan of
  * the operator classes (most of the time of a snapshot otherwise).  An
@@ -452,12 +822,19 @@ static int	opclass_cache_used = 0;
 static Oid	canorder_am = InvalidOid;
 static bool canorder_value = false;
 
-/* Forget the lookups of the previous snapshot. */
+/* Forget the lookups of the previous snapshot; the renderings of this one go in cxt. */
 static void
-reset_index_caches(void)
+reset_snapshot_caches(MemoryContext cxt)
 {
+	HASHCTL		ctl;
+
 	opclass_cache_used = 0;
 	canorder_am = InvalidOid;
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(ExprTextEntry);
+	ctl.hcxt = cxt;
+	expr_texts = hash_create("migrate snapshot expressions", 256, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
 /* The default operator class of a type for an access method (remembered). */
@@ -517,7 +894,7 @@ append_opclass(StringInfo buf, Oid opclass, Oid type, Oid am)
 	ReleaseSysCache(tup);
 }
 
-/* The "_" columns of the index query, in the order of index_column_names. */
+/* The "_" columns of the index query. */
 typedef enum IndexColumn
 {
 	IC_INDEXRELID, IC_INDRELID, IC_RELAM, IC_NAME, IC_TABLE, IC_AM, IC_UNIQUE, IC_ONLY,
@@ -530,24 +907,9 @@ static const char *const index_column_names[IC_COUNT] = {
 	"_nkeyatts", "_key", "_class", "_collation", "_option", "_nulls_not_distinct",
 	"_predicate", "_server_deparse"
 };
+static HookColumns index_columns = {index_column_names, IC_COUNT, false, {0}};
 
-/* The value of a column of the index query. */
-static Datum
-index_column(HeapTuple tup, TupleDesc desc, IndexColumn col, bool *isnull)
-{
-	/* the query is fixed: its column numbers are looked up once */
-	static int	fnumbers[IC_COUNT];
-	static bool looked_up = false;
-
-	if (!looked_up)
-	{
-		for (int i = 0; i < IC_COUNT; i++)
-			if ((fnumbers[i] = SPI_fnumber(desc, index_column_names[i])) <= 0)
-				elog(ERROR, "index query has no column %s", index_column_names[i]);
-		looked_up = true;
-	}
-	return SPI_getbinval(tup, desc, fnumbers[col], isnull);
-}
+#define index_column(tup, desc, col, isnull) hook_value(&index_columns, tup, desc, col, isnull)
 
 /* Hook of the index kind: its "definition", as pg_get_indexdef() writes it. */
 static void
@@ -644,7 +1006,13 @@ index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
 		appendStringInfoString(&buf, " NULLS NOT DISTINCT");
 	pred = index_column(tup, desc, IC_PREDICATE, &pred_null);
 	if (!pred_null)
-		appendStringInfo(&buf, " WHERE %s", TextDatumGetCString(pred));
+	{
+		char	   *text = expr_text(pred, indrelid);
+
+		if (text == NULL)
+			elog(ERROR, "cache lookup failed for relation %u", indrelid);	/* dropped meanwhile */
+		appendStringInfo(&buf, " WHERE %s", text);
+	}
 	push_string(state, buf.data);
 }
 
@@ -806,6 +1174,620 @@ push_column(JsonbParseState **state, Datum d, Oid type)
 }
 
 /*
+ * Finish the object being pushed, whose definition was pushed last: its
+ * hash (the SHA-256 of the definition's jsonb text), kind, identity and
+ * parent; and add it to the fingerprint input.
+ */
+static void
+finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, const char *kind,
+			  const char *identity, const char *parent, JsonbValue *definition)
+{
+	char	   *hash;
+
+	resetStringInfo(hashinput);
+	append_value_text(hashinput, definition);
+	hash = migrate_sha256_hex(hashinput->data, hashinput->len);
+	push_key(state, "kind");
+	push_string(state, kind);
+	push_key(state, "identity");
+	push_string(state, identity);
+	if (parent)
+	{
+		push_key(state, "parent");
+		push_string(state, parent);
+	}
+	push_key(state, "hash");
+	push_string(state, hash);
+	(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	appendStringInfo(fp, "%s\t%s\t%s\n", kind, identity, hash);
+}
+
+/* ---------------------------------------------------------------------
+ * Native readers: kinds read from the catalog directly, with the snapshot
+ * the SPI queries use, instead of through a query (which would sort and
+ * project wide rows and render them with SQL functions).  A whole snapshot
+ * reads each catalog once, sequentially; a partial one looks up the
+ * relations asked for through the catalog indexes.
+ * ---------------------------------------------------------------------
+ */
+
+/* A scan of a catalog: all of it, or the rows of some relations through an index. */
+typedef struct CatalogScan
+{
+	Relation	rel;
+	SysScanDesc scan;
+	Oid			index;			/* its first column: the relation's OID */
+	AttrNumber	keyatt;			/* that column in the catalog */
+	const Oid  *relids;			/* NULL: the whole catalog */
+	int			nrelids;
+	int			next;
+	ScanKeyData key;
+} CatalogScan;
+
+/* Start a scan of a catalog (relids NULL: all of it). */
+static void
+catalog_scan_begin(CatalogScan *cs, Oid catalog, Oid index, AttrNumber keyatt, const Oid *relids,
+				   int nrelids)
+{
+	cs->rel = table_open(catalog, AccessShareLock);
+	cs->index = index;
+	cs->keyatt = keyatt;
+	cs->relids = relids;
+	cs->nrelids = nrelids;
+	cs->next = 0;
+	cs->scan = relids == NULL ?
+		systable_beginscan(cs->rel, InvalidOid, false, GetActiveSnapshot(), 0, NULL) : NULL;
+}
+
+/* The next row of a catalog scan, or NULL. */
+static HeapTuple
+catalog_scan_next(CatalogScan *cs)
+{
+	for (;;)
+	{
+		if (cs->scan != NULL)
+		{
+			HeapTuple	tup = systable_getnext(cs->scan);
+
+			if (HeapTupleIsValid(tup) || cs->relids == NULL)
+				return tup;
+			systable_endscan(cs->scan);
+			cs->scan = NULL;
+		}
+		if (cs->next >= cs->nrelids)
+			return NULL;
+		ScanKeyInit(&cs->key, cs->keyatt, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(cs->relids[cs->next++]));
+		cs->scan = systable_beginscan(cs->rel, cs->index, true, GetActiveSnapshot(), 1, &cs->key);
+	}
+}
+
+/* End a catalog scan. */
+static void
+catalog_scan_end(CatalogScan *cs)
+{
+	if (cs->scan != NULL)
+		systable_endscan(cs->scan);
+	table_close(cs->rel, AccessShareLock);
+}
+
+/* Whether a schema is in a snapshot's scope (as the NSF condition of the queries). */
+static bool
+schema_in_scope(const char *nspname, ArrayType *schemas)
+{
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+
+	if (strncmp(nspname, "pg_", 3) == 0 || strcmp(nspname, "information_schema") == 0)
+		return false;
+	if (schemas == NULL)
+		return strcmp(nspname, MIGRATE_SCHEMA) != 0;
+	deconstruct_array(schemas, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!elem_nulls[i] && strcmp(TextDatumGetCString(elems[i]), nspname) == 0)
+			return true;
+	return false;
+}
+
+/* A table in a snapshot's scope. */
+typedef struct ScopeTable
+{
+	Oid			relid;			/* key */
+	char	   *qualified;		/* schema.table, quoted as format('%I.%I') */
+} ScopeTable;
+
+/*
+ * The tables (relkind r, p, f) in a snapshot's scope that are not members
+ * of an extension, by OID.
+ */
+static HTAB *
+scope_tables(ArrayType *schemas, const Oid *relids, int nrelids)
+{
+	HASHCTL		ctl;
+	HTAB	   *tables;
+	HTAB	   *namespaces;
+	CatalogScan cs;
+	HeapTuple	tup;
+	Relation	deprel;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(ScopeTable);
+	ctl.hcxt = CurrentMemoryContext;
+	tables = hash_create("migrate snapshot tables", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	/* the schemas, as they are met: NULL when out of scope */
+	ctl.entrysize = sizeof(ScopeTable);
+	namespaces = hash_create("migrate snapshot schemas", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	catalog_scan_begin(&cs, RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, relids, nrelids);
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
+		ScopeTable *nsp;
+		ScopeTable *t;
+		bool		found;
+
+		if (c->relkind != RELKIND_RELATION && c->relkind != RELKIND_PARTITIONED_TABLE &&
+			c->relkind != RELKIND_FOREIGN_TABLE)
+			continue;
+		nsp = hash_search(namespaces, &c->relnamespace, HASH_ENTER, &found);
+		if (!found)
+		{
+			char	   *nspname = get_namespace_name(c->relnamespace);
+
+			nsp->qualified = nspname && schema_in_scope(nspname, schemas) ?
+				pstrdup(quote_identifier(nspname)) : NULL;
+		}
+		if (nsp->qualified == NULL)
+			continue;
+		t = hash_search(tables, &c->oid, HASH_ENTER, NULL);
+		t->qualified = psprintf("%s.%s", nsp->qualified, quote_identifier(NameStr(c->relname)));
+	}
+	catalog_scan_end(&cs);
+
+	/* not the members of extensions */
+	deprel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	if (relids == NULL)
+	{
+		ScanKeyInit(&key[1], Anum_pg_depend_deptype, BTEqualStrategyNumber, F_CHAREQ,
+					CharGetDatum(DEPENDENCY_EXTENSION));
+		scan = systable_beginscan(deprel, InvalidOid, false, GetActiveSnapshot(), 2, key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+			(void) hash_search(tables, &((Form_pg_depend) GETSTRUCT(tup))->objid, HASH_REMOVE, NULL);
+		systable_endscan(scan);
+	}
+	else
+	{
+		for (int i = 0; i < nrelids; i++)
+		{
+			ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+						ObjectIdGetDatum(relids[i]));
+			scan = systable_beginscan(deprel, DependDependerIndexId, true, GetActiveSnapshot(), 2, key);
+			while (HeapTupleIsValid(tup = systable_getnext(scan)))
+				if (((Form_pg_depend) GETSTRUCT(tup))->deptype == DEPENDENCY_EXTENSION)
+					(void) hash_search(tables, &relids[i], HASH_REMOVE, NULL);
+			systable_endscan(scan);
+		}
+	}
+	table_close(deprel, AccessShareLock);
+	hash_destroy(namespaces);
+	return tables;
+}
+
+/* The name of a role as pg_get_userbyid() gives it. */
+static char *
+role_name(Oid roleid)
+{
+	char	   *name = GetUserNameFromId(roleid, true);
+
+	return name ? name : psprintf("unknown (OID=%u)", roleid);
+}
+
+/* The privilege names of aclexplode(), by bit. */
+static const char *
+privilege_name(AclMode bit)
+{
+	switch (bit)
+	{
+		case ACL_INSERT:
+			return "INSERT";
+		case ACL_SELECT:
+			return "SELECT";
+		case ACL_UPDATE:
+			return "UPDATE";
+		case ACL_DELETE:
+			return "DELETE";
+		case ACL_TRUNCATE:
+			return "TRUNCATE";
+		case ACL_REFERENCES:
+			return "REFERENCES";
+		case ACL_TRIGGER:
+			return "TRIGGER";
+		case ACL_EXECUTE:
+			return "EXECUTE";
+		case ACL_USAGE:
+			return "USAGE";
+		case ACL_CREATE:
+			return "CREATE";
+		case ACL_CREATE_TEMP:
+			return "TEMPORARY";
+		case ACL_CONNECT:
+			return "CONNECT";
+#if PG_VERSION_NUM >= 150000
+		case ACL_SET:
+			return "SET";
+		case ACL_ALTER_SYSTEM:
+			return "ALTER SYSTEM";
+#endif
+		default:
+			return "UNKNOWN";
+	}
+}
+
+/* qsort comparator of C strings, by their bytes (the C collation). */
+static int
+cmp_cstring(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * Push an ACL as the privileges of the queries' column kind do: the sorted
+ * "grantee:PRIVILEGE" strings of aclexplode() ("*": grantable); nothing
+ * when it has no entries.
+ */
+static void
+push_acl(JsonbParseState **state, const char *key, Acl *acl)
+{
+	/* ACL_DAT, without its signed/unsigned mix (an ACL has no NULLs) */
+	AclItem    *items = (AclItem *) ((char *) acl + ARR_OVERHEAD_NONULLS(ARR_NDIM(acl)));
+	int			nitems = ACL_NUM(acl);
+	char	  **strs;
+	int			n = 0;
+
+	if (nitems == 0)
+		return;
+	strs = palloc(sizeof(char *) * nitems * N_ACL_RIGHTS);
+	for (int i = 0; i < nitems; i++)
+	{
+		AclMode		privs = ACLITEM_GET_PRIVS(items[i]);
+		AclMode		goptions = ACLITEM_GET_GOPTIONS(items[i]);
+		char	   *grantee = items[i].ai_grantee == ACL_ID_PUBLIC ? "PUBLIC" : role_name(items[i].ai_grantee);
+
+		for (int b = 0; b < N_ACL_RIGHTS; b++)
+		{
+			AclMode		bit = ((AclMode) 1) << b;
+
+			if (privs & bit)
+				strs[n++] = psprintf("%s:%s%s", grantee, privilege_name(bit), (goptions & bit) ? "*" : "");
+		}
+	}
+	if (n == 0)
+		return;
+	qsort(strs, n, sizeof(char *), cmp_cstring);
+	push_key(state, key);
+	(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue	v;
+
+		v.type = jbvString;
+		v.val.string.val = strs[i];
+		v.val.string.len = strlen(strs[i]);
+		(void) pushJsonbValue(state, WJB_ELEM, &v);
+	}
+	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
+}
+
+/* The comments of the objects of a catalog (classoid) among the tables of a snapshot. */
+typedef struct CommentKey
+{
+	Oid			objoid;
+	int32		objsubid;
+} CommentKey;
+
+typedef struct CommentEntry
+{
+	CommentKey	key;
+	char	   *text;
+} CommentEntry;
+
+/* The comments on the tables in scope and their columns (classoid pg_class), by (OID, subid). */
+static HTAB *
+table_comments(HTAB *tables, const Oid *relids, int nrelids)
+{
+	HASHCTL		ctl;
+	HTAB	   *comments;
+	CatalogScan cs;
+	HeapTuple	tup;
+
+	ctl.keysize = sizeof(CommentKey);
+	ctl.entrysize = sizeof(CommentEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	comments = hash_create("migrate snapshot comments", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	catalog_scan_begin(&cs, DescriptionRelationId, DescriptionObjIndexId, Anum_pg_description_objoid,
+					   relids, nrelids);
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		Form_pg_description d = (Form_pg_description) GETSTRUCT(tup);
+		CommentKey	key;
+		CommentEntry *e;
+		bool		isnull;
+		Datum		description;
+
+		if (d->classoid != RelationRelationId || hash_search(tables, &d->objoid, HASH_FIND, NULL) == NULL)
+			continue;
+		description = heap_getattr(tup, Anum_pg_description_description, RelationGetDescr(cs.rel), &isnull);
+		if (isnull)
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.objoid = d->objoid;
+		key.objsubid = d->objsubid;
+		e = hash_search(comments, &key, HASH_ENTER, NULL);
+		e->text = TextDatumGetCString(description);
+	}
+	catalog_scan_end(&cs);
+	return comments;
+}
+
+/* The comment on an object (NULL: none). */
+static const char *
+comment_of(HTAB *comments, Oid objoid, int32 objsubid)
+{
+	CommentKey	key;
+	CommentEntry *e;
+
+	memset(&key, 0, sizeof(key));
+	key.objoid = objoid;
+	key.objsubid = objsubid;
+	e = hash_search(comments, &key, HASH_FIND, NULL);
+	return e ? e->text : NULL;
+}
+
+/* A column of a table in scope, as read_columns collects it. */
+typedef struct NativeColumn
+{
+	char	   *identity;
+	const char *parent;
+	Oid			relid;
+	AttrNumber	attnum;
+	Oid			typid;
+	int32		typmod;
+	Oid			collation;
+	bool		notnull;
+	char		identity_kind;
+	char		generated;
+	Acl		   *acl;			/* NULL: none */
+	int			position;
+} NativeColumn;
+
+/* qsort comparator: by table, then column number. */
+static int
+cmp_column_position(const void *a, const void *b)
+{
+	const NativeColumn *x = (const NativeColumn *) a;
+	const NativeColumn *y = (const NativeColumn *) b;
+
+	if (x->relid != y->relid)
+		return x->relid < y->relid ? -1 : 1;
+	return (int) x->attnum - (int) y->attnum;
+}
+
+/* qsort comparator: by identity, bytewise. */
+static int
+cmp_column_identity(const void *a, const void *b)
+{
+	return strcmp(((const NativeColumn *) a)->identity, ((const NativeColumn *) b)->identity);
+}
+
+/* A type's name as format_type(type, typmod) writes it, and its collation (remembered). */
+typedef struct TypeNameKey
+{
+	Oid			typid;
+	int32		typmod;
+} TypeNameKey;
+
+typedef struct TypeNameEntry
+{
+	TypeNameKey key;
+	char	   *name;
+	Oid			collation;
+} TypeNameEntry;
+
+/* Default expressions of the columns in scope, by (relid, attnum). */
+typedef struct DefaultEntry
+{
+	CommentKey	key;			/* relid, attnum */
+	Datum		adbin;
+} DefaultEntry;
+
+/*
+ * Native reader of the column kind: the columns of the tables in scope,
+ * with the keys of their definitions (type, collation when not the type's,
+ * not_null, default or generated, identity, position among the columns not
+ * dropped, comment, privileges).
+ */
+static int
+read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+{
+	Oid		   *relids = NULL;
+	int			nrelids = 0;
+	HTAB	   *tables;
+	HTAB	   *comments;
+	HTAB	   *defaults;
+	HTAB	   *types;
+	HASHCTL		ctl;
+	CatalogScan cs;
+	HeapTuple	tup;
+	NativeColumn *cols;
+	int			ncols = 0;
+	int			maxcols = 1024;
+	StringInfoData hashinput;
+
+	if (relid_array != NULL)
+	{
+		Datum	   *elems;
+
+		deconstruct_array(relid_array, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, NULL, &nrelids);
+		relids = palloc(sizeof(Oid) * (nrelids + 1));
+		for (int i = 0; i < nrelids; i++)
+			relids[i] = DatumGetObjectId(elems[i]);
+	}
+	tables = scope_tables(schemas, relids, nrelids);
+	comments = table_comments(tables, relids, nrelids);
+
+	/* the default and generation expressions */
+	ctl.keysize = sizeof(CommentKey);
+	ctl.entrysize = sizeof(DefaultEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	defaults = hash_create("migrate snapshot defaults", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	catalog_scan_begin(&cs, AttrDefaultRelationId, AttrDefaultIndexId, Anum_pg_attrdef_adrelid,
+					   relids, nrelids);
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		Form_pg_attrdef d = (Form_pg_attrdef) GETSTRUCT(tup);
+		CommentKey	key;
+		DefaultEntry *e;
+		bool		isnull;
+		Datum		adbin;
+
+		if (hash_search(tables, &d->adrelid, HASH_FIND, NULL) == NULL)
+			continue;
+		adbin = heap_getattr(tup, Anum_pg_attrdef_adbin, RelationGetDescr(cs.rel), &isnull);
+		if (isnull)
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.objoid = d->adrelid;
+		key.objsubid = d->adnum;
+		e = hash_search(defaults, &key, HASH_ENTER, NULL);
+		e->adbin = PointerGetDatum(PG_DETOAST_DATUM_COPY(adbin));
+	}
+	catalog_scan_end(&cs);
+
+	/* the columns */
+	cols = palloc(sizeof(NativeColumn) * maxcols);
+	catalog_scan_begin(&cs, AttributeRelationId, AttributeRelidNumIndexId, Anum_pg_attribute_attrelid,
+					   relids, nrelids);
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		Form_pg_attribute a = (Form_pg_attribute) GETSTRUCT(tup);
+		ScopeTable *t;
+		NativeColumn *c;
+		bool		isnull;
+		Datum		acl;
+
+		if (a->attnum <= 0 || a->attisdropped ||
+			(t = hash_search(tables, &a->attrelid, HASH_FIND, NULL)) == NULL)
+			continue;
+		if (ncols == maxcols)
+		{
+			maxcols *= 2;
+			cols = repalloc(cols, sizeof(NativeColumn) * maxcols);
+		}
+		c = &cols[ncols++];
+		c->identity = psprintf("%s.%s", t->qualified, quote_identifier(NameStr(a->attname)));
+		c->parent = t->qualified;
+		c->relid = a->attrelid;
+		c->attnum = a->attnum;
+		c->typid = a->atttypid;
+		c->typmod = a->atttypmod;
+		c->collation = a->attcollation;
+		c->notnull = a->attnotnull;
+		c->identity_kind = a->attidentity;
+		c->generated = a->attgenerated;
+		acl = heap_getattr(tup, Anum_pg_attribute_attacl, RelationGetDescr(cs.rel), &isnull);
+		c->acl = isnull ? NULL : DatumGetAclPCopy(acl);
+	}
+	catalog_scan_end(&cs);
+
+	/* positions among the columns not dropped, then the order of the snapshot */
+	qsort(cols, ncols, sizeof(NativeColumn), cmp_column_position);
+	for (int i = 0; i < ncols; i++)
+		cols[i].position = (i > 0 && cols[i - 1].relid == cols[i].relid) ? cols[i - 1].position + 1 : 1;
+	qsort(cols, ncols, sizeof(NativeColumn), cmp_column_identity);
+
+	ctl.keysize = sizeof(TypeNameKey);
+	ctl.entrysize = sizeof(TypeNameEntry);
+	types = hash_create("migrate snapshot type names", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	initStringInfo(&hashinput);
+	for (int i = 0; i < ncols; i++)
+	{
+		NativeColumn *c = &cols[i];
+		TypeNameKey tkey;
+		TypeNameEntry *type;
+		bool		found;
+		DefaultEntry *def;
+		CommentKey	dkey;
+		const char *comment;
+		JsonbValue *definition;
+
+		memset(&tkey, 0, sizeof(tkey));
+		tkey.typid = c->typid;
+		tkey.typmod = c->typmod;
+		type = hash_search(types, &tkey, HASH_ENTER, &found);
+		if (!found)
+		{
+			type->name = NULL;
+			type->collation = get_typcollation(c->typid);
+			type->name = format_type_extended(c->typid, c->typmod,
+											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_ALLOW_INVALID);
+		}
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_key(state, "definition");
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_key(state, "type");
+		push_string(state, type->name);
+		if (c->collation != type->collation)
+		{
+			HeapTuple	colltup = SearchSysCache1(COLLOID, ObjectIdGetDatum(c->collation));
+
+			if (HeapTupleIsValid(colltup))
+			{
+				Form_pg_collation coll = (Form_pg_collation) GETSTRUCT(colltup);
+				char	   *nspname = get_namespace_name(coll->collnamespace);
+
+				if (nspname != NULL)
+				{
+					push_key(state, "collation");
+					push_string(state, quote_qualified_identifier(nspname, NameStr(coll->collname)));
+				}
+				ReleaseSysCache(colltup);
+			}
+		}
+		push_key(state, "not_null");
+		push_bool(state, c->notnull);
+		memset(&dkey, 0, sizeof(dkey));
+		dkey.objoid = c->relid;
+		dkey.objsubid = c->attnum;
+		def = hash_search(defaults, &dkey, HASH_FIND, NULL);
+		if (def != NULL && (c->generated == '\0' || c->generated == ATTRIBUTE_GENERATED_STORED))
+			push_expr(state, c->generated == '\0' ? "default" : "generated", def->adbin, false, c->relid);
+		if (c->identity_kind == ATTRIBUTE_IDENTITY_ALWAYS || c->identity_kind == ATTRIBUTE_IDENTITY_BY_DEFAULT)
+		{
+			push_key(state, "identity");
+			push_string(state, c->identity_kind == ATTRIBUTE_IDENTITY_ALWAYS ? "always" : "by default");
+		}
+		push_key(state, "position");
+		push_int(state, c->position);
+		if ((comment = comment_of(comments, c->relid, c->attnum)) != NULL)
+		{
+			push_key(state, "comment");
+			push_string(state, comment);
+		}
+		if (c->acl != NULL)
+			push_acl(state, "privileges", c->acl);
+		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		finish_object(state, fp, &hashinput, "column", c->identity, c->parent, definition);
+	}
+	pfree(hashinput.data);
+	return ncols;
+}
+
+/*
  * Push the rows of one kind's query as objects of the snapshot, and add
  * them to the fingerprint input.  Nothing goes through text but the input
  * of the hashes: a definition is built from the row's columns (one key per
@@ -825,6 +1807,12 @@ append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, 
 	TupleDesc	desc;
 	char	  **keys;
 
+	if (k->native != NULL)
+	{
+		MemoryContextSwitchTo(cxt);
+		return k->native(state, fp, nulls[0] == 'n' ? NULL : DatumGetArrayTypeP(values[0]),
+						 partial ? DatumGetArrayTypeP(values[2]) : NULL);
+	}
 	/*
 	 * The objects of a kind in the C collation: the same order everywhere.
 	 * Plans are kept, one for a whole snapshot and one for a partial one:
@@ -869,7 +1857,6 @@ append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, 
 		char	   *identity;
 		char	   *parent = NULL;
 		JsonbValue *definition;
-		char	   *hash;
 
 		/* both text: no output function call needed */
 		if (isnull)
@@ -910,23 +1897,7 @@ append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, 
 				k->hook(state, tup, desc);
 			definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
 		}
-		resetStringInfo(&hashinput);
-		append_value_text(&hashinput, definition);
-		hash = migrate_sha256_hex(hashinput.data, hashinput.len);
-
-		push_key(state, "kind");
-		push_string(state, k->kind);
-		push_key(state, "identity");
-		push_string(state, identity);
-		if (parent)
-		{
-			push_key(state, "parent");
-			push_string(state, parent);
-		}
-		push_key(state, "hash");
-		push_string(state, hash);
-		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		appendStringInfo(fp, "%s\t%s\t%s\n", k->kind, identity, hash);
+		finish_object(state, fp, &hashinput, k->kind, identity, parent, definition);
 		count++;
 	}
 	pfree(hashinput.data);
@@ -958,7 +1929,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 				 errmsg("schemas must not contain NULL"),
 				 errhint("Pass schema names, or NULL for every user schema.")));
 
-	reset_index_caches();
+	reset_snapshot_caches(cxt);
 	/* rendering must not depend on the caller's search_path */
 	nest = migrate_pin_search_path();
 	/* many small catalog queries: compiling them costs more than it saves */
@@ -1057,6 +2028,8 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	}
 	SPI_finish();
 	AtEOXact_GUC(true, nest);
+	hash_destroy(expr_texts);
+	expr_texts = NULL;
 
 	push_key(&state, "object_count");
 	push_int(&state, objects);

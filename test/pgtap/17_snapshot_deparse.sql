@@ -1,14 +1,15 @@
 -- migrate.snapshot() builds some definitions itself instead of calling the
--- server's deparsers for each object (index definitions in C, the other
--- kinds' definitions from plain columns): the result must be exactly what
--- the server's functions give.  Every index shape below is compared with
+-- server's deparsers for each object (index and constraint definitions in
+-- C, columns read from pg_attribute directly, expressions rendered once
+-- per distinct expression and column names): the result must be exactly
+-- what the server's functions give.  Every index shape below is compared with
 -- pg_get_indexdef() (search_path pinned as the snapshot pins it), including
 -- the shapes left to the server (expressions, storage options); column
 -- definitions leave out what is not set, as jsonb_strip_nulls would; the
 -- hash of each object is the SHA-256 of its definition's jsonb text.
 BEGIN;
 SET LOCAL client_min_messages = error;
-SELECT plan(16);
+SELECT plan(27);
 
 CREATE SCHEMA "Deparse s";
 CREATE TABLE "Deparse s"."T x" (
@@ -40,20 +41,43 @@ CREATE TABLE "Deparse s".p (k int, t text) PARTITION BY RANGE (k);
 CREATE TABLE "Deparse s".p1 PARTITION OF "Deparse s".p FOR VALUES FROM (0) TO (10);
 CREATE INDEX p_idx ON "Deparse s".p (t DESC);
 
+-- constraints of every shape; expressions that are the same node tree on
+-- columns of different names (one rendering must not serve both)
+CREATE TABLE "Deparse s".ref (a int, b int, "C x" int, PRIMARY KEY (a, b), UNIQUE ("C x") INCLUDE (a));
+CREATE TABLE "Deparse s".u2 (x int, y int, r int4range, CONSTRAINT u2_nnd UNIQUE NULLS NOT DISTINCT (x, y),
+	CONSTRAINT u2_excl EXCLUDE USING gist (r WITH &&) DEFERRABLE);
+CREATE TABLE "Deparse s".fk (
+	a int, b int, c int, d int DEFAULT 0,
+	CONSTRAINT fk_full FOREIGN KEY (a, b) REFERENCES "Deparse s".ref (a, b) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL (a),
+	CONSTRAINT fk_def FOREIGN KEY (c) REFERENCES "Deparse s".ref ("C x") ON UPDATE RESTRICT ON DELETE SET DEFAULT DEFERRABLE INITIALLY DEFERRED,
+	CONSTRAINT chk_ni CHECK (d >= 0) NO INHERIT);
+ALTER TABLE "Deparse s".fk ADD CONSTRAINT chk_nv CHECK (a > 0 AND b IS NOT NULL) NOT VALID;
+ALTER TABLE "Deparse s".fk ADD CONSTRAINT fk_nv FOREIGN KEY (b, a) REFERENCES "Deparse s".ref (a, b) NOT VALID;
+CREATE TABLE "Deparse s".s1 (p int CHECK (p > 0), g int GENERATED ALWAYS AS (p * 2) STORED, w text DEFAULT 'x');
+CREATE TABLE "Deparse s".s2 ("Q" int CHECK ("Q" > 0), g int GENERATED ALWAYS AS ("Q" * 2) STORED, w text DEFAULT 'x');
+CREATE TABLE "Deparse s".s3 (p int CHECK (p > 0), g int GENERATED ALWAYS AS (p * 2) STORED);
+ALTER TABLE "Deparse s".s1 ENABLE ROW LEVEL SECURITY;
+CREATE POLICY pol1 ON "Deparse s".s1 USING (p > 0) WITH CHECK (w <> 'y');
+CREATE POLICY pol2 ON "Deparse s".s2 USING ("Q" > 0);
+CREATE POLICY pol3 ON "Deparse s".s3 USING (EXISTS (SELECT 1 FROM "Deparse s".s1 x WHERE x.p = s3.p));
+CREATE ROLE deparse_r;
+GRANT SELECT (p), UPDATE (p, w) ON "Deparse s".s1 TO deparse_r WITH GRANT OPTION;
+GRANT SELECT (w) ON "Deparse s".s1 TO PUBLIC;
+
 CREATE TEMP TABLE snap AS SELECT migrate.snapshot(ARRAY['Deparse s']) AS s;
 CREATE TEMP TABLE idx AS
 	SELECT o ->> 'identity' AS identity, o -> 'definition' ->> 'definition' AS def, o ->> 'hash' AS hash,
 	       o -> 'definition' AS definition
 	  FROM snap, jsonb_array_elements(s -> 'objects') o WHERE o ->> 'kind' = 'index';
 
-SELECT is((SELECT count(*) FROM idx), 16::bigint, 'every index of the schema is in the snapshot (partition index left out)');
+SELECT is((SELECT count(*) FROM idx), 20::bigint, 'every index of the schema is in the snapshot (partition index left out)');
 
 -- the server's text, with search_path pinned as the snapshot pins it
 SET LOCAL search_path = pg_catalog, pg_temp;
 CREATE TEMP TABLE server_def AS
 	SELECT i.identity, pg_get_indexdef(c.oid) AS def FROM idx i JOIN pg_class c ON c.oid = to_regclass(i.identity);
 RESET search_path;
-SELECT is((SELECT count(*) FROM idx i JOIN server_def d USING (identity) WHERE i.def = d.def), 16::bigint,
+SELECT is((SELECT count(*) FROM idx i JOIN server_def d USING (identity) WHERE i.def = d.def), 20::bigint,
           'every index definition is the text of pg_get_indexdef()');
 
 SELECT is((SELECT def FROM idx WHERE identity = '"Deparse s"."u idx"'),
@@ -74,6 +98,57 @@ SELECT is((SELECT def FROM idx WHERE identity = '"Deparse s".expr_idx'),
           'CREATE INDEX expr_idx ON "Deparse s"."T x" USING btree (lower(name), ((v + 1)))', 'expressions (left to the server)');
 SELECT is((SELECT def FROM idx WHERE identity = '"Deparse s".opt_idx'),
           'CREATE INDEX opt_idx ON "Deparse s"."T x" USING btree (v) WITH (fillfactor=''70'')', 'storage options (left to the server)');
+
+-- constraints, column expressions and policies: the server's text
+SET LOCAL search_path = pg_catalog, pg_temp;
+CREATE TEMP TABLE server_con AS
+	SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname) AS identity,
+	       regexp_replace(pg_get_constraintdef(k.oid), '( DEFERRABLE| NOT DEFERRABLE| INITIALLY DEFERRED| INITIALLY IMMEDIATE| NOT VALID)+$', '') AS def
+	  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE n.nspname = 'Deparse s' AND k.conparentid = 0;
+CREATE TEMP TABLE server_expr AS
+	SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname) AS identity,
+	       CASE a.attgenerated WHEN 's' THEN 'generated' ELSE 'default' END AS key, pg_get_expr(d.adbin, d.adrelid) AS expr
+	  FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+	  JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE n.nspname = 'Deparse s'
+	UNION ALL
+	SELECT format('%I on %I.%I', p.polname, n.nspname, c.relname), k.key, pg_get_expr(k.expr, p.polrelid)
+	  FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace,
+	       LATERAL (VALUES ('using', p.polqual), ('with_check', p.polwithcheck)) k(key, expr)
+	 WHERE n.nspname = 'Deparse s' AND k.expr IS NOT NULL;
+RESET search_path;
+CREATE TEMP TABLE snap_obj AS
+	SELECT o ->> 'kind' AS kind, o ->> 'identity' AS identity, o -> 'definition' AS definition
+	  FROM snap, jsonb_array_elements(s -> 'objects') o;
+
+SELECT is((SELECT count(*) FROM server_con), 13::bigint, 'the schema has 13 constraints');
+SELECT is((SELECT count(*) FROM server_con d JOIN snap_obj o ON o.kind = 'constraint' AND o.identity = d.identity
+            WHERE o.definition ->> 'definition' = d.def), 13::bigint,
+          'every constraint definition is the text of pg_get_constraintdef() without its DEFERRABLE, INITIALLY and NOT VALID clauses');
+SELECT is((SELECT o.definition ->> 'definition' FROM snap_obj o WHERE o.identity = '"Deparse s".fk.fk_full'),
+          'FOREIGN KEY (a, b) REFERENCES "Deparse s".ref(a, b) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL (a)',
+          'foreign key: match type, actions, SET NULL columns');
+SELECT is((SELECT o.definition ->> 'definition' FROM snap_obj o WHERE o.identity = '"Deparse s".ref."ref_C x_a_key"'),
+          'UNIQUE ("C x") INCLUDE (a)', 'unique with INCLUDE, quoted column');
+SELECT is((SELECT o.definition ->> 'definition' FROM snap_obj o WHERE o.identity = '"Deparse s".u2.u2_nnd'),
+          'UNIQUE NULLS NOT DISTINCT (x, y)', 'unique NULLS NOT DISTINCT');
+SELECT is((SELECT o.definition ->> 'definition' FROM snap_obj o WHERE o.identity = '"Deparse s".fk.chk_ni'),
+          'CHECK ((d >= 0)) NO INHERIT', 'check NO INHERIT');
+SELECT is((SELECT (o.definition ->> 'validated')::boolean FROM snap_obj o WHERE o.identity = '"Deparse s".fk.chk_nv'),
+          false, 'a NOT VALID check: validated false');
+SELECT is((SELECT count(*) FROM server_expr), 11::bigint, 'the schema has 11 default, generation and policy expressions');
+SELECT is((SELECT count(*) FROM server_expr e JOIN snap_obj o ON o.identity = e.identity
+            WHERE o.definition ->> e.key = e.expr), 11::bigint,
+          'every default, generation and policy expression is the text of pg_get_expr()');
+SELECT is((SELECT array_agg(o.definition ->> 'definition' ORDER BY o.identity COLLATE "C") FROM snap_obj o
+            WHERE o.kind = 'constraint' AND o.identity ~ '^"Deparse s"\.s[123]\.'),
+          ARRAY['CHECK ((p > 0))', 'CHECK (("Q" > 0))', 'CHECK ((p > 0))'],
+          'one expression on columns of different names: each rendered with its own column''s name');
+
+SELECT is((SELECT jsonb_agg(o.definition -> 'privileges' ORDER BY o.identity COLLATE "C") FROM snap_obj o
+            WHERE o.kind = 'column' AND o.identity ~ '^"Deparse s"\.s1\.'),
+          '[null, ["deparse_r:SELECT*", "deparse_r:UPDATE*"], ["PUBLIC:SELECT", "deparse_r:UPDATE*"]]'::jsonb, 'column privileges (aclexplode order, grantable marked)');
 
 -- the hash is the SHA-256 of the definition's jsonb text, for every kind
 SELECT is((SELECT count(*) FROM snap, jsonb_array_elements(s -> 'objects') o
