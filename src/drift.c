@@ -485,6 +485,84 @@ hook_value_notnull(HookColumns *cols, HeapTuple tup, TupleDesc desc, int col)
 }
 
 /* ---------------------------------------------------------------------
+ * The columns of the tables in scope, by (relation, number), as the
+ * snapshot's read of pg_attribute met them (read_columns): the names the
+ * definitions of indexes, constraints and expressions need, without a
+ * catalog cache lookup (a miss in a new session) per column.
+ * ---------------------------------------------------------------------
+ */
+typedef struct AttrKey
+{
+	Oid			relid;
+	int32		attnum;
+} AttrKey;
+
+typedef struct AttrEntry
+{
+	AttrKey		key;
+	char	   *name;
+	Oid			typid;
+	Oid			collation;
+} AttrEntry;
+
+/* this snapshot's directory (created at its start, in its memory) */
+static HTAB *snapshot_attrs = NULL;
+
+/* this snapshot's hasher of object definitions */
+static MigrateHasher *snapshot_hasher = NULL;
+
+/*
+ * The name, type and collation of a column (not dropped); from the
+ * directory, else the catalog cache.  false when there is no such column.
+ */
+static bool
+column_info(Oid relid, AttrNumber attnum, const char **name, Oid *typid, Oid *collation)
+{
+	AttrKey		key;
+	AttrEntry  *e;
+	HeapTuple	tup;
+	Form_pg_attribute att;
+
+	memset(&key, 0, sizeof(key));
+	key.relid = relid;
+	key.attnum = attnum;
+	if ((e = hash_search(snapshot_attrs, &key, HASH_FIND, NULL)) != NULL)
+	{
+		*name = e->name;
+		*typid = e->typid;
+		*collation = e->collation;
+		return true;
+	}
+	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	att = (Form_pg_attribute) GETSTRUCT(tup);
+	if (att->attisdropped)
+	{
+		ReleaseSysCache(tup);
+		return false;
+	}
+	*name = pstrdup(NameStr(att->attname));
+	*typid = att->atttypid;
+	*collation = att->attcollation;
+	ReleaseSysCache(tup);
+	return true;
+}
+
+/* The name of a column, or an error. */
+static const char *
+column_name(Oid relid, AttrNumber attnum)
+{
+	const char *name;
+	Oid			typid;
+	Oid			collation;
+
+	if (!column_info(relid, attnum, &name, &typid, &collation))
+		elog(ERROR, "cache lookup failed for attribute %d of relation %u", attnum, relid);
+	return name;
+}
+
+/* ---------------------------------------------------------------------
  * Expressions (column defaults, check constraints, index predicates,
  * policies) rendered by pg_get_expr(), once per distinct expression: the
  * text depends only on the stored node tree and the names of the columns
@@ -542,9 +620,11 @@ expr_text(Datum expr, Oid relid)
 	{
 		char	   *end;
 		long		attno = strtol(p + strlen(":varattno "), &end, 10);
-		char	   *name = attno > 0 ? get_attname(relid, (AttrNumber) attno, true) : NULL;
+		const char *name;
+		Oid			typid;
+		Oid			collation;
 
-		if (name == NULL)
+		if (attno <= 0 || attno > MaxAttrNumber || !column_info(relid, (AttrNumber) attno, &name, &typid, &collation))
 			shared = false;
 		else
 		{
@@ -632,7 +712,7 @@ append_column_list(StringInfo buf, Datum attnums, Oid relid, int first)
 	{
 		if (i > first)
 			appendStringInfoString(buf, ", ");
-		appendStringInfoString(buf, quote_identifier(get_attname(relid, DatumGetInt16(keys[i]), false)));
+		appendStringInfoString(buf, quote_identifier(column_name(relid, DatumGetInt16(keys[i]))));
 	}
 }
 
@@ -835,6 +915,12 @@ reset_snapshot_caches(MemoryContext cxt)
 	ctl.hcxt = cxt;
 	expr_texts = hash_create("migrate snapshot expressions", 256, &ctl,
 							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(AttrKey);
+	ctl.entrysize = sizeof(AttrEntry);
+	snapshot_attrs = hash_create("migrate snapshot columns", 1024, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	/* freed at the end of the snapshot, or with the resource owner on error */
+	snapshot_hasher = migrate_hasher_create();
 }
 
 /* The default operator class of a type for an access method (remembered). */
@@ -963,8 +1049,9 @@ index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
 					 TextDatumGetCString(index_column(tup, desc, IC_AM, &isnull)));
 	for (int keyno = 0; keyno < natts; keyno++)
 	{
-		HeapTuple	atttup;
-		Form_pg_attribute att;
+		const char *attname;
+		Oid			atttypid;
+		Oid			attcollation;
 
 		if (keyno == nkeyatts)
 		{
@@ -973,20 +1060,18 @@ index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
 		}
 		appendStringInfoString(&buf, sep);
 		sep = ", ";
-		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(indrelid), keys[keyno]);
-		if (!HeapTupleIsValid(atttup))
+		if (!column_info(indrelid, DatumGetInt16(keys[keyno]), &attname, &atttypid, &attcollation))
 			elog(ERROR, "cache lookup failed for attribute %d of relation %u",
 				 DatumGetInt16(keys[keyno]), indrelid);
-		att = (Form_pg_attribute) GETSTRUCT(atttup);
-		appendStringInfoString(&buf, quote_identifier(NameStr(att->attname)));
+		appendStringInfoString(&buf, quote_identifier(attname));
 		if (keyno < nkeyatts)
 		{
 			int16		opt = DatumGetInt16(options[keyno]);
 			Oid			coll = DatumGetObjectId(collations[keyno]);
 
-			if (OidIsValid(coll) && coll != att->attcollation)
+			if (OidIsValid(coll) && coll != attcollation)
 				appendStringInfo(&buf, " COLLATE %s", generate_collation_name(coll));
-			append_opclass(&buf, DatumGetObjectId(opclasses[keyno]), att->atttypid, am);
+			append_opclass(&buf, DatumGetObjectId(opclasses[keyno]), atttypid, am);
 			if (canorder)
 			{
 				if (opt & INDOPTION_DESC)
@@ -999,7 +1084,6 @@ index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
 					appendStringInfoString(&buf, " NULLS FIRST");
 			}
 		}
-		ReleaseSysCache(atttup);
 	}
 	appendStringInfoChar(&buf, ')');
 	if (DatumGetBool(index_column(tup, desc, IC_NULLS_NOT_DISTINCT, &isnull)))
@@ -1186,7 +1270,7 @@ finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, cons
 
 	resetStringInfo(hashinput);
 	append_value_text(hashinput, definition);
-	hash = migrate_sha256_hex(hashinput->data, hashinput->len);
+	hash = migrate_hasher_hex(snapshot_hasher, hashinput->data, hashinput->len);
 	push_key(state, "kind");
 	push_string(state, kind);
 	push_key(state, "identity");
@@ -1689,6 +1773,18 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 			cols = repalloc(cols, sizeof(NativeColumn) * maxcols);
 		}
 		c = &cols[ncols++];
+		{
+			AttrKey		key;
+			AttrEntry  *e;
+
+			memset(&key, 0, sizeof(key));
+			key.relid = a->attrelid;
+			key.attnum = a->attnum;
+			e = hash_search(snapshot_attrs, &key, HASH_ENTER, NULL);
+			e->name = pstrdup(NameStr(a->attname));
+			e->typid = a->atttypid;
+			e->collation = a->attcollation;
+		}
 		c->identity = psprintf("%s.%s", t->qualified, quote_identifier(NameStr(a->attname)));
 		c->parent = t->qualified;
 		c->relid = a->attrelid;
@@ -2030,6 +2126,10 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	AtEOXact_GUC(true, nest);
 	hash_destroy(expr_texts);
 	expr_texts = NULL;
+	hash_destroy(snapshot_attrs);
+	snapshot_attrs = NULL;
+	migrate_hasher_free(snapshot_hasher);
+	snapshot_hasher = NULL;
 
 	push_key(&state, "object_count");
 	push_int(&state, objects);

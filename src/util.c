@@ -45,32 +45,56 @@
 #include "migrate_ext.h"
 #include "util.h"
 
-/* Hex sha256 of a buffer. */
+/*
+ * A SHA-256 hasher, reused for many buffers (a snapshot hashes one per
+ * object: creating the hash context each time would cost more than the
+ * hashing).
+ */
+struct MigrateHasher
+{
+#if PG_VERSION_NUM >= 140000
+	pg_cryptohash_ctx *ctx;
+#else
+	pg_sha256_ctx ctx;
+#endif
+};
+
+/* A new hasher (free it with migrate_hasher_free). */
+MigrateHasher *
+migrate_hasher_create(void)
+{
+	MigrateHasher *h = palloc0(sizeof(MigrateHasher));
+
+#if PG_VERSION_NUM >= 140000
+	h->ctx = pg_cryptohash_create(PG_SHA256);
+	if (h->ctx == NULL)
+		elog(ERROR, "could not create a sha256 context");
+#endif
+	return h;
+}
+
+/* Hex sha256 of a buffer, with a hasher. */
 char *
-migrate_sha256_hex(const char *data, size_t len)
+migrate_hasher_hex(MigrateHasher *h, const char *data, size_t len)
 {
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char	   *out = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
 	static const char hexdigits[] = "0123456789abcdef";
-#if PG_VERSION_NUM >= 140000
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
+#if PG_VERSION_NUM >= 140000
+	if (pg_cryptohash_init(h->ctx) < 0 ||
+		pg_cryptohash_update(h->ctx, (const uint8 *) data, len) < 0 ||
 #if PG_VERSION_NUM >= 150000
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0
+		pg_cryptohash_final(h->ctx, digest, sizeof(digest)) < 0
 #else
-		pg_cryptohash_final(ctx, digest) < 0
+		pg_cryptohash_final(h->ctx, digest) < 0
 #endif
 		)
 		elog(ERROR, "could not compute sha256 checksum");
-	pg_cryptohash_free(ctx);
 #else
-	pg_sha256_ctx ctx;
-
-	pg_sha256_init(&ctx);
-	pg_sha256_update(&ctx, (const uint8 *) data, len);
-	pg_sha256_final(&ctx, digest);
+	pg_sha256_init(&h->ctx);
+	pg_sha256_update(&h->ctx, (const uint8 *) data, len);
+	pg_sha256_final(&h->ctx, digest);
 #endif
 
 	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
@@ -79,6 +103,27 @@ migrate_sha256_hex(const char *data, size_t len)
 		out[i * 2 + 1] = hexdigits[digest[i] & 0x0F];
 	}
 	out[PG_SHA256_DIGEST_LENGTH * 2] = '\0';
+	return out;
+}
+
+/* Free a hasher. */
+void
+migrate_hasher_free(MigrateHasher *h)
+{
+#if PG_VERSION_NUM >= 140000
+	pg_cryptohash_free(h->ctx);
+#endif
+	pfree(h);
+}
+
+/* Hex sha256 of a buffer. */
+char *
+migrate_sha256_hex(const char *data, size_t len)
+{
+	MigrateHasher *h = migrate_hasher_create();
+	char	   *out = migrate_hasher_hex(h, data, len);
+
+	migrate_hasher_free(h);
 	return out;
 }
 
