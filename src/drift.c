@@ -11,16 +11,21 @@
  * definition as jsonb (the rarer kinds) or one column per attribute, from
  * which the definition is pushed here straight into the result (no
  * jsonb_build_object per row, no text round trip; NULLs are left out).
- * The text comes from the server's own deparsers (pg_get_constraintdef,
- * pg_get_functiondef, pg_get_expr, ...), which qualify every name not on
- * the pinned search_path, so it never depends on the caller's path; index
- * definitions on plain columns are written here, to the letter of
- * pg_get_indexdef, which would open every table and scan the operator
- * classes once per index column.  An object's hash is the SHA-256 of its
- * definition's jsonb text.  Privileges are normalised through
- * acldefault (a NULL ACL and the explicit default compare equal).  Objects
- * that belong to an extension are left out (the extension is listed);
- * kinds not modelled are counted under "unmodeled", never skipped silently.
+ * Columns, the largest kind, are read from pg_attribute directly with the
+ * same snapshot (read_columns), and what is read serves the other kinds'
+ * definitions too.  The text comes from the server's own deparsers
+ * (pg_get_functiondef, pg_get_expr, ...), with search_path pinned, so it
+ * never depends on the caller's path; an expression (default, check,
+ * index predicate, policy) is rendered once per distinct node tree and
+ * column names.  Index definitions on plain columns and the definitions
+ * of primary keys, unique constraints, foreign keys and checks are
+ * written here, to the letter of pg_get_indexdef and pg_get_constraintdef,
+ * which would open every table or scan pg_constraint once per constraint.
+ * An object's hash is the SHA-256 of its definition's jsonb text.
+ * Privileges are normalised through acldefault (a NULL ACL and the
+ * explicit default compare equal).  Objects that belong to an extension
+ * are left out (the extension is listed); kinds not modelled are counted
+ * under "unmodeled", never skipped silently.
  * A partial snapshot (objects given) describes those objects and the
  * objects of those tables, plus every schema, extension, event trigger and
  * publication: database-wide objects are few, and some of their changes
@@ -113,6 +118,11 @@
 /* an SQL literal matching a schema-qualified name as the snapshot writes it (for to_regclass, to_regtype) */
 #define QUALIFIED_NAME_RE "'^(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)\\.(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)$'"
 
+#if PG_VERSION_NUM >= 170000
+#define CONPERIOD "k.conperiod"
+#else
+#define CONPERIOD "false"
+#endif
 #if PG_VERSION_NUM >= 150000
 #define NULLS_NOT_DISTINCT "x.indnullsnotdistinct"
 #define CONFDELSETCOLS "k.confdelsetcols"
@@ -234,7 +244,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" k.confrelid AS _confrelid, k.confkey AS _confkey, k.confmatchtype AS _confmatchtype,"
 		" k.confupdtype AS _confupdtype, k.confdeltype AS _confdeltype, " CONFDELSETCOLS " AS _confdelsetcols,"
 		" k.conbin AS _conbin, x.indkey::int2[] AS _indkey, " NULLS_NOT_DISTINCT " AS _nulls_not_distinct,"
-		" k.connoinherit AS _connoinherit"
+		" k.connoinherit AS _connoinherit, " CONPERIOD " AS _conperiod"
 		" FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" LEFT JOIN pg_index x ON x.indexrelid = k.conindid AND k.contype IN ('p', 'u')"
 		" LEFT JOIN pg_description dsc ON dsc.objoid = k.oid AND dsc.classoid = 'pg_constraint'::regclass AND dsc.objsubid = 0"
@@ -749,12 +759,12 @@ enum
 {
 	KC_OID, KC_CONTYPE, KC_CONRELID, KC_CONKEY, KC_CONFRELID, KC_CONFKEY, KC_CONFMATCHTYPE,
 	KC_CONFUPDTYPE, KC_CONFDELTYPE, KC_CONFDELSETCOLS, KC_CONBIN, KC_INDKEY,
-	KC_NULLS_NOT_DISTINCT, KC_CONNOINHERIT, KC_COUNT
+	KC_NULLS_NOT_DISTINCT, KC_CONNOINHERIT, KC_CONPERIOD, KC_COUNT
 };
 static const char *const constraint_column_names[KC_COUNT] = {
 	"_oid", "_contype", "_conrelid", "_conkey", "_confrelid", "_confkey", "_confmatchtype",
 	"_confupdtype", "_confdeltype", "_confdelsetcols", "_conbin", "_indkey",
-	"_nulls_not_distinct", "_connoinherit"
+	"_nulls_not_distinct", "_connoinherit", "_conperiod"
 };
 static HookColumns constraint_columns = {constraint_column_names, KC_COUNT, false, {0}};
 
@@ -763,13 +773,15 @@ static HookColumns constraint_columns = {constraint_column_names, KC_COUNT, fals
  * pg_get_constraintdef() without the DEFERRABLE, INITIALLY and NOT VALID
  * clauses (attributes of their own).  Primary keys, unique constraints,
  * foreign keys and checks are written here (a check's expression through
- * the shared renderings); the other types are left to the server.
+ * the shared renderings); the other types, and temporal keys (PERIOD,
+ * WITHOUT OVERLAPS: PostgreSQL 17), are left to the server.
  */
 static void
 constraint_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
 {
 	HookColumns *cols = &constraint_columns;
-	char		contype = DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONTYPE));
+	char		contype = DatumGetBool(hook_value_notnull(cols, tup, desc, KC_CONPERIOD)) ? '\0' :
+		DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONTYPE));
 	Oid			relid = DatumGetObjectId(hook_value_notnull(cols, tup, desc, KC_CONRELID));
 	StringInfoData buf;
 	bool		isnull;
