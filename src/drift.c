@@ -634,7 +634,8 @@ expr_text(Datum expr, Oid relid)
 		Oid			typid;
 		Oid			collation;
 
-		if (attno <= 0 || attno > MaxAttrNumber || !column_info(relid, (AttrNumber) attno, &name, &typid, &collation))
+		if (attno <= 0 || attno > MaxAttrNumber ||
+			!column_info(relid, (AttrNumber) attno, &name, &typid, &collation))
 			shared = false;
 		else
 		{
