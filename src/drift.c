@@ -1580,69 +1580,72 @@ push_acl(JsonbParseState **state, const char *key, Acl *acl)
 	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
 }
 
-/* The comments of the objects of a catalog (classoid) among the tables of a snapshot. */
-typedef struct CommentKey
+/* A text column of a catalog row about a table in scope or one of its columns. */
+typedef struct TableText
 {
-	Oid			objoid;
-	int32		objsubid;
-} CommentKey;
+	AttrKey		key;			/* relation, column number (or sub-id) */
+	Datum		text;			/* detoasted copy */
+} TableText;
 
-typedef struct CommentEntry
-{
-	CommentKey	key;
-	char	   *text;
-} CommentEntry;
-
-/* The comments on the tables in scope and their columns (classoid pg_class), by (OID, subid). */
+/*
+ * The non-null values of a text column (valatt) of a catalog whose rows
+ * are about relations (relatt) and their columns (subatt), for the tables
+ * in scope, by (relation, sub-id): the whole catalog, or through its index
+ * (relatt its first column) for the relations of a partial snapshot.
+ * classatt, when valid, keeps only the rows about pg_class objects.
+ */
 static HTAB *
-table_comments(HTAB *tables, const Oid *relids, int nrelids)
+table_texts(HTAB *tables, Oid catalog, Oid index, AttrNumber relatt, AttrNumber subatt,
+			AttrNumber classatt, AttrNumber valatt, const Oid *relids, int nrelids)
 {
 	HASHCTL		ctl;
-	HTAB	   *comments;
+	HTAB	   *texts;
 	CatalogScan cs;
 	HeapTuple	tup;
 
-	ctl.keysize = sizeof(CommentKey);
-	ctl.entrysize = sizeof(CommentEntry);
+	ctl.keysize = sizeof(AttrKey);
+	ctl.entrysize = sizeof(TableText);
 	ctl.hcxt = CurrentMemoryContext;
-	comments = hash_create("migrate snapshot comments", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	catalog_scan_begin(&cs, DescriptionRelationId, DescriptionObjIndexId, Anum_pg_description_objoid,
-					   relids, nrelids);
+	texts = hash_create("migrate snapshot texts", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	catalog_scan_begin(&cs, catalog, index, relatt, relids, nrelids);
 	while ((tup = catalog_scan_next(&cs)) != NULL)
 	{
-		Form_pg_description d = (Form_pg_description) GETSTRUCT(tup);
-		CommentKey	key;
-		CommentEntry *e;
+		TupleDesc	desc = RelationGetDescr(cs.rel);
 		bool		isnull;
-		Datum		description;
+		Oid			relid = DatumGetObjectId(heap_getattr(tup, relatt, desc, &isnull));
+		AttrKey		key;
+		TableText  *e;
+		Datum		value;
 
-		if (d->classoid != RelationRelationId || hash_search(tables, &d->objoid, HASH_FIND, NULL) == NULL)
+		if ((AttributeNumberIsValid(classatt) &&
+			 DatumGetObjectId(heap_getattr(tup, classatt, desc, &isnull)) != RelationRelationId) ||
+			hash_search(tables, &relid, HASH_FIND, NULL) == NULL)
 			continue;
-		description = heap_getattr(tup, Anum_pg_description_description, RelationGetDescr(cs.rel), &isnull);
+		value = heap_getattr(tup, valatt, desc, &isnull);
 		if (isnull)
 			continue;
 		memset(&key, 0, sizeof(key));
-		key.objoid = d->objoid;
-		key.objsubid = d->objsubid;
-		e = hash_search(comments, &key, HASH_ENTER, NULL);
-		e->text = TextDatumGetCString(description);
+		key.relid = relid;
+		key.attnum = (TupleDescAttr(desc, subatt - 1)->atttypid == INT2OID) ?
+			DatumGetInt16(heap_getattr(tup, subatt, desc, &isnull)) :
+			DatumGetInt32(heap_getattr(tup, subatt, desc, &isnull));
+		e = hash_search(texts, &key, HASH_ENTER, NULL);
+		e->text = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));
 	}
 	catalog_scan_end(&cs);
-	return comments;
+	return texts;
 }
 
-/* The comment on an object (NULL: none). */
-static const char *
-comment_of(HTAB *comments, Oid objoid, int32 objsubid)
+/* The value table_texts read for a relation and sub-id, or NULL. */
+static TableText *
+table_text(HTAB *texts, Oid relid, int32 subid)
 {
-	CommentKey	key;
-	CommentEntry *e;
+	AttrKey		key;
 
 	memset(&key, 0, sizeof(key));
-	key.objoid = objoid;
-	key.objsubid = objsubid;
-	e = hash_search(comments, &key, HASH_FIND, NULL);
-	return e ? e->text : NULL;
+	key.relid = relid;
+	key.attnum = subid;
+	return hash_search(texts, &key, HASH_FIND, NULL);
 }
 
 /* A column of a table in scope, as read_columns collects it. */
@@ -1695,13 +1698,6 @@ typedef struct TypeNameEntry
 	Oid			collation;
 } TypeNameEntry;
 
-/* Default expressions of the columns in scope, by (relid, attnum). */
-typedef struct DefaultEntry
-{
-	CommentKey	key;			/* relid, attnum */
-	Datum		adbin;
-} DefaultEntry;
-
 /*
  * Native reader of the column kind: the columns of the tables in scope,
  * with the keys of their definitions (type, collation when not the type's,
@@ -1735,35 +1731,13 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 			relids[i] = DatumGetObjectId(elems[i]);
 	}
 	tables = scope_tables(schemas, relids, nrelids);
-	comments = table_comments(tables, relids, nrelids);
-
+	comments = table_texts(tables, DescriptionRelationId, DescriptionObjIndexId, Anum_pg_description_objoid,
+						   Anum_pg_description_objsubid, Anum_pg_description_classoid,
+						   Anum_pg_description_description, relids, nrelids);
 	/* the default and generation expressions */
-	ctl.keysize = sizeof(CommentKey);
-	ctl.entrysize = sizeof(DefaultEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	defaults = hash_create("migrate snapshot defaults", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	catalog_scan_begin(&cs, AttrDefaultRelationId, AttrDefaultIndexId, Anum_pg_attrdef_adrelid,
-					   relids, nrelids);
-	while ((tup = catalog_scan_next(&cs)) != NULL)
-	{
-		Form_pg_attrdef d = (Form_pg_attrdef) GETSTRUCT(tup);
-		CommentKey	key;
-		DefaultEntry *e;
-		bool		isnull;
-		Datum		adbin;
-
-		if (hash_search(tables, &d->adrelid, HASH_FIND, NULL) == NULL)
-			continue;
-		adbin = heap_getattr(tup, Anum_pg_attrdef_adbin, RelationGetDescr(cs.rel), &isnull);
-		if (isnull)
-			continue;
-		memset(&key, 0, sizeof(key));
-		key.objoid = d->adrelid;
-		key.objsubid = d->adnum;
-		e = hash_search(defaults, &key, HASH_ENTER, NULL);
-		e->adbin = PointerGetDatum(PG_DETOAST_DATUM_COPY(adbin));
-	}
-	catalog_scan_end(&cs);
+	defaults = table_texts(tables, AttrDefaultRelationId, AttrDefaultIndexId, Anum_pg_attrdef_adrelid,
+						   Anum_pg_attrdef_adnum, InvalidAttrNumber, Anum_pg_attrdef_adbin,
+						   relids, nrelids);
 
 	/* the columns */
 	cols = palloc(sizeof(NativeColumn) * maxcols);
@@ -1829,9 +1803,8 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		TypeNameKey tkey;
 		TypeNameEntry *type;
 		bool		found;
-		DefaultEntry *def;
-		CommentKey	dkey;
-		const char *comment;
+		TableText  *def;
+		TableText  *comment;
 		JsonbValue *definition;
 
 		memset(&tkey, 0, sizeof(tkey));
@@ -1869,12 +1842,9 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		}
 		push_key(state, "not_null");
 		push_bool(state, c->notnull);
-		memset(&dkey, 0, sizeof(dkey));
-		dkey.objoid = c->relid;
-		dkey.objsubid = c->attnum;
-		def = hash_search(defaults, &dkey, HASH_FIND, NULL);
+		def = table_text(defaults, c->relid, c->attnum);
 		if (def != NULL && (c->generated == '\0' || c->generated == ATTRIBUTE_GENERATED_STORED))
-			push_expr(state, c->generated == '\0' ? "default" : "generated", def->adbin, false, c->relid);
+			push_expr(state, c->generated == '\0' ? "default" : "generated", def->text, false, c->relid);
 		if (c->identity_kind == ATTRIBUTE_IDENTITY_ALWAYS || c->identity_kind == ATTRIBUTE_IDENTITY_BY_DEFAULT)
 		{
 			push_key(state, "identity");
@@ -1882,10 +1852,10 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		}
 		push_key(state, "position");
 		push_int(state, c->position);
-		if ((comment = comment_of(comments, c->relid, c->attnum)) != NULL)
+		if ((comment = table_text(comments, c->relid, c->attnum)) != NULL)
 		{
 			push_key(state, "comment");
-			push_string(state, comment);
+			push_string(state, TextDatumGetCString(comment->text));
 		}
 		if (c->acl != NULL)
 			push_acl(state, "privileges", c->acl);
