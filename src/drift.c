@@ -49,7 +49,10 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_description.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
@@ -158,9 +161,9 @@ typedef struct SnapshotKind
 } SnapshotKind;
 
 static int	read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
+static int	read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
 
 static void constraint_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
-static void index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 static void policy_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 
 
@@ -251,24 +254,8 @@ static const SnapshotKind snapshot_kinds[] = {
 		" WHERE k.conparentid = 0 AND (k.conislocal OR k.contype <> 'c')"
 		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
 		true, constraint_definition, NULL},
-	{"index",
-		"SELECT " QNAME("n", "ic.relname") " AS _identity, " QNAME("n", "c.relname") " AS _parent,"
-		" x.indisvalid AS valid, x.indisclustered AS clustered, dsc.description AS comment,"
-		" x.indexrelid AS _indexrelid, x.indrelid AS _indrelid, ic.relam AS _relam, quote_ident(ic.relname) AS _name,"
-		" " QNAME("cn", "c.relname") " AS _table, quote_ident(am.amname) AS _am, x.indisunique AS _unique,"
-		" ic.relkind = 'I' AS _only, x.indnkeyatts AS _nkeyatts, x.indkey::int2[] AS _key, x.indclass::oid[] AS _class,"
-		" x.indcollation::oid[] AS _collation, x.indoption::int2[] AS _option,"
-		" " NULLS_NOT_DISTINCT " AS _nulls_not_distinct,"
-		" x.indpred AS _predicate,"
-		" (x.indexprs IS NOT NULL OR ic.reloptions IS NOT NULL"
-		"   OR EXISTS (SELECT 1 FROM pg_attribute ao WHERE ao.attrelid = x.indexrelid AND ao.attoptions IS NOT NULL)) AS _server_deparse"
-		" FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid"
-		" JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_namespace cn ON cn.oid = c.relnamespace"
-		" JOIN pg_am am ON am.oid = ic.relam"
-		" LEFT JOIN pg_description dsc ON dsc.objoid = ic.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = 0"
-		" WHERE NOT ic.relispartition AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid")
-		" AND ($2::text[] IS NULL OR x.indrelid = ANY ($3::oid[]) OR x.indexrelid = ANY ($3::oid[]))",
-		true, index_definition, NULL},
+	/* read from pg_index directly (read_indexes) */
+	{"index", NULL, true, NULL, read_indexes},
 	{"trigger",
 		"SELECT format('%I.%I.%I', n.nspname, c.relname, tg.tgname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
 		" pg_get_triggerdef(tg.oid) AS definition,"
@@ -993,126 +980,6 @@ append_opclass(StringInfo buf, Oid opclass, Oid type, Oid am)
 	ReleaseSysCache(tup);
 }
 
-/* The "_" columns of the index query. */
-typedef enum IndexColumn
-{
-	IC_INDEXRELID, IC_INDRELID, IC_RELAM, IC_NAME, IC_TABLE, IC_AM, IC_UNIQUE, IC_ONLY,
-	IC_NKEYATTS, IC_KEY, IC_CLASS, IC_COLLATION, IC_OPTION, IC_NULLS_NOT_DISTINCT,
-	IC_PREDICATE, IC_SERVER_DEPARSE, IC_COUNT
-} IndexColumn;
-
-static const char *const index_column_names[IC_COUNT] = {
-	"_indexrelid", "_indrelid", "_relam", "_name", "_table", "_am", "_unique", "_only",
-	"_nkeyatts", "_key", "_class", "_collation", "_option", "_nulls_not_distinct",
-	"_predicate", "_server_deparse"
-};
-static HookColumns index_columns = {index_column_names, IC_COUNT, false, {0}};
-
-#define index_column(tup, desc, col, isnull) hook_value(&index_columns, tup, desc, col, isnull)
-
-/* Hook of the index kind: its "definition", as pg_get_indexdef() writes it. */
-static void
-index_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
-{
-	bool		isnull;
-	Oid			indexrelid = DatumGetObjectId(index_column(tup, desc, IC_INDEXRELID, &isnull));
-	Oid			indrelid = DatumGetObjectId(index_column(tup, desc, IC_INDRELID, &isnull));
-	Oid			am = DatumGetObjectId(index_column(tup, desc, IC_RELAM, &isnull));
-	int			nkeyatts = DatumGetInt16(index_column(tup, desc, IC_NKEYATTS, &isnull));
-	Datum		pred;
-	bool		pred_null;
-	StringInfoData buf;
-	Datum	   *keys;
-	Datum	   *opclasses;
-	Datum	   *collations;
-	Datum	   *options;
-	int			natts;
-	int			nopclasses;
-	int			ncollations;
-	int			noptions;
-	bool		canorder;
-	const char *sep = "";
-
-	push_key(state, "definition");
-	if (DatumGetBool(index_column(tup, desc, IC_SERVER_DEPARSE, &isnull)))
-	{
-		push_string(state, TextDatumGetCString(DirectFunctionCall1(pg_get_indexdef,
-																   ObjectIdGetDatum(indexrelid))));
-		return;
-	}
-	/* int2vector and oidvector columns, as arrays without NULLs */
-	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, IC_KEY, &isnull)),
-					  INT2OID, 2, true, TYPALIGN_SHORT, &keys, NULL, &natts);
-	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, IC_CLASS, &isnull)),
-					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &opclasses, NULL, &nopclasses);
-	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, IC_COLLATION, &isnull)),
-					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &collations, NULL, &ncollations);
-	deconstruct_array(DatumGetArrayTypeP(index_column(tup, desc, IC_OPTION, &isnull)),
-					  INT2OID, 2, true, TYPALIGN_SHORT, &options, NULL, &noptions);
-	if (nkeyatts > natts || nopclasses < nkeyatts || ncollations < nkeyatts || noptions < nkeyatts)
-		elog(ERROR, "malformed pg_index row for index %u", indexrelid);
-	canorder = am_can_order(am);
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "CREATE %sINDEX %s ON %s%s USING %s (",
-					 DatumGetBool(index_column(tup, desc, IC_UNIQUE, &isnull)) ? "UNIQUE " : "",
-					 TextDatumGetCString(index_column(tup, desc, IC_NAME, &isnull)),
-					 DatumGetBool(index_column(tup, desc, IC_ONLY, &isnull)) ? "ONLY " : "",
-					 TextDatumGetCString(index_column(tup, desc, IC_TABLE, &isnull)),
-					 TextDatumGetCString(index_column(tup, desc, IC_AM, &isnull)));
-	for (int keyno = 0; keyno < natts; keyno++)
-	{
-		const char *attname;
-		Oid			atttypid;
-		Oid			attcollation;
-
-		if (keyno == nkeyatts)
-		{
-			appendStringInfoString(&buf, ") INCLUDE (");
-			sep = "";
-		}
-		appendStringInfoString(&buf, sep);
-		sep = ", ";
-		if (!column_info(indrelid, DatumGetInt16(keys[keyno]), &attname, &atttypid, &attcollation))
-			elog(ERROR, "cache lookup failed for attribute %d of relation %u",
-				 DatumGetInt16(keys[keyno]), indrelid);
-		appendStringInfoString(&buf, quote_identifier(attname));
-		if (keyno < nkeyatts)
-		{
-			int16		opt = DatumGetInt16(options[keyno]);
-			Oid			coll = DatumGetObjectId(collations[keyno]);
-
-			if (OidIsValid(coll) && coll != attcollation)
-				appendStringInfo(&buf, " COLLATE %s", generate_collation_name(coll));
-			append_opclass(&buf, DatumGetObjectId(opclasses[keyno]), atttypid, am);
-			if (canorder)
-			{
-				if (opt & INDOPTION_DESC)
-				{
-					appendStringInfoString(&buf, " DESC");
-					if (!(opt & INDOPTION_NULLS_FIRST))
-						appendStringInfoString(&buf, " NULLS LAST");
-				}
-				else if (opt & INDOPTION_NULLS_FIRST)
-					appendStringInfoString(&buf, " NULLS FIRST");
-			}
-		}
-	}
-	appendStringInfoChar(&buf, ')');
-	if (DatumGetBool(index_column(tup, desc, IC_NULLS_NOT_DISTINCT, &isnull)))
-		appendStringInfoString(&buf, " NULLS NOT DISTINCT");
-	pred = index_column(tup, desc, IC_PREDICATE, &pred_null);
-	if (!pred_null)
-	{
-		char	   *text = expr_text(pred, indrelid);
-
-		if (text == NULL)
-			elog(ERROR, "cache lookup failed for relation %u", indrelid);	/* dropped meanwhile */
-		appendStringInfo(&buf, " WHERE %s", text);
-	}
-	push_string(state, buf.data);
-}
-
 /*
  * Push a jsonb document as the value of the pending key or element, leaving
  * out object members whose value is null (as jsonb_strip_nulls does); the
@@ -1270,16 +1137,80 @@ push_column(JsonbParseState **state, Datum d, Oid type)
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * The snapshot's document, written as it is read.  Each object is built
+ * with pushJsonbValue in a memory context of its own, turned into jsonb as
+ * soon as it is finished, and its bytes appended to the objects array; the
+ * array and the few members of the document are then written around them
+ * in jsonb's binary layout (utils/jsonb.h), byte for byte as
+ * JsonbValueToJsonb writes a whole tree.  So a snapshot of tens of
+ * thousands of objects is never held as one tree of JsonbValues (hundreds
+ * of megabytes, whose page faults and copies were most of its time).
+ * ---------------------------------------------------------------------
+ */
+typedef struct ObjectsOut
+{
+	StringInfoData data;		/* the objects' containers, one after another */
+	uint32	   *lengths;		/* the length of each, its leading padding included */
+	int			count;
+	int			max;
+	MemoryContext objcxt;		/* the object being built (reset after each) */
+	MemoryContext outer;		/* where its builder came from */
+} ObjectsOut;
+
+/* this snapshot's objects (created at its start, in its memory) */
+static ObjectsOut *snapshot_objects = NULL;
+
+/* Start the objects of a snapshot, in the current memory context. */
+static void
+objects_begin(void)
+{
+	ObjectsOut *out = palloc0(sizeof(ObjectsOut));
+
+	initStringInfo(&out->data);
+	out->max = 1024;
+	out->lengths = palloc(sizeof(uint32) * out->max);
+	out->objcxt = AllocSetContextCreate(CurrentMemoryContext, "migrate snapshot object",
+										ALLOCSET_DEFAULT_SIZES);
+	snapshot_objects = out;
+}
+
+/* Pad a buffer of jsonb to a 4-byte boundary, as jsonb aligns its containers and numerics. */
+static void
+pad_to_int(StringInfo buf)
+{
+	static const char zeros[sizeof(int32)] = {0};
+	int			padlen = INTALIGN(buf->len) - buf->len;
+
+	appendBinaryStringInfo(buf, zeros, padlen);
+}
+
+/*
+ * Start an object of the snapshot: what its builder allocates from here
+ * on, until finish_object, goes in the object's memory context.
+ */
+static void
+begin_object(JsonbParseState **state)
+{
+	Assert(*state == NULL);
+	snapshot_objects->outer = MemoryContextSwitchTo(snapshot_objects->objcxt);
+	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+}
+
 /*
  * Finish the object being pushed, whose definition was pushed last: its
  * hash (the SHA-256 of the definition's jsonb text), kind, identity and
- * parent; and add it to the fingerprint input.
+ * parent; add it to the fingerprint input and its jsonb to the objects;
+ * then free what was built for it.
  */
 static void
 finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, const char *kind,
 			  const char *identity, const char *parent, JsonbValue *definition)
 {
+	ObjectsOut *out = snapshot_objects;
 	char	   *hash;
+	Jsonb	   *jb;
+	int			start = out->data.len;
 
 	resetStringInfo(hashinput);
 	append_value_text(hashinput, definition);
@@ -1295,8 +1226,137 @@ finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, cons
 	}
 	push_key(state, "hash");
 	push_string(state, hash);
-	(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	jb = JsonbValueToJsonb(pushJsonbValue(state, WJB_END_OBJECT, NULL));
+	Assert(*state == NULL);
 	appendStringInfo(fp, "%s\t%s\t%s\n", kind, identity, hash);
+
+	/* a container begins at a 4-byte boundary; the padding counts as its own */
+	pad_to_int(&out->data);
+	appendBinaryStringInfo(&out->data, (char *) &jb->root, VARSIZE(jb) - VARHDRSZ);
+	if (out->data.len > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the snapshot exceeds the maximum size of a jsonb array (%d bytes)",
+						JENTRY_OFFLENMASK),
+				 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
+	if (out->count == out->max)
+	{
+		out->max *= 2;
+		out->lengths = repalloc(out->lengths, sizeof(uint32) * out->max);
+	}
+	out->lengths[out->count++] = out->data.len - start;
+
+	MemoryContextSwitchTo(out->outer);
+	MemoryContextReset(out->objcxt);
+}
+
+/* A member of the snapshot document: its key and the bytes of its value. */
+typedef struct DocMember
+{
+	const char *key;
+	uint32		type;			/* JENTRY_ISSTRING, ISNUMERIC, ISBOOL_*, ISNULL or ISCONTAINER */
+	const char *data;			/* NULL for a container: the objects array */
+	int			len;
+} DocMember;
+
+/* A member whose value is a container (an array or object built apart). */
+static DocMember
+doc_container(const char *key, JsonbValue *value)
+{
+	Jsonb	   *jb = JsonbValueToJsonb(value);
+	DocMember	m = {key, JENTRY_ISCONTAINER, (char *) &jb->root, (int) (VARSIZE(jb) - VARHDRSZ)};
+
+	return m;
+}
+
+/* A member whose value is an integer. */
+static DocMember
+doc_int(const char *key, int64 n)
+{
+	Numeric		num = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
+	DocMember	m = {key, JENTRY_ISNUMERIC, (char *) num, (int) VARSIZE_ANY(num)};
+
+	return m;
+}
+
+/* Write an entry of a container: its length, or every JB_OFFSET_STRIDE'th its end offset. */
+static void
+write_jentry(StringInfo buf, int at, int index, uint32 type, uint32 len, uint32 *total)
+{
+	JEntry		meta = type | len;
+
+	*total += len;
+	if (*total > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the snapshot exceeds the maximum size of a jsonb object (%d bytes)",
+						JENTRY_OFFLENMASK),
+				 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
+	if (index % JB_OFFSET_STRIDE == 0)
+		meta = type | *total | JENTRY_HAS_OFF;
+	memcpy(buf->data + at, &meta, sizeof(JEntry));
+}
+
+/*
+ * The snapshot document: an object of the members given (in jsonb's order
+ * of keys: shorter first, then bytewise), the container-typed member whose
+ * data is NULL being the objects array.
+ */
+static Jsonb *
+write_document(const DocMember *members, int n)
+{
+	ObjectsOut *out = snapshot_objects;
+	StringInfoData buf;
+	uint32		header = n | JB_FOBJECT;
+	int			entries;
+	uint32		total = 0;
+
+	initStringInfo(&buf);
+	enlargeStringInfo(&buf, VARHDRSZ);
+	buf.len = VARHDRSZ;
+	appendBinaryStringInfo(&buf, (char *) &header, sizeof(uint32));
+	entries = buf.len;
+	enlargeStringInfo(&buf, 2 * n * sizeof(JEntry));
+	buf.len += 2 * n * sizeof(JEntry);
+	for (int i = 0; i < n; i++)
+	{
+		int			len = strlen(members[i].key);
+
+		Assert(i == 0 || len > (int) strlen(members[i - 1].key) ||
+			   (len == (int) strlen(members[i - 1].key) && memcmp(members[i - 1].key, members[i].key, len) < 0));
+		appendBinaryStringInfo(&buf, members[i].key, len);
+		write_jentry(&buf, entries + i * sizeof(JEntry), i, JENTRY_ISSTRING, len, &total);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const DocMember *m = &members[i];
+		int			start = buf.len;
+
+		if (m->type == JENTRY_ISNUMERIC || m->type == JENTRY_ISCONTAINER)
+			pad_to_int(&buf);
+		if (m->type == JENTRY_ISCONTAINER && m->data == NULL)
+		{
+			/* the objects array: its header, the entries, the objects */
+			uint32		arrheader = out->count | JB_FARRAY;
+			int			arrentries;
+			uint32		arrtotal = 0;
+
+			appendBinaryStringInfo(&buf, (char *) &arrheader, sizeof(uint32));
+			arrentries = buf.len;
+			enlargeStringInfo(&buf, out->count * sizeof(JEntry) + out->data.len);
+			buf.len += out->count * sizeof(JEntry);
+			for (int e = 0; e < out->count; e++)
+				write_jentry(&buf, arrentries + e * sizeof(JEntry), e, JENTRY_ISCONTAINER,
+							 out->lengths[e], &arrtotal);
+			appendBinaryStringInfo(&buf, out->data.data, out->data.len);
+		}
+		else if (m->len > 0)
+			appendBinaryStringInfo(&buf, m->data, m->len);
+		write_jentry(&buf, entries + (n + i) * sizeof(JEntry), n + i, m->type,
+					 buf.len - start, &total);
+	}
+	SET_VARSIZE(buf.data, buf.len);
+	return (Jsonb *) buf.data;
 }
 
 /* ---------------------------------------------------------------------
@@ -1387,64 +1447,132 @@ schema_in_scope(const char *nspname, ArrayType *schemas)
 	return false;
 }
 
-/* A table in a snapshot's scope. */
-typedef struct ScopeTable
+/* A relation in a schema in a snapshot's scope, as pg_class gives it. */
+typedef struct ScopeRel
 {
 	Oid			relid;			/* key */
-	char	   *qualified;		/* schema.table, quoted as format('%I.%I') */
-} ScopeTable;
+	char	   *qualified;		/* schema.name, quoted as format('%I.%I'); NULL: out of scope */
+	char	   *name;			/* the name, quoted */
+	const char *schema;			/* its schema's name, quoted */
+	char		relkind;
+	bool		ispartition;
+	bool		has_options;	/* reloptions set */
+	bool		ext_member;		/* a member of an extension */
+	Oid			relam;
+} ScopeRel;
 
 /*
- * The tables (relkind r, p, f) in a snapshot's scope that are not members
- * of an extension, by OID.
+ * The relations of this snapshot: every relation of the schemas in scope
+ * (a whole snapshot, read in one pass of pg_class), or those met so far (a
+ * partial one: the relations asked for, and the others looked up by OID as
+ * they are needed).  Created at the start of the snapshot, in its memory.
  */
-static HTAB *
-scope_tables(ArrayType *schemas, const Oid *relids, int nrelids)
+typedef struct SnapshotScope
 {
+	HTAB	   *rels;			/* ScopeRel by OID */
+	HTAB	   *namespaces;		/* quoted name by OID, NULL when out of scope */
+	ArrayType  *schemas;		/* the schemas asked for (NULL: every user schema) */
+	bool		partial;
+	const Oid  *relids;			/* a partial snapshot's relations */
+	int			nrelids;
+	HTAB	   *attoptions;		/* relations with column options (a whole snapshot) */
+	HTAB	   *comments;		/* pg_description (a whole snapshot), by object */
+} SnapshotScope;
+
+static SnapshotScope *snapshot_scope = NULL;
+
+/* A namespace met by the scope: its quoted name, NULL when out of scope. */
+typedef struct ScopeNamespace
+{
+	Oid			nspid;			/* key */
+	char	   *quoted;
+} ScopeNamespace;
+
+/* Add a pg_class row to the scope (when its schema is in scope); returns its entry or NULL. */
+static ScopeRel *
+scope_add(SnapshotScope *sc, HeapTuple tup, TupleDesc desc)
+{
+	Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
+	ScopeNamespace *nsp;
+	ScopeRel   *r;
+	bool		found;
+
+	nsp = hash_search(sc->namespaces, &c->relnamespace, HASH_ENTER, &found);
+	if (!found)
+	{
+		char	   *nspname = get_namespace_name(c->relnamespace);
+
+		nsp->quoted = nspname && schema_in_scope(nspname, sc->schemas) ?
+			pstrdup(quote_identifier(nspname)) : NULL;
+	}
+	if (nsp->quoted == NULL)
+		return NULL;
+	r = hash_search(sc->rels, &c->oid, HASH_ENTER, NULL);
+	r->name = pstrdup(quote_identifier(NameStr(c->relname)));
+	r->schema = nsp->quoted;
+	r->qualified = psprintf("%s.%s", nsp->quoted, r->name);
+	r->relkind = c->relkind;
+	r->ispartition = c->relispartition;
+	r->has_options = !heap_attisnull(tup, Anum_pg_class_reloptions, desc);
+	r->ext_member = false;
+	r->relam = c->relam;
+	return r;
+}
+
+/* Whether an object is a member of an extension (through pg_depend's index). */
+static bool
+is_extension_member(Oid classid, Oid objid)
+{
+	Relation	deprel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		member = false;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(classid));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(objid));
+	scan = systable_beginscan(deprel, DependDependerIndexId, true, GetActiveSnapshot(), 2, key);
+	while (!member && HeapTupleIsValid(tup = systable_getnext(scan)))
+		member = ((Form_pg_depend) GETSTRUCT(tup))->deptype == DEPENDENCY_EXTENSION;
+	systable_endscan(scan);
+	table_close(deprel, AccessShareLock);
+	return member;
+}
+
+/*
+ * Start the scope of a snapshot: the relations of the schemas in scope,
+ * with the members of extensions marked.  relids: the relations of a
+ * partial snapshot (NULL: a whole snapshot).
+ */
+static SnapshotScope *
+scope_begin(ArrayType *schemas, const Oid *relids, int nrelids)
+{
+	SnapshotScope *sc = palloc0(sizeof(SnapshotScope));
 	HASHCTL		ctl;
-	HTAB	   *tables;
-	HTAB	   *namespaces;
 	CatalogScan cs;
 	HeapTuple	tup;
 	Relation	deprel;
 	SysScanDesc scan;
 	ScanKeyData key[2];
 
+	sc->schemas = schemas;
+	sc->partial = relids != NULL;
+	sc->relids = relids;
+	sc->nrelids = nrelids;
 	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(ScopeTable);
+	ctl.entrysize = sizeof(ScopeRel);
 	ctl.hcxt = CurrentMemoryContext;
-	tables = hash_create("migrate snapshot tables", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	/* the schemas, as they are met: NULL when out of scope */
-	ctl.entrysize = sizeof(ScopeTable);
-	namespaces = hash_create("migrate snapshot schemas", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
+	sc->rels = hash_create("migrate snapshot relations", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.entrysize = sizeof(ScopeNamespace);
+	sc->namespaces = hash_create("migrate snapshot schemas", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	catalog_scan_begin(&cs, RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, relids, nrelids);
 	while ((tup = catalog_scan_next(&cs)) != NULL)
-	{
-		Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
-		ScopeTable *nsp;
-		ScopeTable *t;
-		bool		found;
-
-		if (c->relkind != RELKIND_RELATION && c->relkind != RELKIND_PARTITIONED_TABLE &&
-			c->relkind != RELKIND_FOREIGN_TABLE)
-			continue;
-		nsp = hash_search(namespaces, &c->relnamespace, HASH_ENTER, &found);
-		if (!found)
-		{
-			char	   *nspname = get_namespace_name(c->relnamespace);
-
-			nsp->qualified = nspname && schema_in_scope(nspname, schemas) ?
-				pstrdup(quote_identifier(nspname)) : NULL;
-		}
-		if (nsp->qualified == NULL)
-			continue;
-		t = hash_search(tables, &c->oid, HASH_ENTER, NULL);
-		t->qualified = psprintf("%s.%s", nsp->qualified, quote_identifier(NameStr(c->relname)));
-	}
+		(void) scope_add(sc, tup, RelationGetDescr(cs.rel));
 	catalog_scan_end(&cs);
 
-	/* not the members of extensions */
+	/* the members of extensions */
 	deprel = table_open(DependRelationId, AccessShareLock);
 	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(RelationRelationId));
@@ -1454,25 +1582,191 @@ scope_tables(ArrayType *schemas, const Oid *relids, int nrelids)
 					CharGetDatum(DEPENDENCY_EXTENSION));
 		scan = systable_beginscan(deprel, InvalidOid, false, GetActiveSnapshot(), 2, key);
 		while (HeapTupleIsValid(tup = systable_getnext(scan)))
-			(void) hash_search(tables, &((Form_pg_depend) GETSTRUCT(tup))->objid, HASH_REMOVE, NULL);
+		{
+			ScopeRel   *r = hash_search(sc->rels, &((Form_pg_depend) GETSTRUCT(tup))->objid, HASH_FIND, NULL);
+
+			if (r != NULL)
+				r->ext_member = true;
+		}
 		systable_endscan(scan);
 	}
-	else
-	{
-		for (int i = 0; i < nrelids; i++)
-		{
-			ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
-						ObjectIdGetDatum(relids[i]));
-			scan = systable_beginscan(deprel, DependDependerIndexId, true, GetActiveSnapshot(), 2, key);
-			while (HeapTupleIsValid(tup = systable_getnext(scan)))
-				if (((Form_pg_depend) GETSTRUCT(tup))->deptype == DEPENDENCY_EXTENSION)
-					(void) hash_search(tables, &relids[i], HASH_REMOVE, NULL);
-			systable_endscan(scan);
-		}
-	}
 	table_close(deprel, AccessShareLock);
-	hash_destroy(namespaces);
-	return tables;
+	if (relids != NULL)
+	{
+		HASH_SEQ_STATUS seq;
+		ScopeRel   *r;
+
+		hash_seq_init(&seq, sc->rels);
+		while ((r = hash_seq_search(&seq)) != NULL)
+			r->ext_member = is_extension_member(RelationRelationId, r->relid);
+	}
+	return sc;
+}
+
+/*
+ * A relation of the scope, or NULL when its schema is out of scope (or it
+ * does not exist); a partial snapshot looks up what it has not met yet.
+ */
+static ScopeRel *
+scope_rel(Oid relid)
+{
+	SnapshotScope *sc = snapshot_scope;
+	ScopeRel   *r = hash_search(sc->rels, &relid, HASH_FIND, NULL);
+	CatalogScan cs;
+	HeapTuple	tup;
+
+	if (r != NULL)
+		return r->qualified ? r : NULL;
+	if (!sc->partial)
+		return NULL;
+	catalog_scan_begin(&cs, RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, &relid, 1);
+	if ((tup = catalog_scan_next(&cs)) != NULL && (r = scope_add(sc, tup, RelationGetDescr(cs.rel))) != NULL)
+		r->ext_member = is_extension_member(RelationRelationId, relid);
+	catalog_scan_end(&cs);
+	if (r == NULL)
+	{
+		/* remembered as out of scope */
+		r = hash_search(sc->rels, &relid, HASH_ENTER, NULL);
+		memset(((char *) r) + sizeof(Oid), 0, sizeof(ScopeRel) - sizeof(Oid));
+		return NULL;
+	}
+	return r;
+}
+
+/* A table (relkind r, p or f) of the scope that is not a member of an extension, or NULL. */
+static ScopeRel *
+scope_table(Oid relid)
+{
+	ScopeRel   *r = scope_rel(relid);
+
+	if (r == NULL || r->ext_member ||
+		(r->relkind != RELKIND_RELATION && r->relkind != RELKIND_PARTITIONED_TABLE &&
+		 r->relkind != RELKIND_FOREIGN_TABLE))
+		return NULL;
+	return r;
+}
+
+/*
+ * The scope of this snapshot, started by the first native reader: schemas
+ * asked for (NULL: every user schema), relid_array the relations of a
+ * partial snapshot (NULL: a whole snapshot).
+ */
+static SnapshotScope *
+scope_get(ArrayType *schemas, ArrayType *relid_array)
+{
+	Oid		   *relids = NULL;
+	int			nrelids = 0;
+
+	if (snapshot_scope != NULL)
+		return snapshot_scope;
+	if (relid_array != NULL)
+	{
+		Datum	   *elems;
+
+		deconstruct_array(relid_array, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, NULL, &nrelids);
+		relids = palloc(sizeof(Oid) * (nrelids + 1));
+		for (int i = 0; i < nrelids; i++)
+			relids[i] = DatumGetObjectId(elems[i]);
+	}
+	snapshot_scope = scope_begin(schemas, relids, nrelids);
+	return snapshot_scope;
+}
+
+/* A comment, read from pg_description as it was at the snapshot. */
+typedef struct CommentKey
+{
+	Oid			classoid;
+	Oid			objoid;
+	int32		subid;
+} CommentKey;
+
+typedef struct CommentEntry
+{
+	CommentKey	key;
+	char	   *text;
+} CommentEntry;
+
+/*
+ * The comment on an object, or NULL: a whole snapshot reads pg_description
+ * once (the comments on relations, their columns, constraints and
+ * triggers); a partial one looks each object up through its index.
+ */
+static char *
+object_comment(Oid classoid, Oid objoid, int32 subid)
+{
+	SnapshotScope *sc = snapshot_scope;
+	CommentKey	key;
+	CommentEntry *e;
+
+	if (sc->partial)
+	{
+		Relation	rel = table_open(DescriptionRelationId, AccessShareLock);
+		ScanKeyData skey[3];
+		SysScanDesc scan;
+		HeapTuple	tup;
+		char	   *comment = NULL;
+
+		ScanKeyInit(&skey[0], Anum_pg_description_objoid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(objoid));
+		ScanKeyInit(&skey[1], Anum_pg_description_classoid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(classoid));
+		ScanKeyInit(&skey[2], Anum_pg_description_objsubid, BTEqualStrategyNumber, F_INT4EQ,
+					Int32GetDatum(subid));
+		scan = systable_beginscan(rel, DescriptionObjIndexId, true, GetActiveSnapshot(), 3, skey);
+		if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			Datum		d = heap_getattr(tup, Anum_pg_description_description, RelationGetDescr(rel), &isnull);
+
+			if (!isnull)
+				comment = TextDatumGetCString(d);
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		return comment;
+	}
+	if (sc->comments == NULL)
+	{
+		HASHCTL		ctl;
+		CatalogScan cs;
+		HeapTuple	tup;
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(sc));
+
+		ctl.keysize = sizeof(CommentKey);
+		ctl.entrysize = sizeof(CommentEntry);
+		ctl.hcxt = CurrentMemoryContext;
+		sc->comments = hash_create("migrate snapshot comments", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		catalog_scan_begin(&cs, DescriptionRelationId, InvalidOid, InvalidAttrNumber, NULL, 0);
+		while ((tup = catalog_scan_next(&cs)) != NULL)
+		{
+			Form_pg_description d = (Form_pg_description) GETSTRUCT(tup);
+			bool		isnull;
+			Datum		value;
+
+			if (d->classoid != RelationRelationId && d->classoid != ConstraintRelationId &&
+				d->classoid != TriggerRelationId)
+				continue;
+			if (d->classoid == RelationRelationId && scope_rel(d->objoid) == NULL)
+				continue;
+			value = heap_getattr(tup, Anum_pg_description_description, RelationGetDescr(cs.rel), &isnull);
+			if (isnull)
+				continue;
+			memset(&key, 0, sizeof(key));
+			key.classoid = d->classoid;
+			key.objoid = d->objoid;
+			key.subid = d->objsubid;
+			e = hash_search(sc->comments, &key, HASH_ENTER, NULL);
+			e->text = TextDatumGetCString(value);
+		}
+		catalog_scan_end(&cs);
+		MemoryContextSwitchTo(old);
+	}
+	memset(&key, 0, sizeof(key));
+	key.classoid = classoid;
+	key.objoid = objoid;
+	key.subid = subid;
+	e = hash_search(sc->comments, &key, HASH_FIND, NULL);
+	return e ? e->text : NULL;
 }
 
 /* The name of a role as pg_get_userbyid() gives it. */
@@ -1592,11 +1886,10 @@ typedef struct TableText
  * are about relations (relatt) and their columns (subatt), for the tables
  * in scope, by (relation, sub-id): the whole catalog, or through its index
  * (relatt its first column) for the relations of a partial snapshot.
- * classatt, when valid, keeps only the rows about pg_class objects.
  */
 static HTAB *
-table_texts(HTAB *tables, Oid catalog, Oid index, AttrNumber relatt, AttrNumber subatt,
-			AttrNumber classatt, AttrNumber valatt, const Oid *relids, int nrelids)
+table_texts(Oid catalog, Oid index, AttrNumber relatt, AttrNumber subatt, AttrNumber valatt,
+			const Oid *relids, int nrelids)
 {
 	HASHCTL		ctl;
 	HTAB	   *texts;
@@ -1617,9 +1910,7 @@ table_texts(HTAB *tables, Oid catalog, Oid index, AttrNumber relatt, AttrNumber 
 		TableText  *e;
 		Datum		value;
 
-		if ((AttributeNumberIsValid(classatt) &&
-			 DatumGetObjectId(heap_getattr(tup, classatt, desc, &isnull)) != RelationRelationId) ||
-			hash_search(tables, &relid, HASH_FIND, NULL) == NULL)
+		if (scope_table(relid) == NULL)
 			continue;
 		value = heap_getattr(tup, valatt, desc, &isnull);
 		if (isnull)
@@ -1707,10 +1998,7 @@ typedef struct TypeNameEntry
 static int
 read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
 {
-	Oid		   *relids = NULL;
-	int			nrelids = 0;
-	HTAB	   *tables;
-	HTAB	   *comments;
+	SnapshotScope *sc = scope_get(schemas, relid_array);
 	HTAB	   *defaults;
 	HTAB	   *types;
 	HASHCTL		ctl;
@@ -1720,39 +2008,36 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 	int			ncols = 0;
 	int			maxcols = 1024;
 	StringInfoData hashinput;
+	MemoryContext cxt = CurrentMemoryContext;
 
-	if (relid_array != NULL)
-	{
-		Datum	   *elems;
-
-		deconstruct_array(relid_array, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, NULL, &nrelids);
-		relids = palloc(sizeof(Oid) * (nrelids + 1));
-		for (int i = 0; i < nrelids; i++)
-			relids[i] = DatumGetObjectId(elems[i]);
-	}
-	tables = scope_tables(schemas, relids, nrelids);
-	comments = table_texts(tables, DescriptionRelationId, DescriptionObjIndexId, Anum_pg_description_objoid,
-						   Anum_pg_description_objsubid, Anum_pg_description_classoid,
-						   Anum_pg_description_description, relids, nrelids);
 	/* the default and generation expressions */
-	defaults = table_texts(tables, AttrDefaultRelationId, AttrDefaultIndexId, Anum_pg_attrdef_adrelid,
-						   Anum_pg_attrdef_adnum, InvalidAttrNumber, Anum_pg_attrdef_adbin,
-						   relids, nrelids);
+	defaults = table_texts(AttrDefaultRelationId, AttrDefaultIndexId, Anum_pg_attrdef_adrelid,
+						   Anum_pg_attrdef_adnum, Anum_pg_attrdef_adbin, sc->relids, sc->nrelids);
+	if (!sc->partial)
+	{
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(Oid);
+		ctl.hcxt = CurrentMemoryContext;
+		sc->attoptions = hash_create("migrate snapshot column options", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
 
 	/* the columns */
 	cols = palloc(sizeof(NativeColumn) * maxcols);
 	catalog_scan_begin(&cs, AttributeRelationId, AttributeRelidNumIndexId, Anum_pg_attribute_attrelid,
-					   relids, nrelids);
+					   sc->relids, sc->nrelids);
 	while ((tup = catalog_scan_next(&cs)) != NULL)
 	{
 		Form_pg_attribute a = (Form_pg_attribute) GETSTRUCT(tup);
-		ScopeTable *t;
+		ScopeRel   *t;
 		NativeColumn *c;
 		bool		isnull;
 		Datum		acl;
 
-		if (a->attnum <= 0 || a->attisdropped ||
-			(t = hash_search(tables, &a->attrelid, HASH_FIND, NULL)) == NULL)
+		/* the relations with column options (the index definitions' concern) */
+		if (sc->attoptions != NULL && !heap_attisnull(tup, Anum_pg_attribute_attoptions, RelationGetDescr(cs.rel)))
+			(void) hash_search(sc->attoptions, &a->attrelid, HASH_ENTER, NULL);
+		if (a->attnum <= 0 || a->attisdropped || (t = scope_table(a->attrelid)) == NULL)
 			continue;
 		if (ncols == maxcols)
 		{
@@ -1795,6 +2080,7 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 
 	ctl.keysize = sizeof(TypeNameKey);
 	ctl.entrysize = sizeof(TypeNameEntry);
+	ctl.hcxt = cxt;
 	types = hash_create("migrate snapshot type names", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	initStringInfo(&hashinput);
 	for (int i = 0; i < ncols; i++)
@@ -1804,7 +2090,7 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		TypeNameEntry *type;
 		bool		found;
 		TableText  *def;
-		TableText  *comment;
+		char	   *comment;
 		JsonbValue *definition;
 
 		memset(&tkey, 0, sizeof(tkey));
@@ -1813,12 +2099,15 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		type = hash_search(types, &tkey, HASH_ENTER, &found);
 		if (!found)
 		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
 			type->name = NULL;
 			type->collation = get_typcollation(c->typid);
 			type->name = format_type_extended(c->typid, c->typmod,
 											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_ALLOW_INVALID);
+			MemoryContextSwitchTo(old);
 		}
-		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		begin_object(state);
 		push_key(state, "definition");
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_key(state, "type");
@@ -1852,10 +2141,10 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		}
 		push_key(state, "position");
 		push_int(state, c->position);
-		if ((comment = table_text(comments, c->relid, c->attnum)) != NULL)
+		if ((comment = object_comment(RelationRelationId, c->relid, c->attnum)) != NULL)
 		{
 			push_key(state, "comment");
-			push_string(state, TextDatumGetCString(comment->text));
+			push_string(state, comment);
 		}
 		if (c->acl != NULL)
 			push_acl(state, "privileges", c->acl);
@@ -1864,6 +2153,261 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 	}
 	pfree(hashinput.data);
 	return ncols;
+}
+
+/* An index as its definition needs it (read_indexes). */
+typedef struct IndexRow
+{
+	char	   *identity;		/* schema.index */
+	char	   *parent;			/* schema.table */
+	HeapTuple	tup;			/* its pg_index row (a copy) */
+	ScopeRel   *index;
+	ScopeRel   *table;
+} IndexRow;
+
+/* The name of an access method, quoted (remembered). */
+static const char *
+am_name(Oid am)
+{
+	static Oid	last_am = InvalidOid;
+	static char last_name[NAMEDATALEN * 2 + 3];
+
+	if (am != last_am)
+	{
+		char	   *name = get_am_name(am);
+
+		if (name == NULL)
+			elog(ERROR, "cache lookup failed for access method %u", am);
+		strlcpy(last_name, quote_identifier(name), sizeof(last_name));
+		last_am = am;
+	}
+	return last_name;
+}
+
+/*
+ * Whether pg_get_indexdef() itself must write an index's definition: it
+ * has expressions, storage options or column options (operator class
+ * parameters).
+ */
+static bool
+index_needs_server(IndexRow *row, TupleDesc desc)
+{
+	SnapshotScope *sc = snapshot_scope;
+	Oid			indexrelid = ((Form_pg_index) GETSTRUCT(row->tup))->indexrelid;
+	bool		found = false;
+
+	if (!heap_attisnull(row->tup, Anum_pg_index_indexprs, desc) || row->index->has_options)
+		return true;
+	if (sc->attoptions != NULL)
+		return hash_search(sc->attoptions, &indexrelid, HASH_FIND, NULL) != NULL;
+	/* a partial snapshot: the index's columns, through pg_attribute's index */
+	{
+		CatalogScan cs;
+		HeapTuple	tup;
+
+		catalog_scan_begin(&cs, AttributeRelationId, AttributeRelidNumIndexId, Anum_pg_attribute_attrelid,
+						   &indexrelid, 1);
+		while (!found && (tup = catalog_scan_next(&cs)) != NULL)
+			found = !heap_attisnull(tup, Anum_pg_attribute_attoptions, RelationGetDescr(cs.rel));
+		catalog_scan_end(&cs);
+	}
+	return found;
+}
+
+/* The "definition" of an index, as pg_get_indexdef() writes it. */
+static char *
+index_definition(IndexRow *row, TupleDesc desc)
+{
+	Form_pg_index x = (Form_pg_index) GETSTRUCT(row->tup);
+	Oid			am = row->index->relam;
+	int			nkeyatts = x->indnkeyatts;
+	int			natts = x->indnatts;
+	bool		isnull;
+	oidvector  *opclasses;
+	oidvector  *collations;
+	int2vector *options;
+	Datum		pred;
+	StringInfoData buf;
+	bool		canorder;
+	const char *sep = "";
+
+	if (index_needs_server(row, desc))
+		return TextDatumGetCString(DirectFunctionCall1(pg_get_indexdef, ObjectIdGetDatum(x->indexrelid)));
+	opclasses = (oidvector *) DatumGetPointer(heap_getattr(row->tup, Anum_pg_index_indclass, desc, &isnull));
+	collations = (oidvector *) DatumGetPointer(heap_getattr(row->tup, Anum_pg_index_indcollation, desc, &isnull));
+	options = (int2vector *) DatumGetPointer(heap_getattr(row->tup, Anum_pg_index_indoption, desc, &isnull));
+	if (nkeyatts > natts || x->indkey.dim1 < natts || opclasses->dim1 < nkeyatts ||
+		collations->dim1 < nkeyatts || options->dim1 < nkeyatts)
+		elog(ERROR, "malformed pg_index row for index %u", x->indexrelid);
+	canorder = am_can_order(am);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE %sINDEX %s ON %s%s USING %s (",
+					 x->indisunique ? "UNIQUE " : "", row->index->name,
+					 row->index->relkind == RELKIND_PARTITIONED_INDEX ? "ONLY " : "",
+					 row->table->qualified, am_name(am));
+	for (int keyno = 0; keyno < natts; keyno++)
+	{
+		const char *attname;
+		Oid			atttypid;
+		Oid			attcollation;
+
+		if (keyno == nkeyatts)
+		{
+			appendStringInfoString(&buf, ") INCLUDE (");
+			sep = "";
+		}
+		appendStringInfoString(&buf, sep);
+		sep = ", ";
+		if (!column_info(x->indrelid, x->indkey.values[keyno], &attname, &atttypid, &attcollation))
+			elog(ERROR, "cache lookup failed for attribute %d of relation %u",
+				 x->indkey.values[keyno], x->indrelid);
+		appendStringInfoString(&buf, quote_identifier(attname));
+		if (keyno < nkeyatts)
+		{
+			int16		opt = options->values[keyno];
+			Oid			coll = collations->values[keyno];
+
+			if (OidIsValid(coll) && coll != attcollation)
+				appendStringInfo(&buf, " COLLATE %s", generate_collation_name(coll));
+			append_opclass(&buf, opclasses->values[keyno], atttypid, am);
+			if (canorder)
+			{
+				if (opt & INDOPTION_DESC)
+				{
+					appendStringInfoString(&buf, " DESC");
+					if (!(opt & INDOPTION_NULLS_FIRST))
+						appendStringInfoString(&buf, " NULLS LAST");
+				}
+				else if (opt & INDOPTION_NULLS_FIRST)
+					appendStringInfoString(&buf, " NULLS FIRST");
+			}
+		}
+	}
+	appendStringInfoChar(&buf, ')');
+#if PG_VERSION_NUM >= 150000
+	if (x->indnullsnotdistinct)
+		appendStringInfoString(&buf, " NULLS NOT DISTINCT");
+#endif
+	pred = heap_getattr(row->tup, Anum_pg_index_indpred, desc, &isnull);
+	if (!isnull)
+	{
+		char	   *text = expr_text(pred, x->indrelid);
+
+		if (text == NULL)
+			elog(ERROR, "cache lookup failed for relation %u", x->indrelid);	/* dropped meanwhile */
+		appendStringInfo(&buf, " WHERE %s", text);
+	}
+	return buf.data;
+}
+
+/* qsort comparator of rows whose first member is their identity, bytewise. */
+static int
+cmp_row_identity(const void *a, const void *b)
+{
+	return strcmp(**(char *const *const *) a, **(char *const *const *) b);
+}
+
+/*
+ * Native reader of the index kind: the indexes (not partitions of
+ * partitioned indexes) in the schemas in scope whose table is not a member
+ * of an extension; valid, clustered, comment and definition.
+ */
+static int
+read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+{
+	SnapshotScope *sc = scope_get(schemas, relid_array);
+	IndexRow  **rows;
+	int			nrows = 0;
+	int			maxrows = 1024;
+	Relation	rel;
+	TupleDesc	desc;
+	StringInfoData hashinput;
+	HTAB	   *seen = NULL;
+
+	rows = palloc(sizeof(IndexRow *) * maxrows);
+	/* a partial snapshot: the indexes of its relations, and its indexes */
+	for (int pass = 0; pass < (sc->partial ? 2 : 1); pass++)
+	{
+		CatalogScan cs;
+		HeapTuple	tup;
+
+		if (pass == 0)
+			catalog_scan_begin(&cs, IndexRelationId, IndexIndrelidIndexId, Anum_pg_index_indrelid,
+							   sc->relids, sc->nrelids);
+		else
+			catalog_scan_begin(&cs, IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid,
+							   sc->relids, sc->nrelids);
+		if (sc->partial && seen == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(Oid);
+			ctl.entrysize = sizeof(Oid);
+			ctl.hcxt = CurrentMemoryContext;
+			seen = hash_create("migrate snapshot indexes", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		while ((tup = catalog_scan_next(&cs)) != NULL)
+		{
+			Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
+			ScopeRel   *index;
+			ScopeRel   *table;
+			IndexRow   *row;
+			bool		found;
+
+			if ((index = scope_rel(x->indexrelid)) == NULL || index->ispartition ||
+				(table = scope_rel(x->indrelid)) == NULL || table->ext_member)
+				continue;
+			if (seen != NULL && (hash_search(seen, &x->indexrelid, HASH_ENTER, &found), found))
+				continue;
+			if (nrows == maxrows)
+			{
+				maxrows *= 2;
+				rows = repalloc(rows, sizeof(IndexRow *) * maxrows);
+			}
+			row = palloc(sizeof(IndexRow));
+			row->identity = index->qualified;
+			/* the index's schema: an index is always in its table's */
+			row->parent = psprintf("%s.%s", index->schema, table->name);
+			row->tup = heap_copytuple(tup);
+			row->index = index;
+			row->table = table;
+			rows[nrows++] = row;
+		}
+		catalog_scan_end(&cs);
+	}
+	qsort(rows, nrows, sizeof(IndexRow *), cmp_row_identity);
+
+	rel = table_open(IndexRelationId, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	initStringInfo(&hashinput);
+	for (int i = 0; i < nrows; i++)
+	{
+		IndexRow   *row = rows[i];
+		Form_pg_index x = (Form_pg_index) GETSTRUCT(row->tup);
+		char	   *comment;
+		JsonbValue *definition;
+
+		begin_object(state);
+		push_key(state, "definition");
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_key(state, "valid");
+		push_bool(state, x->indisvalid);
+		push_key(state, "clustered");
+		push_bool(state, x->indisclustered);
+		if ((comment = object_comment(RelationRelationId, x->indexrelid, 0)) != NULL)
+		{
+			push_key(state, "comment");
+			push_string(state, comment);
+		}
+		push_key(state, "definition");
+		push_string(state, index_definition(row, desc));
+		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		finish_object(state, fp, &hashinput, "index", row->identity, row->parent, definition);
+	}
+	table_close(rel, AccessShareLock);
+	pfree(hashinput.data);
+	return nrows;
 }
 
 /*
@@ -1940,6 +2484,15 @@ append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, 
 		/* both text: no output function call needed */
 		if (isnull)
 			continue;
+		/* a whole-definition kind: no object without a definition */
+		if (!k->columns)
+		{
+			(void) SPI_getbinval(tup, desc, 3, &isnull);
+			if (isnull)
+				continue;
+		}
+		/* from here on, allocations are the object's (freed when it is finished) */
+		begin_object(state);
 		identity = TextDatumGetCString(id_datum);
 		id_datum = SPI_getbinval(tup, desc, 2, &isnull);
 		if (!isnull)
@@ -1948,15 +2501,11 @@ append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, 
 		{
 			Datum		d = SPI_getbinval(tup, desc, 3, &isnull);
 
-			if (isnull)
-				continue;
-			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 			push_key(state, "definition");
 			definition = push_jsonb_stripped(state, DatumGetJsonbPCopy(d), WJB_VALUE);
 		}
 		else
 		{
-			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 			push_key(state, "definition");
 			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 			for (int c = 2; c < desc->natts; c++)
@@ -1994,7 +2543,9 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	Datum		values[3] = {schemas, only_null ? (Datum) 0 : PG_GETARG_DATUM(1), (Datum) 0};
 	char		nulls[3] = {schemas_null ? 'n' : ' ', only_null ? 'n' : ' ', 'n'};
 	JsonbParseState *state = NULL;
-	JsonbValue *root;
+	JsonbValue *unmodeled = NULL;
+	JsonbValue *schemas_value = NULL;
+	char	   *fingerprint;
 	StringInfoData fp;
 	int			nest;
 	int			objects = 0;
@@ -2009,6 +2560,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 				 errhint("Pass schema names, or NULL for every user schema.")));
 
 	reset_snapshot_caches(cxt);
+	snapshot_scope = NULL;		/* started by the first native reader */
 	/* rendering must not depend on the caller's search_path */
 	nest = migrate_pin_search_path();
 	/* many small catalog queries: compiling them costs more than it saves */
@@ -2048,11 +2600,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 		nulls[2] = ' ';
 	}
 	old = MemoryContextSwitchTo(cxt);
-	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	push_key(&state, "format");
-	push_int(&state, 1);
-	push_key(&state, "objects");
-	(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	objects_begin();
 	MemoryContextSwitchTo(old);
 	for (size_t k = 0; k < lengthof(snapshot_kinds); k++)
 	{
@@ -2074,8 +2622,6 @@ snapshot_impl(FunctionCallInfo fcinfo)
 								  3, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "snapshot query for unmodeled kinds failed");
 		old = MemoryContextSwitchTo(cxt);
-		(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
-		push_key(&state, "unmodeled");
 		(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -2102,7 +2648,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 			(void) pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 			appendStringInfo(&fp, "unmodeled\t%s\t%d\n", kind, count);
 		}
-		(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		unmodeled = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
@@ -2111,17 +2657,12 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	expr_texts = NULL;
 	hash_destroy(snapshot_attrs);
 	snapshot_attrs = NULL;
+	snapshot_scope = NULL;
 	migrate_hasher_free(snapshot_hasher);
 	snapshot_hasher = NULL;
 
-	push_key(&state, "object_count");
-	push_int(&state, objects);
-	push_key(&state, "fingerprint");
-	push_string(&state, migrate_sha256_hex(fp.data, fp.len));
-	push_key(&state, "schemas");
-	if (schemas_null)
-		push_string(&state, NULL);
-	else
+	/* the schemas asked for: an array, or null */
+	if (!schemas_null)
 	{
 		Datum	   *elems;
 		int			n;
@@ -2138,13 +2679,28 @@ snapshot_impl(FunctionCallInfo fcinfo)
 			v.val.string.len = strlen(v.val.string.val);
 			(void) pushJsonbValue(&state, WJB_ELEM, &v);
 		}
-		(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		schemas_value = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	}
-	push_key(&state, "partial");
-	push_bool(&state, !only_null);
-	root = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	result = JsonbValueToJsonb(root);
+	fingerprint = migrate_sha256_hex(fp.data, fp.len);
+	{
+		/* in jsonb's order of keys: shorter first, then bytewise */
+		DocMember	members[] = {
+			doc_int("format", 1),
+			{"objects", JENTRY_ISCONTAINER, NULL, 0},
+			{"partial", only_null ? JENTRY_ISBOOL_FALSE : JENTRY_ISBOOL_TRUE, NULL, 0},
+			schemas_null ? (DocMember) {"schemas", JENTRY_ISNULL, NULL, 0} : doc_container("schemas", schemas_value),
+			doc_container("unmodeled", unmodeled),
+			{"fingerprint", JENTRY_ISSTRING, fingerprint, (int) strlen(fingerprint)},
+			doc_int("object_count", objects),
+		};
+
+		result = write_document(members, lengthof(members));
+	}
 	pfree(fp.data);
+	MemoryContextDelete(snapshot_objects->objcxt);
+	pfree(snapshot_objects->data.data);
+	pfree(snapshot_objects->lengths);
+	snapshot_objects = NULL;
 	PG_RETURN_JSONB_P(result);
 }
 
