@@ -162,8 +162,8 @@ typedef struct SnapshotKind
 
 static int	read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
 static int	read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
+static int	read_constraints(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
 
-static void constraint_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 static void policy_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 
 
@@ -236,24 +236,8 @@ static const SnapshotKind snapshot_kinds[] = {
 		true, NULL, NULL},
 	/* read from pg_attribute directly (read_columns): the largest kind */
 	{"column", NULL, true, NULL, read_columns},
-	{"constraint",
-		"SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
-		" CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key' WHEN 'p' THEN 'primary key'"
-		"   WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'constraint trigger' ELSE k.contype::text END AS type,"
-		" k.convalidated AS validated,"
-		" k.condeferrable AS deferrable, k.condeferred AS initially_deferred, k.connoinherit AS no_inherit,"
-		" dsc.description AS comment,"
-		" k.oid AS _oid, k.contype AS _contype, k.conrelid AS _conrelid, k.conkey AS _conkey,"
-		" k.confrelid AS _confrelid, k.confkey AS _confkey, k.confmatchtype AS _confmatchtype,"
-		" k.confupdtype AS _confupdtype, k.confdeltype AS _confdeltype, " CONFDELSETCOLS " AS _confdelsetcols,"
-		" k.conbin AS _conbin, x.indkey::int2[] AS _indkey, " NULLS_NOT_DISTINCT " AS _nulls_not_distinct,"
-		" k.connoinherit AS _connoinherit, " CONPERIOD " AS _conperiod"
-		" FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-		" LEFT JOIN pg_index x ON x.indexrelid = k.conindid AND k.contype IN ('p', 'u')"
-		" LEFT JOIN pg_description dsc ON dsc.objoid = k.oid AND dsc.classoid = 'pg_constraint'::regclass AND dsc.objsubid = 0"
-		" WHERE k.conparentid = 0 AND (k.conislocal OR k.contype <> 'c')"
-		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		true, constraint_definition, NULL},
+	/* read from pg_constraint directly (read_constraints) */
+	{"constraint", NULL, true, NULL, read_constraints},
 	/* read from pg_index directly (read_indexes) */
 	{"index", NULL, true, NULL, read_indexes},
 	{"trigger",
@@ -740,143 +724,6 @@ fk_action(char action)
 		default:
 			return NULL;
 	}
-}
-
-/* The "_" columns of the constraint query. */
-enum
-{
-	KC_OID, KC_CONTYPE, KC_CONRELID, KC_CONKEY, KC_CONFRELID, KC_CONFKEY, KC_CONFMATCHTYPE,
-	KC_CONFUPDTYPE, KC_CONFDELTYPE, KC_CONFDELSETCOLS, KC_CONBIN, KC_INDKEY,
-	KC_NULLS_NOT_DISTINCT, KC_CONNOINHERIT, KC_CONPERIOD, KC_COUNT
-};
-static const char *const constraint_column_names[KC_COUNT] = {
-	"_oid", "_contype", "_conrelid", "_conkey", "_confrelid", "_confkey", "_confmatchtype",
-	"_confupdtype", "_confdeltype", "_confdelsetcols", "_conbin", "_indkey",
-	"_nulls_not_distinct", "_connoinherit", "_conperiod"
-};
-static HookColumns constraint_columns = {constraint_column_names, KC_COUNT, false, {0}};
-
-/*
- * Hook of the constraint kind: its "definition", the text of
- * pg_get_constraintdef() without the DEFERRABLE, INITIALLY and NOT VALID
- * clauses (attributes of their own).  Primary keys, unique constraints,
- * foreign keys and checks are written here (a check's expression through
- * the shared renderings); the other types, and temporal keys (PERIOD,
- * WITHOUT OVERLAPS: PostgreSQL 17), are left to the server.
- */
-static void
-constraint_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
-{
-	HookColumns *cols = &constraint_columns;
-	char		contype = DatumGetBool(hook_value_notnull(cols, tup, desc, KC_CONPERIOD)) ? '\0' :
-		DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONTYPE));
-	Oid			relid = DatumGetObjectId(hook_value_notnull(cols, tup, desc, KC_CONRELID));
-	StringInfoData buf;
-	bool		isnull;
-	Datum		d;
-
-	initStringInfo(&buf);
-	switch (contype)
-	{
-		case CONSTRAINT_PRIMARY:
-		case CONSTRAINT_UNIQUE:
-			{
-				Datum		conkey = hook_value_notnull(cols, tup, desc, KC_CONKEY);
-				int			nkeys = array_length_of(conkey);
-
-				appendStringInfoString(&buf, contype == CONSTRAINT_PRIMARY ? "PRIMARY KEY " : "UNIQUE ");
-				d = hook_value(cols, tup, desc, KC_NULLS_NOT_DISTINCT, &isnull);
-				if (contype == CONSTRAINT_UNIQUE && !isnull && DatumGetBool(d))
-					appendStringInfoString(&buf, "NULLS NOT DISTINCT ");
-				appendStringInfoChar(&buf, '(');
-				append_column_list(&buf, conkey, relid, 0);
-				appendStringInfoChar(&buf, ')');
-				d = hook_value(cols, tup, desc, KC_INDKEY, &isnull);
-				if (!isnull && array_length_of(d) > nkeys)
-				{
-					appendStringInfoString(&buf, " INCLUDE (");
-					append_column_list(&buf, d, relid, nkeys);
-					appendStringInfoChar(&buf, ')');
-				}
-				break;
-			}
-		case CONSTRAINT_FOREIGN:
-			{
-				Oid			frelid = DatumGetObjectId(hook_value_notnull(cols, tup, desc, KC_CONFRELID));
-				char		match = DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONFMATCHTYPE));
-				const char *action;
-				char	   *relname = get_rel_name(frelid);
-
-				if (relname == NULL)
-					elog(ERROR, "cache lookup failed for relation %u", frelid);
-				appendStringInfoString(&buf, "FOREIGN KEY (");
-				append_column_list(&buf, hook_value_notnull(cols, tup, desc, KC_CONKEY), relid, 0);
-				/* qualified unless visible, as ruleutils' generate_relation_name */
-				appendStringInfo(&buf, ") REFERENCES %s(",
-								 RelationIsVisible(frelid) ? quote_identifier(relname) :
-								 quote_qualified_identifier(get_namespace_name_or_temp(get_rel_namespace(frelid)),
-															relname));
-				append_column_list(&buf, hook_value_notnull(cols, tup, desc, KC_CONFKEY), frelid, 0);
-				appendStringInfoChar(&buf, ')');
-				if (match == FKCONSTR_MATCH_FULL)
-					appendStringInfoString(&buf, " MATCH FULL");
-				else if (match == FKCONSTR_MATCH_PARTIAL)
-					appendStringInfoString(&buf, " MATCH PARTIAL");
-				if ((action = fk_action(DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONFUPDTYPE)))) != NULL)
-					appendStringInfo(&buf, " ON UPDATE %s", action);
-				if ((action = fk_action(DatumGetChar(hook_value_notnull(cols, tup, desc, KC_CONFDELTYPE)))) != NULL)
-					appendStringInfo(&buf, " ON DELETE %s", action);
-				d = hook_value(cols, tup, desc, KC_CONFDELSETCOLS, &isnull);
-				if (!isnull)
-				{
-					appendStringInfoString(&buf, " (");
-					append_column_list(&buf, d, relid, 0);
-					appendStringInfoChar(&buf, ')');
-				}
-				break;
-			}
-		case CONSTRAINT_CHECK:
-			{
-				char	   *text;
-
-				d = hook_value(cols, tup, desc, KC_CONBIN, &isnull);
-				if (isnull || (text = expr_text(d, relid)) == NULL)
-					elog(ERROR, "cache lookup failed for relation %u", relid);	/* dropped meanwhile */
-				appendStringInfo(&buf, "CHECK (%s)%s", text,
-								 DatumGetBool(hook_value_notnull(cols, tup, desc, KC_CONNOINHERIT)) ? " NO INHERIT" : "");
-				break;
-			}
-		default:
-			{
-				static const char *const suffixes[] = {
-					" DEFERRABLE", " NOT DEFERRABLE", " INITIALLY DEFERRED", " INITIALLY IMMEDIATE", " NOT VALID"
-				};
-				char	   *def = TextDatumGetCString(DirectFunctionCall1(pg_get_constraintdef,
-																		  hook_value_notnull(cols, tup, desc, KC_OID)));
-				size_t		len = strlen(def);
-				bool		cut = true;
-
-				/* without the clauses that are attributes of their own */
-				while (cut)
-				{
-					cut = false;
-					for (size_t i = 0; i < lengthof(suffixes); i++)
-					{
-						size_t		slen = strlen(suffixes[i]);
-
-						if (len > slen && strcmp(def + len - slen, suffixes[i]) == 0)
-						{
-							len -= slen;
-							def[len] = '\0';
-							cut = true;
-						}
-					}
-				}
-				appendStringInfoString(&buf, def);
-			}
-	}
-	push_key(state, "definition");
-	push_string(state, buf.data);
 }
 
 /* ---------------------------------------------------------------------
@@ -1477,6 +1324,8 @@ typedef struct SnapshotScope
 	int			nrelids;
 	HTAB	   *attoptions;		/* relations with column options (a whole snapshot) */
 	HTAB	   *comments;		/* pg_description (a whole snapshot), by object */
+	HTAB	   *indexes;		/* pg_index rows of the scope's indexes, by OID */
+	bool		indexes_read;	/* all of them (a whole snapshot) */
 } SnapshotScope;
 
 static SnapshotScope *snapshot_scope = NULL;
@@ -1614,15 +1463,19 @@ scope_rel(Oid relid)
 	ScopeRel   *r = hash_search(sc->rels, &relid, HASH_FIND, NULL);
 	CatalogScan cs;
 	HeapTuple	tup;
+	MemoryContext old;
 
 	if (r != NULL)
 		return r->qualified ? r : NULL;
 	if (!sc->partial)
 		return NULL;
+	/* what is met lasts as long as the scope (an object's builder may be asking) */
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(sc));
 	catalog_scan_begin(&cs, RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, &relid, 1);
 	if ((tup = catalog_scan_next(&cs)) != NULL && (r = scope_add(sc, tup, RelationGetDescr(cs.rel))) != NULL)
 		r->ext_member = is_extension_member(RelationRelationId, relid);
 	catalog_scan_end(&cs);
+	MemoryContextSwitchTo(old);
 	if (r == NULL)
 	{
 		/* remembered as out of scope */
@@ -1670,6 +1523,88 @@ scope_get(ArrayType *schemas, ArrayType *relid_array)
 	}
 	snapshot_scope = scope_begin(schemas, relids, nrelids);
 	return snapshot_scope;
+}
+
+/* A pg_index row of the scope (a copy), by the index's OID. */
+typedef struct ScopeIndex
+{
+	Oid			indexrelid;		/* key */
+	HeapTuple	tup;			/* NULL: no such index in scope */
+} ScopeIndex;
+
+/*
+ * The pg_index rows of the indexes in scope: a whole snapshot reads
+ * pg_index once; a partial one looks an index up through its index.
+ * Returns the map (full: every index in scope).
+ */
+static HTAB *
+scope_indexes(void)
+{
+	SnapshotScope *sc = snapshot_scope;
+
+	if (sc->indexes == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ScopeIndex);
+		ctl.hcxt = GetMemoryChunkContext(sc);
+		sc->indexes = hash_create("migrate snapshot indexes", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (!sc->partial && !sc->indexes_read)
+	{
+		CatalogScan cs;
+		HeapTuple	tup;
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(sc));
+
+		catalog_scan_begin(&cs, IndexRelationId, InvalidOid, InvalidAttrNumber, NULL, 0);
+		while ((tup = catalog_scan_next(&cs)) != NULL)
+		{
+			Oid			indexrelid = ((Form_pg_index) GETSTRUCT(tup))->indexrelid;
+			ScopeIndex *e;
+
+			if (scope_rel(indexrelid) == NULL)
+				continue;
+			e = hash_search(sc->indexes, &indexrelid, HASH_ENTER, NULL);
+			e->tup = heap_copytuple(tup);
+		}
+		catalog_scan_end(&cs);
+		MemoryContextSwitchTo(old);
+		sc->indexes_read = true;
+	}
+	return sc->indexes;
+}
+
+/* The pg_index row of an index in scope, or NULL. */
+static HeapTuple
+scope_index(Oid indexrelid)
+{
+	SnapshotScope *sc = snapshot_scope;
+	HTAB	   *indexes = scope_indexes();
+	ScopeIndex *e;
+	bool		found;
+	CatalogScan cs;
+	HeapTuple	tup;
+
+	if (!sc->partial)
+	{
+		e = hash_search(indexes, &indexrelid, HASH_FIND, NULL);
+		return e ? e->tup : NULL;
+	}
+	e = hash_search(indexes, &indexrelid, HASH_ENTER, &found);
+	if (found)
+		return e->tup;
+	e->tup = NULL;
+	catalog_scan_begin(&cs, IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid, &indexrelid, 1);
+	if ((tup = catalog_scan_next(&cs)) != NULL && scope_rel(indexrelid) != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(sc));
+
+		e->tup = heap_copytuple(tup);
+		MemoryContextSwitchTo(old);
+	}
+	catalog_scan_end(&cs);
+	return e->tup;
 }
 
 /* A comment, read from pg_description as it was at the snapshot. */
@@ -2308,6 +2243,34 @@ cmp_row_identity(const void *a, const void *b)
 	return strcmp(**(char *const *const *) a, **(char *const *const *) b);
 }
 
+/* Add an index to the rows of read_indexes, when it is one the snapshot describes. */
+static void
+add_index_row(IndexRow ***rows, int *nrows, int *maxrows, HeapTuple tup)
+{
+	Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
+	ScopeRel   *index;
+	ScopeRel   *table;
+	IndexRow   *row;
+
+	/* not the partitions of partitioned indexes, nor the indexes of extensions' tables */
+	if ((index = scope_rel(x->indexrelid)) == NULL || index->ispartition ||
+		(table = scope_rel(x->indrelid)) == NULL || table->ext_member)
+		return;
+	if (*nrows == *maxrows)
+	{
+		*maxrows *= 2;
+		*rows = repalloc(*rows, sizeof(IndexRow *) * *maxrows);
+	}
+	row = palloc(sizeof(IndexRow));
+	row->identity = index->qualified;
+	/* the index's schema: an index is always in its table's */
+	row->parent = psprintf("%s.%s", index->schema, table->name);
+	row->tup = tup;
+	row->index = index;
+	row->table = table;
+	(*rows)[(*nrows)++] = row;
+}
+
 /*
  * Native reader of the index kind: the indexes (not partitions of
  * partitioned indexes) in the schemas in scope whose table is not a member
@@ -2326,55 +2289,47 @@ read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 	HTAB	   *seen = NULL;
 
 	rows = palloc(sizeof(IndexRow *) * maxrows);
-	/* a partial snapshot: the indexes of its relations, and its indexes */
-	for (int pass = 0; pass < (sc->partial ? 2 : 1); pass++)
+	if (!sc->partial)
 	{
+		/* every index in scope */
+		HASH_SEQ_STATUS seq;
+		ScopeIndex *e;
+
+		hash_seq_init(&seq, scope_indexes());
+		while ((e = hash_seq_search(&seq)) != NULL)
+			add_index_row(&rows, &nrows, &maxrows, e->tup);
+	}
+	else
+	{
+		/* the indexes of its relations, and its indexes */
 		CatalogScan cs;
 		HeapTuple	tup;
+		HASHCTL		ctl;
 
-		if (pass == 0)
-			catalog_scan_begin(&cs, IndexRelationId, IndexIndrelidIndexId, Anum_pg_index_indrelid,
-							   sc->relids, sc->nrelids);
-		else
-			catalog_scan_begin(&cs, IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid,
-							   sc->relids, sc->nrelids);
-		if (sc->partial && seen == NULL)
-		{
-			HASHCTL		ctl;
-
-			ctl.keysize = sizeof(Oid);
-			ctl.entrysize = sizeof(Oid);
-			ctl.hcxt = CurrentMemoryContext;
-			seen = hash_create("migrate snapshot indexes", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		}
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(Oid);
+		ctl.hcxt = CurrentMemoryContext;
+		seen = hash_create("migrate snapshot indexes", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		catalog_scan_begin(&cs, IndexRelationId, IndexIndrelidIndexId, Anum_pg_index_indrelid,
+						   sc->relids, sc->nrelids);
 		while ((tup = catalog_scan_next(&cs)) != NULL)
-		{
-			Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
-			ScopeRel   *index;
-			ScopeRel   *table;
-			IndexRow   *row;
-			bool		found;
-
-			if ((index = scope_rel(x->indexrelid)) == NULL || index->ispartition ||
-				(table = scope_rel(x->indrelid)) == NULL || table->ext_member)
-				continue;
-			if (seen != NULL && (hash_search(seen, &x->indexrelid, HASH_ENTER, &found), found))
-				continue;
-			if (nrows == maxrows)
-			{
-				maxrows *= 2;
-				rows = repalloc(rows, sizeof(IndexRow *) * maxrows);
-			}
-			row = palloc(sizeof(IndexRow));
-			row->identity = index->qualified;
-			/* the index's schema: an index is always in its table's */
-			row->parent = psprintf("%s.%s", index->schema, table->name);
-			row->tup = heap_copytuple(tup);
-			row->index = index;
-			row->table = table;
-			rows[nrows++] = row;
-		}
+			(void) hash_search(seen, &((Form_pg_index) GETSTRUCT(tup))->indexrelid, HASH_ENTER, NULL);
 		catalog_scan_end(&cs);
+		for (int i = 0; i < sc->nrelids; i++)
+			(void) hash_search(seen, &sc->relids[i], HASH_ENTER, NULL);
+		{
+			HASH_SEQ_STATUS seq;
+			Oid		   *indexrelid;
+
+			hash_seq_init(&seq, seen);
+			while ((indexrelid = hash_seq_search(&seq)) != NULL)
+			{
+				HeapTuple	itup = scope_index(*indexrelid);
+
+				if (itup != NULL)
+					add_index_row(&rows, &nrows, &maxrows, itup);
+			}
+		}
 	}
 	qsort(rows, nrows, sizeof(IndexRow *), cmp_row_identity);
 
@@ -2406,6 +2361,285 @@ read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		finish_object(state, fp, &hashinput, "index", row->identity, row->parent, definition);
 	}
 	table_close(rel, AccessShareLock);
+	pfree(hashinput.data);
+	return nrows;
+}
+
+/* A constraint of a table in scope (read_constraints). */
+typedef struct ConstraintRow
+{
+	char	   *identity;		/* schema.table.constraint */
+	HeapTuple	tup;			/* its pg_constraint row (a copy) */
+	ScopeRel   *table;
+} ConstraintRow;
+
+/* An int2[] column of a catalog row (NULL when null). */
+static Datum
+row_array(HeapTuple tup, TupleDesc desc, AttrNumber att, bool *isnull)
+{
+	return heap_getattr(tup, att, desc, isnull);
+}
+
+/*
+ * The "definition" of a constraint: the text of pg_get_constraintdef()
+ * without the DEFERRABLE, INITIALLY and NOT VALID clauses (attributes of
+ * their own).  Primary keys, unique constraints, foreign keys and checks
+ * are written here (a check's expression through the shared renderings);
+ * the other types, and temporal keys (PERIOD, WITHOUT OVERLAPS:
+ * PostgreSQL 17), are left to the server.
+ */
+static char *
+constraint_definition(ConstraintRow *row, TupleDesc desc)
+{
+	Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT(row->tup);
+	char		contype = k->contype;
+	Oid			relid = k->conrelid;
+	StringInfoData buf;
+	bool		isnull;
+	Datum		d;
+
+#if PG_VERSION_NUM >= 170000
+	if (k->conperiod)
+		contype = '\0';
+#endif
+	initStringInfo(&buf);
+	switch (contype)
+	{
+		case CONSTRAINT_PRIMARY:
+		case CONSTRAINT_UNIQUE:
+			{
+				Datum		conkey = row_array(row->tup, desc, Anum_pg_constraint_conkey, &isnull);
+				int			nkeys;
+				HeapTuple	indextup = scope_index(k->conindid);
+
+				if (isnull)
+					elog(ERROR, "null conkey for constraint %u", k->oid);
+				nkeys = array_length_of(conkey);
+				appendStringInfoString(&buf, contype == CONSTRAINT_PRIMARY ? "PRIMARY KEY " : "UNIQUE ");
+#if PG_VERSION_NUM >= 150000
+				if (contype == CONSTRAINT_UNIQUE && indextup != NULL &&
+					((Form_pg_index) GETSTRUCT(indextup))->indnullsnotdistinct)
+					appendStringInfoString(&buf, "NULLS NOT DISTINCT ");
+#endif
+				appendStringInfoChar(&buf, '(');
+				append_column_list(&buf, conkey, relid, 0);
+				appendStringInfoChar(&buf, ')');
+				if (indextup != NULL)
+				{
+					int2vector *indkey = &((Form_pg_index) GETSTRUCT(indextup))->indkey;
+
+					if (indkey->dim1 > nkeys)
+					{
+						appendStringInfoString(&buf, " INCLUDE (");
+						for (int i = nkeys; i < indkey->dim1; i++)
+						{
+							if (i > nkeys)
+								appendStringInfoString(&buf, ", ");
+							appendStringInfoString(&buf, quote_identifier(column_name(relid, indkey->values[i])));
+						}
+						appendStringInfoChar(&buf, ')');
+					}
+				}
+				break;
+			}
+		case CONSTRAINT_FOREIGN:
+			{
+				Oid			frelid = k->confrelid;
+				const char *action;
+				ScopeRel   *ftable = scope_rel(frelid);
+
+				appendStringInfoString(&buf, "FOREIGN KEY (");
+				d = row_array(row->tup, desc, Anum_pg_constraint_conkey, &isnull);
+				if (isnull)
+					elog(ERROR, "null conkey for constraint %u", k->oid);
+				append_column_list(&buf, d, relid, 0);
+				if (ftable != NULL)
+				{
+					/* in a user schema: never visible with search_path pinned */
+					appendStringInfo(&buf, ") REFERENCES %s(", ftable->qualified);
+				}
+				else
+				{
+					char	   *relname = get_rel_name(frelid);
+
+					if (relname == NULL)
+						elog(ERROR, "cache lookup failed for relation %u", frelid);
+					/* qualified unless visible, as ruleutils' generate_relation_name */
+					appendStringInfo(&buf, ") REFERENCES %s(",
+									 RelationIsVisible(frelid) ? quote_identifier(relname) :
+									 quote_qualified_identifier(get_namespace_name_or_temp(get_rel_namespace(frelid)),
+																relname));
+				}
+				d = row_array(row->tup, desc, Anum_pg_constraint_confkey, &isnull);
+				if (isnull)
+					elog(ERROR, "null confkey for constraint %u", k->oid);
+				append_column_list(&buf, d, frelid, 0);
+				appendStringInfoChar(&buf, ')');
+				if (k->confmatchtype == FKCONSTR_MATCH_FULL)
+					appendStringInfoString(&buf, " MATCH FULL");
+				else if (k->confmatchtype == FKCONSTR_MATCH_PARTIAL)
+					appendStringInfoString(&buf, " MATCH PARTIAL");
+				if ((action = fk_action(k->confupdtype)) != NULL)
+					appendStringInfo(&buf, " ON UPDATE %s", action);
+				if ((action = fk_action(k->confdeltype)) != NULL)
+					appendStringInfo(&buf, " ON DELETE %s", action);
+#if PG_VERSION_NUM >= 150000
+				d = row_array(row->tup, desc, Anum_pg_constraint_confdelsetcols, &isnull);
+				if (!isnull)
+				{
+					appendStringInfoString(&buf, " (");
+					append_column_list(&buf, d, relid, 0);
+					appendStringInfoChar(&buf, ')');
+				}
+#endif
+				break;
+			}
+		case CONSTRAINT_CHECK:
+			{
+				char	   *text;
+
+				d = heap_getattr(row->tup, Anum_pg_constraint_conbin, desc, &isnull);
+				if (isnull || (text = expr_text(d, relid)) == NULL)
+					elog(ERROR, "cache lookup failed for relation %u", relid);	/* dropped meanwhile */
+				appendStringInfo(&buf, "CHECK (%s)%s", text, k->connoinherit ? " NO INHERIT" : "");
+				break;
+			}
+		default:
+			{
+				static const char *const suffixes[] = {
+					" DEFERRABLE", " NOT DEFERRABLE", " INITIALLY DEFERRED", " INITIALLY IMMEDIATE", " NOT VALID"
+				};
+				char	   *def = TextDatumGetCString(DirectFunctionCall1(pg_get_constraintdef,
+																		  ObjectIdGetDatum(k->oid)));
+				size_t		len = strlen(def);
+				bool		cut = true;
+
+				/* without the clauses that are attributes of their own */
+				while (cut)
+				{
+					cut = false;
+					for (size_t i = 0; i < lengthof(suffixes); i++)
+					{
+						size_t		slen = strlen(suffixes[i]);
+
+						if (len > slen && strcmp(def + len - slen, suffixes[i]) == 0)
+						{
+							len -= slen;
+							def[len] = '\0';
+							cut = true;
+						}
+					}
+				}
+				appendStringInfoString(&buf, def);
+			}
+	}
+	return buf.data;
+}
+
+/* The type of a constraint as the snapshot names it. */
+static const char *
+constraint_type_name(char contype)
+{
+	static char other[2];
+
+	switch (contype)
+	{
+		case CONSTRAINT_CHECK:
+			return "check";
+		case CONSTRAINT_FOREIGN:
+			return "foreign key";
+		case CONSTRAINT_PRIMARY:
+			return "primary key";
+		case CONSTRAINT_UNIQUE:
+			return "unique";
+		case CONSTRAINT_EXCLUSION:
+			return "exclusion";
+		case CONSTRAINT_TRIGGER:
+			return "constraint trigger";
+		default:
+			other[0] = contype;
+			other[1] = '\0';
+			return other;
+	}
+}
+
+/*
+ * Native reader of the constraint kind: the constraints of the relations
+ * in scope (not members of extensions) that are not inherited from a
+ * partitioned table's, nor inherited checks; type, validated, deferrable,
+ * initially deferred, no inherit, comment and definition.
+ */
+static int
+read_constraints(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+{
+	SnapshotScope *sc = scope_get(schemas, relid_array);
+	ConstraintRow **rows;
+	int			nrows = 0;
+	int			maxrows = 1024;
+	CatalogScan cs;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	StringInfoData hashinput;
+
+	rows = palloc(sizeof(ConstraintRow *) * maxrows);
+	catalog_scan_begin(&cs, ConstraintRelationId, ConstraintRelidTypidNameIndexId, Anum_pg_constraint_conrelid,
+					   sc->relids, sc->nrelids);
+	desc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT(tup);
+		ScopeRel   *table;
+		ConstraintRow *row;
+
+		if (!OidIsValid(k->conrelid) || OidIsValid(k->conparentid) ||
+			(!k->conislocal && k->contype == CONSTRAINT_CHECK) ||
+			(table = scope_rel(k->conrelid)) == NULL || table->ext_member)
+			continue;
+		if (nrows == maxrows)
+		{
+			maxrows *= 2;
+			rows = repalloc(rows, sizeof(ConstraintRow *) * maxrows);
+		}
+		row = palloc(sizeof(ConstraintRow));
+		row->identity = psprintf("%s.%s", table->qualified, quote_identifier(NameStr(k->conname)));
+		row->tup = heap_copytuple(tup);
+		row->table = table;
+		rows[nrows++] = row;
+	}
+	catalog_scan_end(&cs);
+	qsort(rows, nrows, sizeof(ConstraintRow *), cmp_row_identity);
+
+	initStringInfo(&hashinput);
+	for (int i = 0; i < nrows; i++)
+	{
+		ConstraintRow *row = rows[i];
+		Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT(row->tup);
+		char	   *comment;
+		JsonbValue *definition;
+
+		begin_object(state);
+		push_key(state, "definition");
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_key(state, "type");
+		push_string(state, constraint_type_name(k->contype));
+		push_key(state, "validated");
+		push_bool(state, k->convalidated);
+		push_key(state, "deferrable");
+		push_bool(state, k->condeferrable);
+		push_key(state, "initially_deferred");
+		push_bool(state, k->condeferred);
+		push_key(state, "no_inherit");
+		push_bool(state, k->connoinherit);
+		if ((comment = object_comment(ConstraintRelationId, k->oid, 0)) != NULL)
+		{
+			push_key(state, "comment");
+			push_string(state, comment);
+		}
+		push_key(state, "definition");
+		push_string(state, constraint_definition(row, desc));
+		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		finish_object(state, fp, &hashinput, "constraint", row->identity, row->table->qualified, definition);
+	}
 	pfree(hashinput.data);
 	return nrows;
 }
