@@ -53,6 +53,7 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
@@ -163,6 +164,7 @@ typedef struct SnapshotKind
 static int	read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
 static int	read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
 static int	read_constraints(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
+static int	read_triggers(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
 
 static void policy_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 
@@ -240,16 +242,8 @@ static const SnapshotKind snapshot_kinds[] = {
 	{"constraint", NULL, true, NULL, read_constraints},
 	/* read from pg_index directly (read_indexes) */
 	{"index", NULL, true, NULL, read_indexes},
-	{"trigger",
-		"SELECT format('%I.%I.%I', n.nspname, c.relname, tg.tgname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
-		" pg_get_triggerdef(tg.oid) AS definition,"
-		" CASE tg.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END AS enabled,"
-		" dsc.description AS comment"
-		" FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-		" LEFT JOIN pg_description dsc ON dsc.objoid = tg.oid AND dsc.classoid = 'pg_trigger'::regclass AND dsc.objsubid = 0"
-		" WHERE NOT tg.tgisinternal AND tg.tgparentid = 0"
-		" AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		true, NULL, NULL},
+	/* read from pg_trigger directly (read_triggers) */
+	{"trigger", NULL, true, NULL, read_triggers},
 	{"view",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,"
@@ -2639,6 +2633,234 @@ read_constraints(JsonbParseState **state, StringInfo fp, ArrayType *schemas, Arr
 		push_string(state, constraint_definition(row, desc));
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
 		finish_object(state, fp, &hashinput, "constraint", row->identity, row->table->qualified, definition);
+	}
+	pfree(hashinput.data);
+	return nrows;
+}
+
+/* A trigger of a relation in scope (read_triggers). */
+typedef struct TriggerRow
+{
+	char	   *identity;		/* schema.table.trigger */
+	HeapTuple	tup;			/* its pg_trigger row (a copy) */
+	ScopeRel   *table;
+} TriggerRow;
+
+/* The function name of the triggers' EXECUTE FUNCTION clause, by function (this snapshot's). */
+typedef struct TriggerFunction
+{
+	Oid			funcid;			/* key */
+	char	   *name;			/* as pg_get_triggerdef writes it */
+} TriggerFunction;
+
+static HTAB *trigger_functions = NULL;
+
+/* Append a string literal as ruleutils' simple_quote_literal does. */
+static void
+append_quoted_literal(StringInfo buf, const char *val)
+{
+	appendStringInfoChar(buf, '\'');
+	for (const char *p = val; *p; p++)
+	{
+		if (SQL_STR_DOUBLE(*p, !standard_conforming_strings))
+			appendStringInfoChar(buf, *p);
+		appendStringInfoChar(buf, *p);
+	}
+	appendStringInfoChar(buf, '\'');
+}
+
+/*
+ * The definition of a trigger, as pg_get_triggerdef() writes it.  A plain
+ * trigger (no constraint, transition tables or WHEN condition) is written
+ * here: all of it but the function's name, which pg_get_triggerdef gives
+ * for the first trigger calling the function (the rest of its text must be
+ * what is written here, else the server's text is taken as it is).  The
+ * other triggers are left to pg_get_triggerdef.
+ */
+static char *
+trigger_definition(TriggerRow *row, TupleDesc desc)
+{
+	Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(row->tup);
+	StringInfoData prefix;
+	StringInfoData suffix;
+	const char *events[4] = {NULL, NULL, NULL, NULL};
+	int			nevents = 0;
+	TriggerFunction *fn;
+	bool		found;
+	char	   *def;
+	size_t		deflen;
+
+	if (OidIsValid(tg->tgconstraint) ||
+		!heap_attisnull(row->tup, Anum_pg_trigger_tgoldtable, desc) ||
+		!heap_attisnull(row->tup, Anum_pg_trigger_tgnewtable, desc) ||
+		!heap_attisnull(row->tup, Anum_pg_trigger_tgqual, desc))
+		return TextDatumGetCString(DirectFunctionCall1(pg_get_triggerdef, ObjectIdGetDatum(tg->oid)));
+
+	initStringInfo(&prefix);
+	appendStringInfo(&prefix, "CREATE TRIGGER %s %s", quote_identifier(NameStr(tg->tgname)),
+					 TRIGGER_FOR_BEFORE(tg->tgtype) ? "BEFORE" :
+					 TRIGGER_FOR_AFTER(tg->tgtype) ? "AFTER" : "INSTEAD OF");
+	if (TRIGGER_FOR_INSERT(tg->tgtype))
+		events[nevents++] = "INSERT";
+	if (TRIGGER_FOR_DELETE(tg->tgtype))
+		events[nevents++] = "DELETE";
+	if (TRIGGER_FOR_UPDATE(tg->tgtype))
+		events[nevents++] = "UPDATE";
+	if (TRIGGER_FOR_TRUNCATE(tg->tgtype))
+		events[nevents++] = "TRUNCATE";
+	for (int i = 0; i < nevents; i++)
+	{
+		appendStringInfo(&prefix, "%s%s", i > 0 ? " OR " : " ", events[i]);
+		/* tgattr is the first variable-width column: in the struct */
+		if (strcmp(events[i], "UPDATE") == 0 && tg->tgattr.dim1 > 0)
+		{
+			appendStringInfoString(&prefix, " OF ");
+			for (int a = 0; a < tg->tgattr.dim1; a++)
+				appendStringInfo(&prefix, "%s%s", a > 0 ? ", " : "",
+								 quote_identifier(column_name(tg->tgrelid, tg->tgattr.values[a])));
+		}
+	}
+	appendStringInfo(&prefix, " ON %s FOR EACH %s EXECUTE FUNCTION ", row->table->qualified,
+					 TRIGGER_FOR_ROW(tg->tgtype) ? "ROW" : "STATEMENT");
+
+	initStringInfo(&suffix);
+	appendStringInfoChar(&suffix, '(');
+	if (tg->tgnargs > 0)
+	{
+		bool		isnull;
+		bytea	   *args = DatumGetByteaPP(heap_getattr(row->tup, Anum_pg_trigger_tgargs, desc, &isnull));
+		const char *p = VARDATA_ANY(args);
+		const char *end = p + VARSIZE_ANY_EXHDR(args);
+
+		for (int i = 0; i < tg->tgnargs; i++)
+		{
+			if (p >= end || memchr(p, '\0', end - p) == NULL)
+				return TextDatumGetCString(DirectFunctionCall1(pg_get_triggerdef, ObjectIdGetDatum(tg->oid)));
+			if (i > 0)
+				appendStringInfoString(&suffix, ", ");
+			append_quoted_literal(&suffix, p);
+			p += strlen(p) + 1;
+		}
+	}
+	appendStringInfoChar(&suffix, ')');
+
+	if (trigger_functions == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(TriggerFunction);
+		ctl.hcxt = GetMemoryChunkContext(snapshot_scope);
+		trigger_functions = hash_create("migrate snapshot trigger functions", 64, &ctl,
+										HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	fn = hash_search(trigger_functions, &tg->tgfoid, HASH_ENTER, &found);
+	if (found && fn->name != NULL)
+	{
+		appendStringInfoString(&prefix, fn->name);
+		appendBinaryStringInfo(&prefix, suffix.data, suffix.len);
+		return prefix.data;
+	}
+	fn->name = NULL;
+	/* the server's text, and from it the function's name */
+	def = TextDatumGetCString(DirectFunctionCall1(pg_get_triggerdef, ObjectIdGetDatum(tg->oid)));
+	deflen = strlen(def);
+	if (deflen > (size_t) (prefix.len + suffix.len) &&
+		strncmp(def, prefix.data, prefix.len) == 0 &&
+		strcmp(def + deflen - suffix.len, suffix.data) == 0)
+		fn->name = MemoryContextStrdup(GetMemoryChunkContext(snapshot_scope),
+									   pnstrdup(def + prefix.len, deflen - prefix.len - suffix.len));
+	else
+		(void) hash_search(trigger_functions, &tg->tgfoid, HASH_REMOVE, NULL);
+	return def;
+}
+
+/*
+ * Native reader of the trigger kind: the triggers of the relations in
+ * scope (not members of extensions) that are neither internal nor clones
+ * of a partitioned table's; definition, enabled state and comment.
+ */
+static int
+read_triggers(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+{
+	SnapshotScope *sc = scope_get(schemas, relid_array);
+	TriggerRow **rows;
+	int			nrows = 0;
+	int			maxrows = 1024;
+	CatalogScan cs;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	StringInfoData hashinput;
+
+	trigger_functions = NULL;	/* in the scope's memory: a new one per snapshot */
+	rows = palloc(sizeof(TriggerRow *) * maxrows);
+	catalog_scan_begin(&cs, TriggerRelationId, TriggerRelidNameIndexId, Anum_pg_trigger_tgrelid,
+					   sc->relids, sc->nrelids);
+	desc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
+		ScopeRel   *table;
+		TriggerRow *row;
+
+		if (tg->tgisinternal || OidIsValid(tg->tgparentid) ||
+			(table = scope_rel(tg->tgrelid)) == NULL || table->ext_member)
+			continue;
+		if (nrows == maxrows)
+		{
+			maxrows *= 2;
+			rows = repalloc(rows, sizeof(TriggerRow *) * maxrows);
+		}
+		row = palloc(sizeof(TriggerRow));
+		row->identity = psprintf("%s.%s", table->qualified, quote_identifier(NameStr(tg->tgname)));
+		row->tup = heap_copytuple(tup);
+		row->table = table;
+		rows[nrows++] = row;
+	}
+	catalog_scan_end(&cs);
+	qsort(rows, nrows, sizeof(TriggerRow *), cmp_row_identity);
+
+	initStringInfo(&hashinput);
+	for (int i = 0; i < nrows; i++)
+	{
+		TriggerRow *row = rows[i];
+		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(row->tup);
+		const char *enabled = NULL;
+		char	   *comment;
+		JsonbValue *definition;
+
+		switch (tg->tgenabled)
+		{
+			case TRIGGER_FIRES_ON_ORIGIN:
+				enabled = "origin";
+				break;
+			case TRIGGER_DISABLED:
+				enabled = "disabled";
+				break;
+			case TRIGGER_FIRES_ON_REPLICA:
+				enabled = "replica";
+				break;
+			case TRIGGER_FIRES_ALWAYS:
+				enabled = "always";
+				break;
+		}
+		begin_object(state);
+		push_key(state, "definition");
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_key(state, "definition");
+		push_string(state, trigger_definition(row, desc));
+		if (enabled != NULL)
+		{
+			push_key(state, "enabled");
+			push_string(state, enabled);
+		}
+		if ((comment = object_comment(TriggerRelationId, tg->oid, 0)) != NULL)
+		{
+			push_key(state, "comment");
+			push_string(state, comment);
+		}
+		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		finish_object(state, fp, &hashinput, "trigger", row->identity, row->table->qualified, definition);
 	}
 	pfree(hashinput.data);
 	return nrows;
