@@ -122,18 +122,6 @@
 /* an SQL literal matching a schema-qualified name as the snapshot writes it (for to_regclass, to_regtype) */
 #define QUALIFIED_NAME_RE "'^(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)\\.(\"([^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)$'"
 
-#if PG_VERSION_NUM >= 170000
-#define CONPERIOD "k.conperiod"
-#else
-#define CONPERIOD "false"
-#endif
-#if PG_VERSION_NUM >= 150000
-#define NULLS_NOT_DISTINCT "x.indnullsnotdistinct"
-#define CONFDELSETCOLS "k.confdelsetcols"
-#else
-#define NULLS_NOT_DISTINCT "false"
-#define CONFDELSETCOLS "NULL::int2[]"
-#endif
 
 /*
  * Builds the definition of one object from the columns of a row whose
@@ -2367,13 +2355,6 @@ typedef struct ConstraintRow
 	ScopeRel   *table;
 } ConstraintRow;
 
-/* An int2[] column of a catalog row (NULL when null). */
-static Datum
-row_array(HeapTuple tup, TupleDesc desc, AttrNumber att, bool *isnull)
-{
-	return heap_getattr(tup, att, desc, isnull);
-}
-
 /*
  * The "definition" of a constraint: the text of pg_get_constraintdef()
  * without the DEFERRABLE, INITIALLY and NOT VALID clauses (attributes of
@@ -2402,7 +2383,7 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 		case CONSTRAINT_PRIMARY:
 		case CONSTRAINT_UNIQUE:
 			{
-				Datum		conkey = row_array(row->tup, desc, Anum_pg_constraint_conkey, &isnull);
+				Datum		conkey = heap_getattr(row->tup, Anum_pg_constraint_conkey, desc, &isnull);
 				int			nkeys;
 				HeapTuple	indextup = scope_index(k->conindid);
 
@@ -2443,7 +2424,7 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 				ScopeRel   *ftable = scope_rel(frelid);
 
 				appendStringInfoString(&buf, "FOREIGN KEY (");
-				d = row_array(row->tup, desc, Anum_pg_constraint_conkey, &isnull);
+				d = heap_getattr(row->tup, Anum_pg_constraint_conkey, desc, &isnull);
 				if (isnull)
 					elog(ERROR, "null conkey for constraint %u", k->oid);
 				append_column_list(&buf, d, relid, 0);
@@ -2464,7 +2445,7 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 									 quote_qualified_identifier(get_namespace_name_or_temp(get_rel_namespace(frelid)),
 																relname));
 				}
-				d = row_array(row->tup, desc, Anum_pg_constraint_confkey, &isnull);
+				d = heap_getattr(row->tup, Anum_pg_constraint_confkey, desc, &isnull);
 				if (isnull)
 					elog(ERROR, "null confkey for constraint %u", k->oid);
 				append_column_list(&buf, d, frelid, 0);
@@ -2478,7 +2459,7 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 				if ((action = fk_action(k->confdeltype)) != NULL)
 					appendStringInfo(&buf, " ON DELETE %s", action);
 #if PG_VERSION_NUM >= 150000
-				d = row_array(row->tup, desc, Anum_pg_constraint_confdelsetcols, &isnull);
+				d = heap_getattr(row->tup, Anum_pg_constraint_confdelsetcols, desc, &isnull);
 				if (!isnull)
 				{
 					appendStringInfoString(&buf, " (");

@@ -1,6 +1,7 @@
 -- migrate.snapshot() builds some definitions itself instead of calling the
--- server's deparsers for each object (index and constraint definitions in
--- C, columns read from pg_attribute directly, expressions rendered once
+-- server's deparsers for each object (index, constraint and trigger
+-- definitions in C; columns, constraints, indexes and triggers read from
+-- the catalog directly; expressions rendered once
 -- per distinct expression and column names): the result must be exactly
 -- what the server's functions give.  Every index shape below is compared with
 -- pg_get_indexdef() (search_path pinned as the snapshot pins it), including
@@ -9,7 +10,7 @@
 -- hash of each object is the SHA-256 of its definition's jsonb text.
 BEGIN;
 SET LOCAL client_min_messages = error;
-SELECT plan(27);
+SELECT plan(36);
 
 CREATE SCHEMA "Deparse s";
 CREATE TABLE "Deparse s"."T x" (
@@ -60,6 +61,27 @@ ALTER TABLE "Deparse s".s1 ENABLE ROW LEVEL SECURITY;
 CREATE POLICY pol1 ON "Deparse s".s1 USING (p > 0) WITH CHECK (w <> 'y');
 CREATE POLICY pol2 ON "Deparse s".s2 USING ("Q" > 0);
 CREATE POLICY pol3 ON "Deparse s".s3 USING (EXISTS (SELECT 1 FROM "Deparse s".s1 x WHERE x.p = s3.p));
+COMMENT ON INDEX "Deparse s".desc_idx IS 'an index comment';
+COMMENT ON CONSTRAINT chk_ni ON "Deparse s".fk IS 'a constraint comment';
+
+-- triggers of every shape: plain ones share a function (its name is taken
+-- once), the others are left to pg_get_triggerdef
+CREATE FUNCTION "Deparse s".trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE FUNCTION "Deparse s"."now"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER "Trg 1" BEFORE INSERT OR UPDATE OF "Mixed Case", v ON "Deparse s"."T x"
+	FOR EACH ROW EXECUTE FUNCTION "Deparse s".trg('a''b', 'c\d', '');
+CREATE TRIGGER trg2 AFTER DELETE OR TRUNCATE ON "Deparse s"."T x" FOR EACH STATEMENT EXECUTE FUNCTION "Deparse s".trg();
+CREATE TRIGGER trg3 AFTER UPDATE ON "Deparse s"."T x" FOR EACH ROW EXECUTE FUNCTION "Deparse s"."now"();
+CREATE TRIGGER trg_when BEFORE UPDATE ON "Deparse s"."T x" FOR EACH ROW
+	WHEN (OLD.v IS DISTINCT FROM NEW.v) EXECUTE FUNCTION "Deparse s".trg();
+CREATE TRIGGER trg_ref AFTER INSERT ON "Deparse s".s1 REFERENCING NEW TABLE AS nt
+	FOR EACH STATEMENT EXECUTE FUNCTION "Deparse s".trg();
+CREATE CONSTRAINT TRIGGER trg_con AFTER INSERT ON "Deparse s".s2 DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW EXECUTE FUNCTION "Deparse s".trg('x');
+CREATE VIEW "Deparse s".v1 AS SELECT p FROM "Deparse s".s1;
+CREATE TRIGGER trg_io INSTEAD OF INSERT ON "Deparse s".v1 FOR EACH ROW EXECUTE FUNCTION "Deparse s".trg();
+ALTER TABLE "Deparse s"."T x" DISABLE TRIGGER trg3;
+COMMENT ON TRIGGER trg2 ON "Deparse s"."T x" IS 'a trigger comment';
 CREATE ROLE deparse_r;
 GRANT SELECT (p), UPDATE (p, w) ON "Deparse s".s1 TO deparse_r WITH GRANT OPTION;
 GRANT SELECT (w) ON "Deparse s".s1 TO PUBLIC;
@@ -122,9 +144,9 @@ CREATE TEMP TABLE snap_obj AS
 	SELECT o ->> 'kind' AS kind, o ->> 'identity' AS identity, o -> 'definition' AS definition
 	  FROM snap, jsonb_array_elements(s -> 'objects') o;
 
-SELECT is((SELECT count(*) FROM server_con), 13::bigint, 'the schema has 13 constraints');
+SELECT is((SELECT count(*) FROM server_con), 14::bigint, 'the schema has 14 constraints (one of a constraint trigger)');
 SELECT is((SELECT count(*) FROM server_con d JOIN snap_obj o ON o.kind = 'constraint' AND o.identity = d.identity
-            WHERE o.definition ->> 'definition' = d.def), 13::bigint,
+            WHERE o.definition ->> 'definition' = d.def), 14::bigint,
           'every constraint definition is the text of pg_get_constraintdef() without its DEFERRABLE, INITIALLY and NOT VALID clauses');
 SELECT is((SELECT o.definition ->> 'definition' FROM snap_obj o WHERE o.identity = '"Deparse s".fk.fk_full'),
           'FOREIGN KEY (a, b) REFERENCES "Deparse s".ref(a, b) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL (a)',
@@ -142,13 +164,52 @@ SELECT is((SELECT count(*) FROM server_expr e JOIN snap_obj o ON o.identity = e.
             WHERE o.definition ->> e.key = e.expr), 11::bigint,
           'every default, generation and policy expression is the text of pg_get_expr()');
 SELECT is((SELECT array_agg(o.definition ->> 'definition' ORDER BY o.identity COLLATE "C") FROM snap_obj o
-            WHERE o.kind = 'constraint' AND o.identity ~ '^"Deparse s"\.s[123]\.'),
+            WHERE o.kind = 'constraint' AND o.definition ->> 'type' = 'check' AND o.identity ~ '^"Deparse s"\.s[123]\.'),
           ARRAY['CHECK ((p > 0))', 'CHECK (("Q" > 0))', 'CHECK ((p > 0))'],
           'one expression on columns of different names: each rendered with its own column''s name');
 
 SELECT is((SELECT jsonb_agg(o.definition -> 'privileges' ORDER BY o.identity COLLATE "C") FROM snap_obj o
             WHERE o.kind = 'column' AND o.identity ~ '^"Deparse s"\.s1\.'),
           '[null, ["deparse_r:SELECT*", "deparse_r:UPDATE*"], ["PUBLIC:SELECT", "deparse_r:UPDATE*"]]'::jsonb, 'column privileges (aclexplode order, grantable marked)');
+
+-- triggers: the server's text
+SET LOCAL search_path = pg_catalog, pg_temp;
+CREATE TEMP TABLE server_trg AS
+	SELECT format('%I.%I.%I', n.nspname, c.relname, t.tgname) AS identity, pg_get_triggerdef(t.oid) AS def
+	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE n.nspname = 'Deparse s' AND NOT t.tgisinternal;
+RESET search_path;
+SELECT is((SELECT count(*) FROM server_trg), 7::bigint, 'the schema has 7 triggers');
+SELECT is((SELECT count(*) FROM server_trg d JOIN snap_obj o ON o.kind = 'trigger' AND o.identity = d.identity
+            WHERE o.definition ->> 'definition' = d.def), 7::bigint,
+          'every trigger definition is the text of pg_get_triggerdef()');
+SELECT is((SELECT o.definition ->> 'definition' FROM snap_obj o WHERE o.identity = '"Deparse s"."T x"."Trg 1"'),
+          $$CREATE TRIGGER "Trg 1" BEFORE INSERT OR UPDATE OF "Mixed Case", v ON "Deparse s"."T x" FOR EACH ROW EXECUTE FUNCTION "Deparse s".trg('a''b', 'c\d', '')$$,
+          'trigger: UPDATE OF columns, arguments quoted');
+SELECT is((SELECT o.definition ->> 'definition' FROM snap_obj o WHERE o.identity = '"Deparse s"."T x".trg3'),
+          'CREATE TRIGGER trg3 AFTER UPDATE ON "Deparse s"."T x" FOR EACH ROW EXECUTE FUNCTION "Deparse s".now()',
+          'trigger: a function named as one of pg_catalog''s is qualified');
+SELECT is((SELECT o.definition - 'definition' FROM snap_obj o WHERE o.identity = '"Deparse s"."T x".trg3'),
+          '{"enabled": "disabled"}'::jsonb, 'trigger: enabled state');
+
+-- comments on indexes, constraints and triggers
+SELECT is((SELECT jsonb_object_agg(o.kind, o.definition ->> 'comment') FROM snap_obj o
+            WHERE o.identity IN ('"Deparse s".desc_idx', '"Deparse s".fk.chk_ni', '"Deparse s"."T x".trg2')),
+          '{"index": "an index comment", "constraint": "a constraint comment", "trigger": "a trigger comment"}'::jsonb,
+          'comments on an index, a constraint and a trigger');
+
+-- a partial snapshot (the incremental drift check's) describes its tables'
+-- objects exactly as a whole one does
+CREATE TEMP TABLE part AS
+	SELECT o ->> 'kind' AS kind, o ->> 'identity' AS identity, o ->> 'hash' AS hash
+	  FROM jsonb_array_elements(migrate.snapshot(ARRAY['Deparse s'], ARRAY['"Deparse s"."T x"', '"Deparse s".fk', '"Deparse s".desc_idx']) -> 'objects') o
+	 WHERE o ->> 'kind' NOT IN ('schema', 'extension');
+SELECT is((SELECT count(*) FROM part), 39::bigint, 'a partial snapshot of two tables: the tables, their 12 columns, 6 constraints, 15 indexes and 4 triggers');
+SELECT is_empty($$SELECT kind, identity, hash FROM part
+                  EXCEPT SELECT o ->> 'kind', o ->> 'identity', o ->> 'hash' FROM snap, jsonb_array_elements(s -> 'objects') o$$,
+                'a partial snapshot: every object as the whole snapshot describes it');
+SELECT is((SELECT s -> 'objects' FROM snap),
+          (SELECT (s::text)::jsonb -> 'objects' FROM snap), 'the snapshot document reads back as itself through its text');
 
 -- the hash is the SHA-256 of the definition's jsonb text, for every kind
 SELECT is((SELECT count(*) FROM snap, jsonb_array_elements(s -> 'objects') o
