@@ -51,6 +51,7 @@
 #include "catalog/pg_description.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
@@ -153,6 +154,7 @@ static int	read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schem
 static int	read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
 static int	read_constraints(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
 static int	read_triggers(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
+static int	read_tables(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
 
 static void policy_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 
@@ -202,28 +204,8 @@ static const SnapshotKind snapshot_kinds[] = {
 		"     JOIN pg_namespace nn ON nn.nspname = i.p[1] JOIN pg_type nt ON nt.typnamespace = nn.oid AND nt.typname = i.p[2])))"
 		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid"),
 		false, NULL, NULL},
-	{"table",
-		"SELECT " QNAME("n", "c.relname") " AS _identity, NULL::text AS _parent,"
-		" CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' END AS kind,"
-		" CASE c.relpersistence WHEN 'p' THEN 'permanent' WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary' END AS persistence,"
-		" CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,"
-		" CASE WHEN c.relispartition THEN (SELECT format('%I.%I', pn.nspname, pc.relname) FROM pg_inherits i"
-		"   JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END AS partition_of,"
-		" CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,"
-		" CASE WHEN NOT c.relispartition THEN (SELECT jsonb_agg(format('%I.%I', pn.nspname, pc.relname) ORDER BY i.inhseqno) FROM pg_inherits i"
-		"   JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END AS inherits,"
-		" CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'"
-		"   WHEN 'i' THEN 'index ' || (SELECT quote_ident(ic.relname) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid AND x.indisreplident) END AS replica_identity,"
-		" c.relrowsecurity AS row_level_security, c.relforcerowsecurity AS force_row_level_security,"
-		" CASE WHEN c.reloptions IS NOT NULL THEN (SELECT jsonb_agg(o ORDER BY o COLLATE \"C\") FROM unnest(c.reloptions) o) END AS options,"
-		" am.amname::text AS access_method,"
-		" pg_get_userbyid(c.relowner)::text AS owner, dsc.description AS comment,"
-		" " ACL("c.relacl", "r", "c.relowner") " AS privileges"
-		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-		" LEFT JOIN pg_am am ON am.oid = c.relam"
-		" LEFT JOIN pg_description dsc ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = 0"
-		" WHERE c.relkind IN ('r', 'p', 'f') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		true, NULL, NULL},
+	/* read from pg_class directly (read_tables) */
+	{"table", NULL, true, NULL, read_tables},
 	/* read from pg_attribute directly (read_columns): the largest kind */
 	{"column", NULL, true, NULL, read_columns},
 	/* read from pg_constraint directly (read_constraints) */
@@ -561,6 +543,26 @@ server_expr_text(Datum expr, Oid relid)
 	result = pg_get_expr(fcinfo);
 	if (fcinfo->isnull)
 		return NULL;
+	return TextDatumGetCString(result);
+}
+
+/*
+ * The text a server deparser gives for an object by OID; an object
+ * dropped meanwhile (the deparser returns NULL) fails as a catalog cache
+ * miss, which migrate.snapshot reads again.
+ */
+static char *
+server_text(PGFunction fn, Oid oid, const char *what)
+{
+	LOCAL_FCINFO(fcinfo, 1);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = ObjectIdGetDatum(oid);
+	fcinfo->args[0].isnull = false;
+	result = fn(fcinfo);
+	if (fcinfo->isnull)
+		elog(ERROR, "cache lookup failed for %s %u", what, oid);
 	return TextDatumGetCString(result);
 }
 
@@ -2149,7 +2151,7 @@ index_definition(IndexRow *row, TupleDesc desc)
 	const char *sep = "";
 
 	if (index_needs_server(row, desc))
-		return TextDatumGetCString(DirectFunctionCall1(pg_get_indexdef, ObjectIdGetDatum(x->indexrelid)));
+		return server_text(pg_get_indexdef, x->indexrelid, "index");
 	opclasses = (oidvector *) DatumGetPointer(heap_getattr(row->tup, Anum_pg_index_indclass, desc, &isnull));
 	collations = (oidvector *) DatumGetPointer(heap_getattr(row->tup, Anum_pg_index_indcollation, desc, &isnull));
 	options = (int2vector *) DatumGetPointer(heap_getattr(row->tup, Anum_pg_index_indoption, desc, &isnull));
@@ -2484,8 +2486,7 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 				static const char *const suffixes[] = {
 					" DEFERRABLE", " NOT DEFERRABLE", " INITIALLY DEFERRED", " INITIALLY IMMEDIATE", " NOT VALID"
 				};
-				char	   *def = TextDatumGetCString(DirectFunctionCall1(pg_get_constraintdef,
-																		  ObjectIdGetDatum(k->oid)));
+				char	   *def = server_text(pg_get_constraintdef, k->oid, "constraint");
 				size_t		len = strlen(def);
 				bool		cut = true;
 
@@ -2675,7 +2676,7 @@ trigger_definition(TriggerRow *row, TupleDesc desc)
 		!heap_attisnull(row->tup, Anum_pg_trigger_tgoldtable, desc) ||
 		!heap_attisnull(row->tup, Anum_pg_trigger_tgnewtable, desc) ||
 		!heap_attisnull(row->tup, Anum_pg_trigger_tgqual, desc))
-		return TextDatumGetCString(DirectFunctionCall1(pg_get_triggerdef, ObjectIdGetDatum(tg->oid)));
+		return server_text(pg_get_triggerdef, tg->oid, "trigger");
 
 	initStringInfo(&prefix);
 	appendStringInfo(&prefix, "CREATE TRIGGER %s %s", quote_identifier(NameStr(tg->tgname)),
@@ -2716,7 +2717,7 @@ trigger_definition(TriggerRow *row, TupleDesc desc)
 		for (int i = 0; i < tg->tgnargs; i++)
 		{
 			if (p >= end || memchr(p, '\0', end - p) == NULL)
-				return TextDatumGetCString(DirectFunctionCall1(pg_get_triggerdef, ObjectIdGetDatum(tg->oid)));
+				return server_text(pg_get_triggerdef, tg->oid, "trigger");
 			if (i > 0)
 				appendStringInfoString(&suffix, ", ");
 			append_quoted_literal(&suffix, p);
@@ -2744,7 +2745,7 @@ trigger_definition(TriggerRow *row, TupleDesc desc)
 	}
 	fn->name = NULL;
 	/* the server's text, and from it the function's name */
-	def = TextDatumGetCString(DirectFunctionCall1(pg_get_triggerdef, ObjectIdGetDatum(tg->oid)));
+	def = server_text(pg_get_triggerdef, tg->oid, "trigger");
 	deflen = strlen(def);
 	if (deflen > (size_t) (prefix.len + suffix.len) &&
 		strncmp(def, prefix.data, prefix.len) == 0 &&
@@ -2842,6 +2843,291 @@ read_triggers(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayT
 		}
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
 		finish_object(state, fp, &hashinput, "trigger", row->identity, row->table->qualified, definition);
+	}
+	pfree(hashinput.data);
+	return nrows;
+}
+
+/* The name of a relation as format('%I.%I') writes it, in scope or not (NULL: none). */
+static char *
+relation_qualified_name(Oid relid)
+{
+	ScopeRel   *r = scope_rel(relid);
+	char	   *relname;
+	char	   *nspname;
+
+	if (r != NULL)
+		return r->qualified;
+	if ((relname = get_rel_name(relid)) == NULL ||
+		(nspname = get_namespace_name(get_rel_namespace(relid))) == NULL)
+		return NULL;
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/* A table in scope (read_tables). */
+typedef struct TableRow
+{
+	char	   *identity;		/* schema.table */
+	HeapTuple	tup;			/* its pg_class row (a copy) */
+} TableRow;
+
+/* Push key: a text[] column's elements sorted bytewise, as a JSON array (nothing when NULL). */
+static void
+push_sorted_text_array(JsonbParseState **state, const char *key, Datum array, bool isnull)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	char	  **strs;
+	int			nstrs = 0;
+
+	if (isnull)
+		return;
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	strs = palloc(sizeof(char *) * (n + 1));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			strs[nstrs++] = TextDatumGetCString(elems[i]);
+	if (nstrs == 0)
+		return;
+	qsort(strs, nstrs, sizeof(char *), cmp_cstring);
+	push_key(state, key);
+	(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < nstrs; i++)
+	{
+		JsonbValue	v;
+
+		v.type = jbvString;
+		v.val.string.val = strs[i];
+		v.val.string.len = strlen(strs[i]);
+		(void) pushJsonbValue(state, WJB_ELEM, &v);
+	}
+	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
+}
+
+/*
+ * Push key "inherits" (the parents of a table, in order) or "partition_of"
+ * (the parent of a partition), from pg_inherits through its index.
+ */
+static void
+push_parents(JsonbParseState **state, Oid relid, bool ispartition)
+{
+	CatalogScan cs;
+	HeapTuple	tup;
+	bool		any = false;
+
+	catalog_scan_begin(&cs, InheritsRelationId, InheritsRelidSeqnoIndexId, Anum_pg_inherits_inhrelid, &relid, 1);
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		char	   *name = relation_qualified_name(((Form_pg_inherits) GETSTRUCT(tup))->inhparent);
+		JsonbValue	v;
+
+		if (name == NULL)
+			continue;
+		if (ispartition)
+		{
+			push_key(state, "partition_of");
+			push_string(state, name);
+			break;
+		}
+		if (!any)
+		{
+			push_key(state, "inherits");
+			(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+			any = true;
+		}
+		v.type = jbvString;
+		v.val.string.val = name;
+		v.val.string.len = strlen(name);
+		(void) pushJsonbValue(state, WJB_ELEM, &v);
+	}
+	catalog_scan_end(&cs);
+	if (any)
+		(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
+}
+
+/* The name of a table's replica identity index, quoted, or NULL. */
+static char *
+replica_identity_index(Oid relid)
+{
+	CatalogScan cs;
+	HeapTuple	tup;
+	char	   *name = NULL;
+
+	catalog_scan_begin(&cs, IndexRelationId, IndexIndrelidIndexId, Anum_pg_index_indrelid, &relid, 1);
+	while (name == NULL && (tup = catalog_scan_next(&cs)) != NULL)
+	{
+		Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
+		char	   *relname;
+
+		if (x->indisreplident && (relname = get_rel_name(x->indexrelid)) != NULL)
+			name = pstrdup(quote_identifier(relname));
+	}
+	catalog_scan_end(&cs);
+	return name;
+}
+
+/*
+ * Native reader of the table kind: the tables in scope (relkind r, p and
+ * f; not members of extensions); kind, persistence, partitioning,
+ * inheritance, replica identity, row level security, options, access
+ * method, owner, comment and privileges (when not the default).
+ */
+static int
+read_tables(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+{
+	SnapshotScope *sc = scope_get(schemas, relid_array);
+	TableRow  **rows;
+	int			nrows = 0;
+	int			maxrows = 1024;
+	HTAB	   *children = NULL;
+	CatalogScan cs;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	StringInfoData hashinput;
+
+	/* a whole snapshot: the tables that have parents, in one read of pg_inherits */
+	if (!sc->partial)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(Oid);
+		ctl.hcxt = CurrentMemoryContext;
+		children = hash_create("migrate snapshot children", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		catalog_scan_begin(&cs, InheritsRelationId, InvalidOid, InvalidAttrNumber, NULL, 0);
+		while ((tup = catalog_scan_next(&cs)) != NULL)
+			(void) hash_search(children, &((Form_pg_inherits) GETSTRUCT(tup))->inhrelid, HASH_ENTER, NULL);
+		catalog_scan_end(&cs);
+	}
+	rows = palloc(sizeof(TableRow *) * maxrows);
+	catalog_scan_begin(&cs, RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, sc->relids, sc->nrelids);
+	desc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		ScopeRel   *table = scope_table(((Form_pg_class) GETSTRUCT(tup))->oid);
+		TableRow   *row;
+
+		if (table == NULL)
+			continue;
+		if (nrows == maxrows)
+		{
+			maxrows *= 2;
+			rows = repalloc(rows, sizeof(TableRow *) * maxrows);
+		}
+		row = palloc(sizeof(TableRow));
+		row->identity = table->qualified;
+		row->tup = heap_copytuple(tup);
+		rows[nrows++] = row;
+	}
+	catalog_scan_end(&cs);
+	qsort(rows, nrows, sizeof(TableRow *), cmp_row_identity);
+
+	initStringInfo(&hashinput);
+	for (int i = 0; i < nrows; i++)
+	{
+		TableRow   *row = rows[i];
+		Form_pg_class c = (Form_pg_class) GETSTRUCT(row->tup);
+		const char *persistence = NULL;
+		const char *replident = NULL;
+		char	   *comment;
+		bool		isnull;
+		Datum		d;
+		JsonbValue *definition;
+
+		begin_object(state);
+		push_key(state, "definition");
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_key(state, "kind");
+		push_string(state, c->relkind == RELKIND_RELATION ? "table" :
+					c->relkind == RELKIND_PARTITIONED_TABLE ? "partitioned table" : "foreign table");
+		switch (c->relpersistence)
+		{
+			case RELPERSISTENCE_PERMANENT:
+				persistence = "permanent";
+				break;
+			case RELPERSISTENCE_UNLOGGED:
+				persistence = "unlogged";
+				break;
+			case RELPERSISTENCE_TEMP:
+				persistence = "temporary";
+				break;
+		}
+		if (persistence != NULL)
+		{
+			push_key(state, "persistence");
+			push_string(state, persistence);
+		}
+		if (c->relkind == RELKIND_PARTITIONED_TABLE)
+		{
+			push_key(state, "partition_key");
+			push_string(state, server_text(pg_get_partkeydef, c->oid, "relation"));
+		}
+		if (children == NULL || hash_search(children, &c->oid, HASH_FIND, NULL) != NULL)
+			push_parents(state, c->oid, c->relispartition);
+		if (c->relispartition)
+		{
+			char	   *bound;
+
+			d = heap_getattr(row->tup, Anum_pg_class_relpartbound, desc, &isnull);
+			if (!isnull && (bound = server_expr_text(d, c->oid)) != NULL)
+			{
+				push_key(state, "partition_bound");
+				push_string(state, bound);
+			}
+		}
+		switch (c->relreplident)
+		{
+			case REPLICA_IDENTITY_DEFAULT:
+				replident = "default";
+				break;
+			case REPLICA_IDENTITY_NOTHING:
+				replident = "nothing";
+				break;
+			case REPLICA_IDENTITY_FULL:
+				replident = "full";
+				break;
+			case REPLICA_IDENTITY_INDEX:
+				{
+					char	   *index = replica_identity_index(c->oid);
+
+					replident = index ? psprintf("index %s", index) : NULL;
+					break;
+				}
+		}
+		if (replident != NULL)
+		{
+			push_key(state, "replica_identity");
+			push_string(state, replident);
+		}
+		push_key(state, "row_level_security");
+		push_bool(state, c->relrowsecurity);
+		push_key(state, "force_row_level_security");
+		push_bool(state, c->relforcerowsecurity);
+		d = heap_getattr(row->tup, Anum_pg_class_reloptions, desc, &isnull);
+		push_sorted_text_array(state, "options", d, isnull);
+		if (OidIsValid(c->relam))
+		{
+			char	   *am = get_am_name(c->relam);
+
+			if (am != NULL)
+			{
+				push_key(state, "access_method");
+				push_string(state, am);
+			}
+		}
+		push_key(state, "owner");
+		push_string(state, role_name(c->relowner));
+		if ((comment = object_comment(RelationRelationId, c->oid, 0)) != NULL)
+		{
+			push_key(state, "comment");
+			push_string(state, comment);
+		}
+		d = heap_getattr(row->tup, Anum_pg_class_relacl, desc, &isnull);
+		if (!isnull && !aclequal(DatumGetAclP(d), acldefault(OBJECT_TABLE, c->relowner)))
+			push_acl(state, "privileges", DatumGetAclP(d));
+		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		finish_object(state, fp, &hashinput, "table", row->identity, NULL, definition);
 	}
 	pfree(hashinput.data);
 	return nrows;

@@ -10,7 +10,7 @@
 -- hash of each object is the SHA-256 of its definition's jsonb text.
 BEGIN;
 SET LOCAL client_min_messages = error;
-SELECT plan(36);
+SELECT plan(39);
 
 CREATE SCHEMA "Deparse s";
 CREATE TABLE "Deparse s"."T x" (
@@ -85,6 +85,21 @@ COMMENT ON TRIGGER trg2 ON "Deparse s"."T x" IS 'a trigger comment';
 CREATE ROLE deparse_r;
 GRANT SELECT (p), UPDATE (p, w) ON "Deparse s".s1 TO deparse_r WITH GRANT OPTION;
 GRANT SELECT (w) ON "Deparse s".s1 TO PUBLIC;
+
+-- tables of every shape
+CREATE UNLOGGED TABLE "Deparse s".ul (a int) WITH (fillfactor = 50, autovacuum_enabled = false);
+CREATE TABLE "Deparse s".ip1 (a int);
+CREATE TABLE "Deparse s".ip2 (b int);
+CREATE TABLE "Deparse s".ic (c int) INHERITS ("Deparse s".ip2, "Deparse s".ip1);
+ALTER TABLE "Deparse s".ref REPLICA IDENTITY USING INDEX ref_pkey;
+ALTER TABLE "Deparse s".u2 REPLICA IDENTITY FULL;
+ALTER TABLE "Deparse s".ip1 REPLICA IDENTITY NOTHING;
+ALTER TABLE "Deparse s".s1 FORCE ROW LEVEL SECURITY;
+GRANT SELECT, INSERT ON "Deparse s".ref TO deparse_r WITH GRANT OPTION;
+GRANT UPDATE ON "Deparse s".ref TO PUBLIC;
+GRANT ALL ON "Deparse s".ip2 TO deparse_r;
+REVOKE ALL ON "Deparse s".ip2 FROM deparse_r;
+COMMENT ON TABLE "Deparse s".ic IS 'a child';
 
 CREATE TEMP TABLE snap AS SELECT migrate.snapshot(ARRAY['Deparse s']) AS s;
 CREATE TEMP TABLE idx AS
@@ -191,6 +206,35 @@ SELECT is((SELECT o.definition ->> 'definition' FROM snap_obj o WHERE o.identity
           'trigger: a function named as one of pg_catalog''s is qualified');
 SELECT is((SELECT o.definition - 'definition' FROM snap_obj o WHERE o.identity = '"Deparse s"."T x".trg3'),
           '{"enabled": "disabled"}'::jsonb, 'trigger: enabled state');
+
+-- tables: what the snapshot's former query gave
+CREATE TEMP TABLE server_tab AS
+	SELECT format('%I.%I', n.nspname, c.relname) AS identity, jsonb_strip_nulls(jsonb_build_object(
+	  'kind', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' END,
+	  'persistence', CASE c.relpersistence WHEN 'p' THEN 'permanent' WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary' END,
+	  'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+	  'partition_of', CASE WHEN c.relispartition THEN (SELECT format('%I.%I', pn.nspname, pc.relname) FROM pg_inherits i
+	    JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END,
+	  'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+	  'inherits', CASE WHEN NOT c.relispartition THEN (SELECT jsonb_agg(format('%I.%I', pn.nspname, pc.relname) ORDER BY i.inhseqno) FROM pg_inherits i
+	    JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END,
+	  'replica_identity', CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
+	    WHEN 'i' THEN 'index ' || (SELECT quote_ident(ic.relname) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid AND x.indisreplident) END,
+	  'row_level_security', c.relrowsecurity, 'force_row_level_security', c.relforcerowsecurity,
+	  'options', (SELECT jsonb_agg(o ORDER BY o COLLATE "C") FROM unnest(c.reloptions) o),
+	  'access_method', (SELECT am.amname FROM pg_am am WHERE am.oid = c.relam),
+	  'owner', pg_get_userbyid(c.relowner), 'comment', obj_description(c.oid, 'pg_class'),
+	  'privileges', CASE WHEN c.relacl IS NULL OR c.relacl = acldefault('r', c.relowner) THEN NULL ELSE
+	    (SELECT jsonb_agg(g ORDER BY g COLLATE "C") FROM (SELECT CASE e.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(e.grantee)::text END
+	      || ':' || e.privilege_type || CASE WHEN e.is_grantable THEN '*' ELSE '' END AS g FROM aclexplode(c.relacl) e) x) END)) AS definition
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE n.nspname = 'Deparse s' AND c.relkind IN ('r', 'p', 'f');
+SELECT is((SELECT count(*) FROM server_tab), 13::bigint, 'the schema has 13 tables');
+SELECT is((SELECT count(*) FROM snap_obj WHERE kind = 'table'), (SELECT count(*) FROM server_tab),
+          'the snapshot has every table of the schema (13)');
+SELECT is_empty($$SELECT identity, definition FROM server_tab
+                  EXCEPT SELECT identity, definition FROM snap_obj WHERE kind = 'table'$$,
+                'every table as the catalog says: persistence, partitioning, inheritance in order, replica identity, RLS, options, owner, comment, privileges');
 
 -- comments on indexes, constraints and triggers
 SELECT is((SELECT jsonb_object_agg(o.kind, o.definition ->> 'comment') FROM snap_obj o
