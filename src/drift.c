@@ -979,9 +979,14 @@ push_column(JsonbParseState **state, Datum d, Oid type)
  * of megabytes, whose page faults and copies were most of its time).
  * ---------------------------------------------------------------------
  */
+#define OBJECTS_CHUNK_SIZE (4 * 1024 * 1024)
+
 typedef struct ObjectsOut
 {
-	StringInfoData data;		/* the objects' containers, one after another */
+	char	  **chunks;			/* the objects' containers, one after another, */
+	int			nchunks;		/* in chunks of OBJECTS_CHUNK_SIZE bytes (never */
+	int			maxchunks;		/* copied as they grow) */
+	uint32		len;			/* bytes in all */
 	uint32	   *lengths;		/* the length of each, its leading padding included */
 	int			count;
 	int			max;
@@ -998,7 +1003,8 @@ objects_begin(void)
 {
 	ObjectsOut *out = palloc0(sizeof(ObjectsOut));
 
-	initStringInfo(&out->data);
+	out->maxchunks = 16;
+	out->chunks = palloc(sizeof(char *) * out->maxchunks);
 	out->max = 1024;
 	out->lengths = palloc(sizeof(uint32) * out->max);
 	out->objcxt = AllocSetContextCreate(CurrentMemoryContext, "migrate snapshot object",
@@ -1014,6 +1020,42 @@ pad_to_int(StringInfo buf)
 	int			padlen = INTALIGN(buf->len) - buf->len;
 
 	appendBinaryStringInfo(buf, zeros, padlen);
+}
+
+/* Append bytes to the objects (NULL: zeros). */
+static void
+objects_append(ObjectsOut *out, const char *data, uint32 len)
+{
+	if ((uint64) out->len + len > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the snapshot exceeds the maximum size of a jsonb array (%d bytes)",
+						JENTRY_OFFLENMASK),
+				 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
+	while (len > 0)
+	{
+		uint32		used = out->len % OBJECTS_CHUNK_SIZE;
+		uint32		n = Min(len, OBJECTS_CHUNK_SIZE - used);
+
+		if (used == 0 && out->len / OBJECTS_CHUNK_SIZE == (uint32) out->nchunks)
+		{
+			if (out->nchunks == out->maxchunks)
+			{
+				out->maxchunks *= 2;
+				out->chunks = repalloc(out->chunks, sizeof(char *) * out->maxchunks);
+			}
+			/* in the snapshot's memory: an object's is reset when it is finished */
+			out->chunks[out->nchunks++] = MemoryContextAlloc(GetMemoryChunkContext(out), OBJECTS_CHUNK_SIZE);
+		}
+		if (data != NULL)
+			memcpy(out->chunks[out->len / OBJECTS_CHUNK_SIZE] + used, data, n);
+		else
+			memset(out->chunks[out->len / OBJECTS_CHUNK_SIZE] + used, 0, n);
+		out->len += n;
+		len -= n;
+		if (data != NULL)
+			data += n;
+	}
 }
 
 /*
@@ -1041,7 +1083,7 @@ finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, cons
 	ObjectsOut *out = snapshot_objects;
 	char	   *hash;
 	Jsonb	   *jb;
-	int			start = out->data.len;
+	uint32		start = out->len;
 
 	resetStringInfo(hashinput);
 	append_value_text(hashinput, definition);
@@ -1062,20 +1104,14 @@ finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, cons
 	appendStringInfo(fp, "%s\t%s\t%s\n", kind, identity, hash);
 
 	/* a container begins at a 4-byte boundary; the padding counts as its own */
-	pad_to_int(&out->data);
-	appendBinaryStringInfo(&out->data, (char *) &jb->root, VARSIZE(jb) - VARHDRSZ);
-	if (out->data.len > JENTRY_OFFLENMASK)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the snapshot exceeds the maximum size of a jsonb array (%d bytes)",
-						JENTRY_OFFLENMASK),
-				 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
+	objects_append(out, NULL, INTALIGN(out->len) - out->len);
+	objects_append(out, (char *) &jb->root, VARSIZE(jb) - VARHDRSZ);
 	if (out->count == out->max)
 	{
 		out->max *= 2;
 		out->lengths = repalloc(out->lengths, sizeof(uint32) * out->max);
 	}
-	out->lengths[out->count++] = out->data.len - start;
+	out->lengths[out->count++] = out->len - start;
 
 	MemoryContextSwitchTo(out->outer);
 	MemoryContextReset(out->objcxt);
@@ -1142,12 +1178,24 @@ write_document(const DocMember *members, int n)
 	int			entries;
 	uint32		total = 0;
 
+	/* all of it in one allocation: its header, entries and keys, the padded values */
 	initStringInfo(&buf);
-	enlargeStringInfo(&buf, VARHDRSZ);
+	{
+		uint64		size = VARHDRSZ + sizeof(uint32) + 2 * n * sizeof(JEntry) +
+			sizeof(uint32) + (uint64) out->count * sizeof(JEntry) + out->len;
+
+		for (int i = 0; i < n; i++)
+			size += strlen(members[i].key) + sizeof(int32) + members[i].len;
+		if (size >= MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the snapshot exceeds the maximum size of a jsonb value"),
+					 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
+		enlargeStringInfo(&buf, (int) size);
+	}
 	buf.len = VARHDRSZ;
 	appendBinaryStringInfo(&buf, (char *) &header, sizeof(uint32));
 	entries = buf.len;
-	enlargeStringInfo(&buf, 2 * n * sizeof(JEntry));
 	buf.len += 2 * n * sizeof(JEntry);
 	for (int i = 0; i < n; i++)
 	{
@@ -1174,12 +1222,13 @@ write_document(const DocMember *members, int n)
 
 			appendBinaryStringInfo(&buf, (char *) &arrheader, sizeof(uint32));
 			arrentries = buf.len;
-			enlargeStringInfo(&buf, out->count * sizeof(JEntry) + out->data.len);
 			buf.len += out->count * sizeof(JEntry);
 			for (int e = 0; e < out->count; e++)
 				write_jentry(&buf, arrentries + e * sizeof(JEntry), e, JENTRY_ISCONTAINER,
 							 out->lengths[e], &arrtotal);
-			appendBinaryStringInfo(&buf, out->data.data, out->data.len);
+			for (int c = 0; c < out->nchunks; c++)
+				appendBinaryStringInfo(&buf, out->chunks[c],
+									   Min(out->len - (uint32) c * OBJECTS_CHUNK_SIZE, OBJECTS_CHUNK_SIZE));
 		}
 		else if (m->len > 0)
 			appendBinaryStringInfo(&buf, m->data, m->len);
@@ -1310,6 +1359,7 @@ typedef struct SnapshotScope
 	HTAB	   *comments;		/* pg_description (a whole snapshot), by object */
 	HTAB	   *indexes;		/* pg_index rows of the scope's indexes, by OID */
 	bool		indexes_read;	/* all of them (a whole snapshot) */
+	ScopeRel   *last;			/* the relation scope_rel found last */
 } SnapshotScope;
 
 static SnapshotScope *snapshot_scope = NULL;
@@ -1444,13 +1494,19 @@ static ScopeRel *
 scope_rel(Oid relid)
 {
 	SnapshotScope *sc = snapshot_scope;
-	ScopeRel   *r = hash_search(sc->rels, &relid, HASH_FIND, NULL);
+	ScopeRel   *r;
 	CatalogScan cs;
 	HeapTuple	tup;
 	MemoryContext old;
 
-	if (r != NULL)
+	/* the catalogs list a relation's rows together: the last one asked for comes again */
+	if (sc->last != NULL && sc->last->relid == relid)
+		return sc->last->qualified ? sc->last : NULL;
+	if ((r = hash_search(sc->rels, &relid, HASH_FIND, NULL)) != NULL)
+	{
+		sc->last = r;
 		return r->qualified ? r : NULL;
+	}
 	if (!sc->partial)
 		return NULL;
 	/* what is met lasts as long as the scope (an object's builder may be asking) */
@@ -1465,9 +1521,9 @@ scope_rel(Oid relid)
 		/* remembered as out of scope */
 		r = hash_search(sc->rels, &relid, HASH_ENTER, NULL);
 		memset(((char *) r) + sizeof(Oid), 0, sizeof(ScopeRel) - sizeof(Oid));
-		return NULL;
 	}
-	return r;
+	sc->last = r;
+	return r->qualified ? r : NULL;
 }
 
 /* A table (relkind r, p or f) of the scope that is not a member of an extension, or NULL. */
@@ -3421,7 +3477,8 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	}
 	pfree(fp.data);
 	MemoryContextDelete(snapshot_objects->objcxt);
-	pfree(snapshot_objects->data.data);
+	for (int c = 0; c < snapshot_objects->nchunks; c++)
+		pfree(snapshot_objects->chunks[c]);
 	pfree(snapshot_objects->lengths);
 	snapshot_objects = NULL;
 	PG_RETURN_JSONB_P(result);
