@@ -988,6 +988,7 @@ typedef struct ObjectsOut
 	int			maxchunks;		/* copied as they grow) */
 	uint32		len;			/* bytes in all */
 	uint32	   *lengths;		/* the length of each, its leading padding included */
+	StringInfoData object;		/* the object being written */
 	int			count;
 	int			max;
 	MemoryContext objcxt;		/* the object being built (reset after each) */
@@ -1005,6 +1006,7 @@ objects_begin(void)
 
 	out->maxchunks = 16;
 	out->chunks = palloc(sizeof(char *) * out->maxchunks);
+	initStringInfo(&out->object);
 	out->max = 1024;
 	out->lengths = palloc(sizeof(uint32) * out->max);
 	out->objcxt = AllocSetContextCreate(CurrentMemoryContext, "migrate snapshot object",
@@ -1060,61 +1062,14 @@ objects_append(ObjectsOut *out, const char *data, uint32 len)
 
 /*
  * Start an object of the snapshot: what its builder allocates from here
- * on, until finish_object, goes in the object's memory context.
+ * on, until finish_object, goes in the object's memory context.  The
+ * builder then pushes the object's definition (a root object).
  */
 static void
 begin_object(JsonbParseState **state)
 {
 	Assert(*state == NULL);
 	snapshot_objects->outer = MemoryContextSwitchTo(snapshot_objects->objcxt);
-	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-}
-
-/*
- * Finish the object being pushed, whose definition was pushed last: its
- * hash (the SHA-256 of the definition's jsonb text), kind, identity and
- * parent; add it to the fingerprint input and its jsonb to the objects;
- * then free what was built for it.
- */
-static void
-finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, const char *kind,
-			  const char *identity, const char *parent, JsonbValue *definition)
-{
-	ObjectsOut *out = snapshot_objects;
-	char	   *hash;
-	Jsonb	   *jb;
-	uint32		start = out->len;
-
-	resetStringInfo(hashinput);
-	append_value_text(hashinput, definition);
-	hash = migrate_hasher_hex(snapshot_hasher, hashinput->data, hashinput->len);
-	push_key(state, "kind");
-	push_string(state, kind);
-	push_key(state, "identity");
-	push_string(state, identity);
-	if (parent)
-	{
-		push_key(state, "parent");
-		push_string(state, parent);
-	}
-	push_key(state, "hash");
-	push_string(state, hash);
-	jb = JsonbValueToJsonb(pushJsonbValue(state, WJB_END_OBJECT, NULL));
-	Assert(*state == NULL);
-	appendStringInfo(fp, "%s\t%s\t%s\n", kind, identity, hash);
-
-	/* a container begins at a 4-byte boundary; the padding counts as its own */
-	objects_append(out, NULL, INTALIGN(out->len) - out->len);
-	objects_append(out, (char *) &jb->root, VARSIZE(jb) - VARHDRSZ);
-	if (out->count == out->max)
-	{
-		out->max *= 2;
-		out->lengths = repalloc(out->lengths, sizeof(uint32) * out->max);
-	}
-	out->lengths[out->count++] = out->len - start;
-
-	MemoryContextSwitchTo(out->outer);
-	MemoryContextReset(out->objcxt);
 }
 
 /* A member of the snapshot document: its key and the bytes of its value. */
@@ -1146,6 +1101,15 @@ doc_int(const char *key, int64 n)
 	return m;
 }
 
+/* A member whose value is a string. */
+static DocMember
+doc_string(const char *key, const char *str)
+{
+	DocMember	m = {key, JENTRY_ISSTRING, str, (int) strlen(str)};
+
+	return m;
+}
+
 /* Write an entry of a container: its length, or every JB_OFFSET_STRIDE'th its end offset. */
 static void
 write_jentry(StringInfo buf, int at, int index, uint32 type, uint32 len, uint32 *total)
@@ -1165,54 +1129,39 @@ write_jentry(StringInfo buf, int at, int index, uint32 type, uint32 len, uint32 
 }
 
 /*
- * The snapshot document: an object of the members given (in jsonb's order
- * of keys: shorter first, then bytewise), the container-typed member whose
- * data is NULL being the objects array.
+ * Append an object container of the members given (in jsonb's order of
+ * keys: shorter first, then bytewise) to buf, whose length is a multiple
+ * of 4; a container-typed member whose data is NULL is the objects array.
  */
-static Jsonb *
-write_document(const DocMember *members, int n)
+static void
+write_object(StringInfo buf, const DocMember *members, int n)
 {
 	ObjectsOut *out = snapshot_objects;
-	StringInfoData buf;
 	uint32		header = n | JB_FOBJECT;
 	int			entries;
 	uint32		total = 0;
 
-	/* all of it in one allocation: its header, entries and keys, the padded values */
-	initStringInfo(&buf);
-	{
-		uint64		size = VARHDRSZ + sizeof(uint32) + 2 * n * sizeof(JEntry) +
-			sizeof(uint32) + (uint64) out->count * sizeof(JEntry) + out->len;
-
-		for (int i = 0; i < n; i++)
-			size += strlen(members[i].key) + sizeof(int32) + members[i].len;
-		if (size >= MaxAllocSize)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("the snapshot exceeds the maximum size of a jsonb value"),
-					 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
-		enlargeStringInfo(&buf, (int) size);
-	}
-	buf.len = VARHDRSZ;
-	appendBinaryStringInfo(&buf, (char *) &header, sizeof(uint32));
-	entries = buf.len;
-	buf.len += 2 * n * sizeof(JEntry);
+	Assert(buf->len % sizeof(int32) == 0);
+	appendBinaryStringInfo(buf, (char *) &header, sizeof(uint32));
+	entries = buf->len;
+	enlargeStringInfo(buf, 2 * n * sizeof(JEntry));
+	buf->len += 2 * n * sizeof(JEntry);
 	for (int i = 0; i < n; i++)
 	{
 		int			len = strlen(members[i].key);
 
 		Assert(i == 0 || len > (int) strlen(members[i - 1].key) ||
 			   (len == (int) strlen(members[i - 1].key) && memcmp(members[i - 1].key, members[i].key, len) < 0));
-		appendBinaryStringInfo(&buf, members[i].key, len);
-		write_jentry(&buf, entries + i * sizeof(JEntry), i, JENTRY_ISSTRING, len, &total);
+		appendBinaryStringInfo(buf, members[i].key, len);
+		write_jentry(buf, entries + i * sizeof(JEntry), i, JENTRY_ISSTRING, len, &total);
 	}
 	for (int i = 0; i < n; i++)
 	{
 		const DocMember *m = &members[i];
-		int			start = buf.len;
+		int			start = buf->len;
 
 		if (m->type == JENTRY_ISNUMERIC || m->type == JENTRY_ISCONTAINER)
-			pad_to_int(&buf);
+			pad_to_int(buf);
 		if (m->type == JENTRY_ISCONTAINER && m->data == NULL)
 		{
 			/* the objects array: its header, the entries, the objects */
@@ -1220,23 +1169,101 @@ write_document(const DocMember *members, int n)
 			int			arrentries;
 			uint32		arrtotal = 0;
 
-			appendBinaryStringInfo(&buf, (char *) &arrheader, sizeof(uint32));
-			arrentries = buf.len;
-			buf.len += out->count * sizeof(JEntry);
+			appendBinaryStringInfo(buf, (char *) &arrheader, sizeof(uint32));
+			arrentries = buf->len;
+			enlargeStringInfo(buf, out->count * sizeof(JEntry) + out->len);
+			buf->len += out->count * sizeof(JEntry);
 			for (int e = 0; e < out->count; e++)
-				write_jentry(&buf, arrentries + e * sizeof(JEntry), e, JENTRY_ISCONTAINER,
+				write_jentry(buf, arrentries + e * sizeof(JEntry), e, JENTRY_ISCONTAINER,
 							 out->lengths[e], &arrtotal);
 			for (int c = 0; c < out->nchunks; c++)
-				appendBinaryStringInfo(&buf, out->chunks[c],
+				appendBinaryStringInfo(buf, out->chunks[c],
 									   Min(out->len - (uint32) c * OBJECTS_CHUNK_SIZE, OBJECTS_CHUNK_SIZE));
 		}
 		else if (m->len > 0)
-			appendBinaryStringInfo(&buf, m->data, m->len);
-		write_jentry(&buf, entries + (n + i) * sizeof(JEntry), n + i, m->type,
-					 buf.len - start, &total);
+			appendBinaryStringInfo(buf, m->data, m->len);
+		write_jentry(buf, entries + (n + i) * sizeof(JEntry), n + i, m->type,
+					 buf->len - start, &total);
 	}
+}
+
+/*
+ * The snapshot document: an object of the members given (in jsonb's order
+ * of keys), the container-typed member whose data is NULL being the
+ * objects array.
+ */
+static Jsonb *
+write_document(const DocMember *members, int n)
+{
+	ObjectsOut *out = snapshot_objects;
+	StringInfoData buf;
+	uint64		size = VARHDRSZ + sizeof(uint32) + 2 * n * sizeof(JEntry) +
+		sizeof(uint32) + (uint64) out->count * sizeof(JEntry) + out->len;
+
+	/* all of it in one allocation: its header, entries and keys, the padded values */
+	for (int i = 0; i < n; i++)
+		size += strlen(members[i].key) + sizeof(int32) + members[i].len;
+	if (size >= MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the snapshot exceeds the maximum size of a jsonb value"),
+				 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
+	initStringInfo(&buf);
+	enlargeStringInfo(&buf, (int) size);
+	buf.len = VARHDRSZ;
+	write_object(&buf, members, n);
 	SET_VARSIZE(buf.data, buf.len);
 	return (Jsonb *) buf.data;
+}
+
+/*
+ * Finish an object whose definition was pushed (the root value given): its
+ * hash (the SHA-256 of the definition's jsonb text), kind, identity and
+ * parent, written around the definition's jsonb in jsonb's layout (as
+ * pushJsonbValue and JsonbValueToJsonb would, without building them);
+ * add it to the fingerprint input and to the objects; then free what was
+ * built for it.
+ */
+static void
+finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, const char *kind,
+			  const char *identity, const char *parent, JsonbValue *definition)
+{
+	ObjectsOut *out = snapshot_objects;
+	char	   *hash;
+	Jsonb	   *jb;
+	uint32		start = out->len;
+	DocMember	members[5];
+	int			n = 0;
+
+	Assert(*state == NULL);
+	resetStringInfo(hashinput);
+	append_value_text(hashinput, definition);
+	hash = migrate_hasher_hex(snapshot_hasher, hashinput->data, hashinput->len);
+	appendStringInfo(fp, "%s\t%s\t%s\n", kind, identity, hash);
+
+	/* in jsonb's order of keys: shorter first, then bytewise */
+	jb = JsonbValueToJsonb(definition);
+	members[n++] = doc_string("hash", hash);
+	members[n++] = doc_string("kind", kind);
+	if (parent)
+		members[n++] = doc_string("parent", parent);
+	members[n++] = doc_string("identity", identity);
+	members[n++] = (DocMember) {"definition", JENTRY_ISCONTAINER, (char *) &jb->root, (int) (VARSIZE(jb) - VARHDRSZ)};
+	resetStringInfo(&out->object);
+	write_object(&out->object, members, n);
+
+	/* a container begins at a 4-byte boundary; the padding counts as its own */
+	objects_append(out, NULL, INTALIGN(out->len) - out->len);
+	objects_append(out, out->object.data, out->object.len);
+	if (out->count == out->max)
+	{
+		out->max *= 2;
+		out->lengths = repalloc(out->lengths, sizeof(uint32) * out->max);
+	}
+	out->lengths[out->count++] = out->len - start;
+
+	MemoryContextSwitchTo(out->outer);
+	MemoryContextReset(out->objcxt);
 }
 
 /* ---------------------------------------------------------------------
@@ -2083,7 +2110,6 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 			MemoryContextSwitchTo(old);
 		}
 		begin_object(state);
-		push_key(state, "definition");
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_key(state, "type");
 		push_string(state, type->name);
@@ -2384,7 +2410,6 @@ read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		JsonbValue *definition;
 
 		begin_object(state);
-		push_key(state, "definition");
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_key(state, "valid");
 		push_bool(state, x->indisvalid);
@@ -2650,7 +2675,6 @@ read_constraints(JsonbParseState **state, StringInfo fp, ArrayType *schemas, Arr
 		JsonbValue *definition;
 
 		begin_object(state);
-		push_key(state, "definition");
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_key(state, "type");
 		push_string(state, constraint_type_name(k->contype));
@@ -2883,7 +2907,6 @@ read_triggers(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayT
 				break;
 		}
 		begin_object(state);
-		push_key(state, "definition");
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_key(state, "definition");
 		push_string(state, trigger_definition(row, desc));
@@ -3092,7 +3115,6 @@ read_tables(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTyp
 		JsonbValue *definition;
 
 		begin_object(state);
-		push_key(state, "definition");
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_key(state, "kind");
 		push_string(state, c->relkind == RELKIND_RELATION ? "table" :
@@ -3278,14 +3300,14 @@ append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, 
 			parent = TextDatumGetCString(id_datum);
 		if (!k->columns)
 		{
-			Datum		d = SPI_getbinval(tup, desc, 3, &isnull);
+			Jsonb	   *jb = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 3, &isnull));
 
-			push_key(state, "definition");
-			definition = push_jsonb_stripped(state, DatumGetJsonbPCopy(d), WJB_VALUE);
+			if (!JB_ROOT_IS_OBJECT(jb))
+				elog(ERROR, "snapshot query for %s returned a definition that is not an object", k->kind);
+			definition = push_jsonb_stripped(state, jb, WJB_VALUE);
 		}
 		else
 		{
-			push_key(state, "definition");
 			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 			for (int c = 2; c < desc->natts; c++)
 			{
