@@ -138,7 +138,7 @@ typedef void (*DefinitionHook) (JsonbParseState **state, HeapTuple tup, TupleDes
  * number.  schemas: the schemas asked for (NULL: every user schema);
  * relids: the relations of a partial snapshot (NULL: a whole snapshot).
  */
-typedef int (*NativeReader) (JsonbParseState **state, StringInfo fp, ArrayType *schemas,
+typedef int (*NativeReader) (JsonbParseState **state, ArrayType *schemas,
 							 ArrayType *relids);
 
 typedef struct SnapshotKind
@@ -150,11 +150,11 @@ typedef struct SnapshotKind
 	NativeReader native;		/* instead of sql */
 } SnapshotKind;
 
-static int	read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
-static int	read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
-static int	read_constraints(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
-static int	read_triggers(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
-static int	read_tables(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relids);
+static int	read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
+static int	read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
+static int	read_constraints(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
+static int	read_triggers(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
+static int	read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
 
 static void policy_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 
@@ -456,6 +456,21 @@ static HTAB *snapshot_attrs = NULL;
 /* this snapshot's hasher of object definitions */
 static MigrateHasher *snapshot_hasher = NULL;
 
+/* this snapshot's fingerprint: the hash of a line per object (kind, identity, hash) */
+static MigrateHasher *snapshot_fingerprint = NULL;
+
+/* Add a line to the fingerprint input: three tab-separated fields. */
+static void
+fingerprint_line(const char *a, const char *b, const char *c)
+{
+	migrate_hasher_update(snapshot_fingerprint, a, strlen(a));
+	migrate_hasher_update(snapshot_fingerprint, "\t", 1);
+	migrate_hasher_update(snapshot_fingerprint, b, strlen(b));
+	migrate_hasher_update(snapshot_fingerprint, "\t", 1);
+	migrate_hasher_update(snapshot_fingerprint, c, strlen(c));
+	migrate_hasher_update(snapshot_fingerprint, "\n", 1);
+}
+
 /*
  * The name, type and collation of a column (not dropped); from the
  * directory, else the catalog cache.  false when there is no such column.
@@ -752,6 +767,8 @@ reset_snapshot_caches(MemoryContext cxt)
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	/* freed at the end of the snapshot, or with the resource owner on error */
 	snapshot_hasher = migrate_hasher_create();
+	snapshot_fingerprint = migrate_hasher_create();
+	migrate_hasher_reset(snapshot_fingerprint);
 }
 
 /* The default operator class of a type for an access method (remembered). */
@@ -979,14 +996,10 @@ push_column(JsonbParseState **state, Datum d, Oid type)
  * of megabytes, whose page faults and copies were most of its time).
  * ---------------------------------------------------------------------
  */
-#define OBJECTS_CHUNK_SIZE (4 * 1024 * 1024)
-
 typedef struct ObjectsOut
 {
-	char	  **chunks;			/* the objects' containers, one after another, */
-	int			nchunks;		/* in chunks of OBJECTS_CHUNK_SIZE bytes (never */
-	int			maxchunks;		/* copied as they grow) */
-	uint32		len;			/* bytes in all */
+	StringInfoData data;		/* the objects' containers, one after another; */
+								/* in the end, the document itself */
 	uint32	   *lengths;		/* the length of each, its leading padding included */
 	StringInfoData object;		/* the object being written */
 	int			count;
@@ -1004,8 +1017,7 @@ objects_begin(void)
 {
 	ObjectsOut *out = palloc0(sizeof(ObjectsOut));
 
-	out->maxchunks = 16;
-	out->chunks = palloc(sizeof(char *) * out->maxchunks);
+	initStringInfo(&out->data);
 	initStringInfo(&out->object);
 	out->max = 1024;
 	out->lengths = palloc(sizeof(uint32) * out->max);
@@ -1024,40 +1036,30 @@ pad_to_int(StringInfo buf)
 	appendBinaryStringInfo(buf, zeros, padlen);
 }
 
-/* Append bytes to the objects (NULL: zeros). */
+/*
+ * Append an object's container to the objects, at a 4-byte boundary (the
+ * padding counts as the object's); a large buffer grows by realloc, which
+ * moves its pages rather than copying them.
+ */
 static void
-objects_append(ObjectsOut *out, const char *data, uint32 len)
+objects_append(ObjectsOut *out, const char *data, int len)
 {
-	if ((uint64) out->len + len > JENTRY_OFFLENMASK)
+	uint32		start = out->data.len;
+
+	pad_to_int(&out->data);
+	appendBinaryStringInfo(&out->data, data, len);
+	if (out->data.len > JENTRY_OFFLENMASK)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("the snapshot exceeds the maximum size of a jsonb array (%d bytes)",
 						JENTRY_OFFLENMASK),
 				 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
-	while (len > 0)
+	if (out->count == out->max)
 	{
-		uint32		used = out->len % OBJECTS_CHUNK_SIZE;
-		uint32		n = Min(len, OBJECTS_CHUNK_SIZE - used);
-
-		if (used == 0 && out->len / OBJECTS_CHUNK_SIZE == (uint32) out->nchunks)
-		{
-			if (out->nchunks == out->maxchunks)
-			{
-				out->maxchunks *= 2;
-				out->chunks = repalloc(out->chunks, sizeof(char *) * out->maxchunks);
-			}
-			/* in the snapshot's memory: an object's is reset when it is finished */
-			out->chunks[out->nchunks++] = MemoryContextAlloc(GetMemoryChunkContext(out), OBJECTS_CHUNK_SIZE);
-		}
-		if (data != NULL)
-			memcpy(out->chunks[out->len / OBJECTS_CHUNK_SIZE] + used, data, n);
-		else
-			memset(out->chunks[out->len / OBJECTS_CHUNK_SIZE] + used, 0, n);
-		out->len += n;
-		len -= n;
-		if (data != NULL)
-			data += n;
+		out->max *= 2;
+		out->lengths = repalloc(out->lengths, sizeof(uint32) * out->max);
 	}
+	out->lengths[out->count++] = out->data.len - start;
 }
 
 /*
@@ -1129,11 +1131,15 @@ write_jentry(StringInfo buf, int at, int index, uint32 type, uint32 len, uint32 
 }
 
 /*
- * Append an object container of the members given (in jsonb's order of
- * keys: shorter first, then bytewise) to buf, whose length is a multiple
- * of 4; a container-typed member whose data is NULL is the objects array.
+ * Write the members of an object container (in jsonb's order of keys:
+ * shorter first, then bytewise) into buf, whose length is a multiple of 4:
+ * its header, entries and keys, then each value.  A container-typed member
+ * whose data is NULL is the objects array: its header and entries are
+ * written, and its objects, which are in snapshot_objects->data, are moved
+ * behind them, so that the document is written in that buffer from then
+ * on (returned: the buffer written to in the end).
  */
-static void
+static StringInfo
 write_object(StringInfo buf, const DocMember *members, int n)
 {
 	ObjectsOut *out = snapshot_objects;
@@ -1164,27 +1170,40 @@ write_object(StringInfo buf, const DocMember *members, int n)
 			pad_to_int(buf);
 		if (m->type == JENTRY_ISCONTAINER && m->data == NULL)
 		{
-			/* the objects array: its header, the entries, the objects */
+			/* the objects array: its header and entries, then the objects */
 			uint32		arrheader = out->count | JB_FARRAY;
 			int			arrentries;
 			uint32		arrtotal = 0;
+			StringInfo	data = &out->data;
+			int			prefix;
 
 			appendBinaryStringInfo(buf, (char *) &arrheader, sizeof(uint32));
 			arrentries = buf->len;
-			enlargeStringInfo(buf, out->count * sizeof(JEntry) + out->len);
+			enlargeStringInfo(buf, out->count * sizeof(JEntry));
 			buf->len += out->count * sizeof(JEntry);
 			for (int e = 0; e < out->count; e++)
 				write_jentry(buf, arrentries + e * sizeof(JEntry), e, JENTRY_ISCONTAINER,
 							 out->lengths[e], &arrtotal);
-			for (int c = 0; c < out->nchunks; c++)
-				appendBinaryStringInfo(buf, out->chunks[c],
-									   Min(out->len - (uint32) c * OBJECTS_CHUNK_SIZE, OBJECTS_CHUNK_SIZE));
+			/* what is written so far goes in front of the objects (a multiple of 4 long) */
+			prefix = buf->len;
+			if ((uint64) prefix + data->len + 1024 >= MaxAllocSize)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("the snapshot exceeds the maximum size of a jsonb value"),
+						 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
+			enlargeStringInfo(data, prefix + 1024);
+			memmove(data->data + prefix, data->data, data->len);
+			memcpy(data->data, buf->data, prefix);
+			data->len += prefix;
+			pfree(buf->data);
+			buf = data;
 		}
 		else if (m->len > 0)
 			appendBinaryStringInfo(buf, m->data, m->len);
 		write_jentry(buf, entries + (n + i) * sizeof(JEntry), n + i, m->type,
 					 buf->len - start, &total);
 	}
+	return buf;
 }
 
 /*
@@ -1195,25 +1214,14 @@ write_object(StringInfo buf, const DocMember *members, int n)
 static Jsonb *
 write_document(const DocMember *members, int n)
 {
-	ObjectsOut *out = snapshot_objects;
 	StringInfoData buf;
-	uint64		size = VARHDRSZ + sizeof(uint32) + 2 * n * sizeof(JEntry) +
-		sizeof(uint32) + (uint64) out->count * sizeof(JEntry) + out->len;
+	StringInfo	doc;
 
-	/* all of it in one allocation: its header, entries and keys, the padded values */
-	for (int i = 0; i < n; i++)
-		size += strlen(members[i].key) + sizeof(int32) + members[i].len;
-	if (size >= MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the snapshot exceeds the maximum size of a jsonb value"),
-				 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
 	initStringInfo(&buf);
-	enlargeStringInfo(&buf, (int) size);
 	buf.len = VARHDRSZ;
-	write_object(&buf, members, n);
-	SET_VARSIZE(buf.data, buf.len);
-	return (Jsonb *) buf.data;
+	doc = write_object(&buf, members, n);
+	SET_VARSIZE(doc->data, doc->len);
+	return (Jsonb *) doc->data;
 }
 
 /*
@@ -1225,13 +1233,12 @@ write_document(const DocMember *members, int n)
  * built for it.
  */
 static void
-finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, const char *kind,
+finish_object(JsonbParseState **state, StringInfo hashinput, const char *kind,
 			  const char *identity, const char *parent, JsonbValue *definition)
 {
 	ObjectsOut *out = snapshot_objects;
 	char	   *hash;
 	Jsonb	   *jb;
-	uint32		start = out->len;
 	DocMember	members[5];
 	int			n = 0;
 
@@ -1239,7 +1246,7 @@ finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, cons
 	resetStringInfo(hashinput);
 	append_value_text(hashinput, definition);
 	hash = migrate_hasher_hex(snapshot_hasher, hashinput->data, hashinput->len);
-	appendStringInfo(fp, "%s\t%s\t%s\n", kind, identity, hash);
+	fingerprint_line(kind, identity, hash);
 
 	/* in jsonb's order of keys: shorter first, then bytewise */
 	jb = JsonbValueToJsonb(definition);
@@ -1250,17 +1257,9 @@ finish_object(JsonbParseState **state, StringInfo fp, StringInfo hashinput, cons
 	members[n++] = doc_string("identity", identity);
 	members[n++] = (DocMember) {"definition", JENTRY_ISCONTAINER, (char *) &jb->root, (int) (VARSIZE(jb) - VARHDRSZ)};
 	resetStringInfo(&out->object);
-	write_object(&out->object, members, n);
+	(void) write_object(&out->object, members, n);
 
-	/* a container begins at a 4-byte boundary; the padding counts as its own */
-	objects_append(out, NULL, INTALIGN(out->len) - out->len);
 	objects_append(out, out->object.data, out->object.len);
-	if (out->count == out->max)
-	{
-		out->max *= 2;
-		out->lengths = repalloc(out->lengths, sizeof(uint32) * out->max);
-	}
-	out->lengths[out->count++] = out->len - start;
 
 	MemoryContextSwitchTo(out->outer);
 	MemoryContextReset(out->objcxt);
@@ -1998,7 +1997,7 @@ typedef struct TypeNameEntry
  * dropped, comment, privileges).
  */
 static int
-read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
 	SnapshotScope *sc = scope_get(schemas, relid_array);
 	HTAB	   *defaults;
@@ -2150,7 +2149,7 @@ read_columns(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		if (c->acl != NULL)
 			push_acl(state, "privileges", c->acl);
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, fp, &hashinput, "column", c->identity, c->parent, definition);
+		finish_object(state, &hashinput, "column", c->identity, c->parent, definition);
 	}
 	pfree(hashinput.data);
 	return ncols;
@@ -2343,7 +2342,7 @@ add_index_row(IndexRow ***rows, int *nrows, int *maxrows, HeapTuple tup)
  * of an extension; valid, clustered, comment and definition.
  */
 static int
-read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
 	SnapshotScope *sc = scope_get(schemas, relid_array);
 	IndexRow  **rows;
@@ -2423,7 +2422,7 @@ read_indexes(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTy
 		push_key(state, "definition");
 		push_string(state, index_definition(row, desc));
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, fp, &hashinput, "index", row->identity, row->parent, definition);
+		finish_object(state, &hashinput, "index", row->identity, row->parent, definition);
 	}
 	table_close(rel, AccessShareLock);
 	pfree(hashinput.data);
@@ -2627,7 +2626,7 @@ constraint_type_name(char contype)
  * initially deferred, no inherit, comment and definition.
  */
 static int
-read_constraints(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+read_constraints(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
 	SnapshotScope *sc = scope_get(schemas, relid_array);
 	ConstraintRow **rows;
@@ -2694,7 +2693,7 @@ read_constraints(JsonbParseState **state, StringInfo fp, ArrayType *schemas, Arr
 		push_key(state, "definition");
 		push_string(state, constraint_definition(row, desc));
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, fp, &hashinput, "constraint", row->identity, row->table->qualified, definition);
+		finish_object(state, &hashinput, "constraint", row->identity, row->table->qualified, definition);
 	}
 	pfree(hashinput.data);
 	return nrows;
@@ -2843,7 +2842,7 @@ trigger_definition(TriggerRow *row, TupleDesc desc)
  * of a partitioned table's; definition, enabled state and comment.
  */
 static int
-read_triggers(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+read_triggers(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
 	SnapshotScope *sc = scope_get(schemas, relid_array);
 	TriggerRow **rows;
@@ -2921,7 +2920,7 @@ read_triggers(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayT
 			push_string(state, comment);
 		}
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, fp, &hashinput, "trigger", row->identity, row->table->qualified, definition);
+		finish_object(state, &hashinput, "trigger", row->identity, row->table->qualified, definition);
 	}
 	pfree(hashinput.data);
 	return nrows;
@@ -3053,7 +3052,7 @@ replica_identity_index(Oid relid)
  * method, owner, comment and privileges (when not the default).
  */
 static int
-read_tables(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayType *relid_array)
+read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
 	SnapshotScope *sc = scope_get(schemas, relid_array);
 	TableRow  **rows;
@@ -3205,7 +3204,7 @@ read_tables(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTyp
 		if (!isnull && !aclequal(DatumGetAclP(d), acldefault(OBJECT_TABLE, c->relowner)))
 			push_acl(state, "privileges", DatumGetAclP(d));
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, fp, &hashinput, "table", row->identity, NULL, definition);
+		finish_object(state, &hashinput, "table", row->identity, NULL, definition);
 	}
 	pfree(hashinput.data);
 	return nrows;
@@ -3218,7 +3217,7 @@ read_tables(JsonbParseState **state, StringInfo fp, ArrayType *schemas, ArrayTyp
  * column, NULLs left out), or pushed as the jsonb document the query built.
  */
 static int
-append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, char *nulls,
+append_kind(JsonbParseState **state, int kind_no, Datum *values, char *nulls,
 			MemoryContext cxt)
 {
 	const SnapshotKind *k = &snapshot_kinds[kind_no];
@@ -3234,7 +3233,7 @@ append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, 
 	if (k->native != NULL)
 	{
 		MemoryContextSwitchTo(cxt);
-		return k->native(state, fp, nulls[0] == 'n' ? NULL : DatumGetArrayTypeP(values[0]),
+		return k->native(state, nulls[0] == 'n' ? NULL : DatumGetArrayTypeP(values[0]),
 						 partial ? DatumGetArrayTypeP(values[2]) : NULL);
 	}
 	/*
@@ -3326,7 +3325,7 @@ append_kind(JsonbParseState **state, StringInfo fp, int kind_no, Datum *values, 
 				k->hook(state, tup, desc);
 			definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
 		}
-		finish_object(state, fp, &hashinput, k->kind, identity, parent, definition);
+		finish_object(state, &hashinput, k->kind, identity, parent, definition);
 		count++;
 	}
 	pfree(hashinput.data);
@@ -3347,7 +3346,6 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	JsonbValue *unmodeled = NULL;
 	JsonbValue *schemas_value = NULL;
 	char	   *fingerprint;
-	StringInfoData fp;
 	int			nest;
 	int			objects = 0;
 	Jsonb	   *result;
@@ -3375,10 +3373,6 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	old = MemoryContextSwitchTo(cxt);
-	initStringInfo(&fp);
-	MemoryContextSwitchTo(old);
-
 	/* the relations among the objects asked for, by OID */
 	if (!only_null)
 	{
@@ -3408,7 +3402,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 		TimestampTz t0 = GetCurrentTimestamp();
 
 		old = CurrentMemoryContext;
-		objects += append_kind(&state, &fp, (int) k, values, nulls, cxt);
+		objects += append_kind(&state, (int) k, values, nulls, cxt);
 		MemoryContextSwitchTo(old);
 		elog(DEBUG1, "snapshot of %s: %.1f ms", snapshot_kinds[k].kind,
 			 migrate_elapsed_ms(t0, GetCurrentTimestamp()));
@@ -3447,7 +3441,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 			else
 				(void) push_jsonb_stripped(&state, DatumGetJsonbPCopy(ids), WJB_VALUE);
 			(void) pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-			appendStringInfo(&fp, "unmodeled\t%s\t%d\n", kind, count);
+			fingerprint_line("unmodeled", kind, psprintf("%d", count));
 		}
 		unmodeled = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 		MemoryContextSwitchTo(old);
@@ -3461,6 +3455,9 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	snapshot_scope = NULL;
 	migrate_hasher_free(snapshot_hasher);
 	snapshot_hasher = NULL;
+	fingerprint = migrate_hasher_final_hex(snapshot_fingerprint);
+	migrate_hasher_free(snapshot_fingerprint);
+	snapshot_fingerprint = NULL;
 
 	/* the schemas asked for: an array, or null */
 	if (!schemas_null)
@@ -3482,7 +3479,6 @@ snapshot_impl(FunctionCallInfo fcinfo)
 		}
 		schemas_value = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	}
-	fingerprint = migrate_sha256_hex(fp.data, fp.len);
 	{
 		/* in jsonb's order of keys: shorter first, then bytewise */
 		DocMember	members[] = {
@@ -3497,10 +3493,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 
 		result = write_document(members, lengthof(members));
 	}
-	pfree(fp.data);
 	MemoryContextDelete(snapshot_objects->objcxt);
-	for (int c = 0; c < snapshot_objects->nchunks; c++)
-		pfree(snapshot_objects->chunks[c]);
 	pfree(snapshot_objects->lengths);
 	snapshot_objects = NULL;
 	PG_RETURN_JSONB_P(result);

@@ -73,30 +73,47 @@ migrate_hasher_create(void)
 	return h;
 }
 
-/* Hex sha256 of a buffer, with a hasher. */
+/* Start a new hash with a hasher (its input given by migrate_hasher_update). */
+void
+migrate_hasher_reset(MigrateHasher *h)
+{
+#if PG_VERSION_NUM >= 140000
+	if (pg_cryptohash_init(h->ctx) < 0)
+		elog(ERROR, "could not compute sha256 checksum");
+#else
+	pg_sha256_init(&h->ctx);
+#endif
+}
+
+/* Add bytes to the hash being computed. */
+void
+migrate_hasher_update(MigrateHasher *h, const char *data, size_t len)
+{
+#if PG_VERSION_NUM >= 140000
+	if (pg_cryptohash_update(h->ctx, (const uint8 *) data, len) < 0)
+		elog(ERROR, "could not compute sha256 checksum");
+#else
+	pg_sha256_update(&h->ctx, (const uint8 *) data, len);
+#endif
+}
+
+/* The hex sha256 of what was added since migrate_hasher_reset. */
 char *
-migrate_hasher_hex(MigrateHasher *h, const char *data, size_t len)
+migrate_hasher_final_hex(MigrateHasher *h)
 {
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char	   *out = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
 	static const char hexdigits[] = "0123456789abcdef";
 
-#if PG_VERSION_NUM >= 140000
-	if (pg_cryptohash_init(h->ctx) < 0 ||
-		pg_cryptohash_update(h->ctx, (const uint8 *) data, len) < 0 ||
 #if PG_VERSION_NUM >= 150000
-		pg_cryptohash_final(h->ctx, digest, sizeof(digest)) < 0
-#else
-		pg_cryptohash_final(h->ctx, digest) < 0
-#endif
-		)
+	if (pg_cryptohash_final(h->ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute sha256 checksum");
+#elif PG_VERSION_NUM >= 140000
+	if (pg_cryptohash_final(h->ctx, digest) < 0)
 		elog(ERROR, "could not compute sha256 checksum");
 #else
-	pg_sha256_init(&h->ctx);
-	pg_sha256_update(&h->ctx, (const uint8 *) data, len);
 	pg_sha256_final(&h->ctx, digest);
 #endif
-
 	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
 	{
 		out[i * 2] = hexdigits[digest[i] >> 4];
@@ -104,6 +121,15 @@ migrate_hasher_hex(MigrateHasher *h, const char *data, size_t len)
 	}
 	out[PG_SHA256_DIGEST_LENGTH * 2] = '\0';
 	return out;
+}
+
+/* Hex sha256 of a buffer, with a hasher. */
+char *
+migrate_hasher_hex(MigrateHasher *h, const char *data, size_t len)
+{
+	migrate_hasher_reset(h);
+	migrate_hasher_update(h, data, len);
+	return migrate_hasher_final_hex(h);
 }
 
 /* Free a hasher. */

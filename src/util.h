@@ -20,6 +20,9 @@ extern char *migrate_sha256_hex(const char *data, size_t len);
 typedef struct MigrateHasher MigrateHasher;
 extern MigrateHasher *migrate_hasher_create(void);
 extern char *migrate_hasher_hex(MigrateHasher *h, const char *data, size_t len);
+extern void migrate_hasher_reset(MigrateHasher *h);
+extern void migrate_hasher_update(MigrateHasher *h, const char *data, size_t len);
+extern char *migrate_hasher_final_hex(MigrateHasher *h);
 extern void migrate_hasher_free(MigrateHasher *h);
 extern char *migrate_chain_link(const char *prev, const char *action, const char *version,
 								const char *checksum);
