@@ -1365,6 +1365,7 @@ typedef struct ScopeRel
 	bool		has_options;	/* reloptions set */
 	bool		ext_member;		/* a member of an extension */
 	Oid			relam;
+	HeapTuple	tup;			/* a table's pg_class row (a copy), for read_tables */
 } ScopeRel;
 
 /*
@@ -1385,7 +1386,8 @@ typedef struct SnapshotScope
 	HTAB	   *comments;		/* pg_description (a whole snapshot), by object */
 	HTAB	   *indexes;		/* pg_index rows of the scope's indexes, by OID */
 	bool		indexes_read;	/* all of them (a whole snapshot) */
-	ScopeRel   *last;			/* the relation scope_rel found last */
+	Oid			last_relid;		/* the relation scope_rel was asked for last */
+	ScopeRel   *last;			/* and its answer */
 } SnapshotScope;
 
 static SnapshotScope *snapshot_scope = NULL;
@@ -1425,6 +1427,8 @@ scope_add(SnapshotScope *sc, HeapTuple tup, TupleDesc desc)
 	r->has_options = !heap_attisnull(tup, Anum_pg_class_reloptions, desc);
 	r->ext_member = false;
 	r->relam = c->relam;
+	r->tup = (c->relkind == RELKIND_RELATION || c->relkind == RELKIND_PARTITIONED_TABLE ||
+			  c->relkind == RELKIND_FOREIGN_TABLE) ? heap_copytuple(tup) : NULL;
 	return r;
 }
 
@@ -1526,15 +1530,14 @@ scope_rel(Oid relid)
 	MemoryContext old;
 
 	/* the catalogs list a relation's rows together: the last one asked for comes again */
-	if (sc->last != NULL && sc->last->relid == relid)
-		return sc->last->qualified ? sc->last : NULL;
-	if ((r = hash_search(sc->rels, &relid, HASH_FIND, NULL)) != NULL)
+	if (OidIsValid(sc->last_relid) && sc->last_relid == relid)
+		return sc->last;
+	if ((r = hash_search(sc->rels, &relid, HASH_FIND, NULL)) != NULL || !sc->partial)
 	{
-		sc->last = r;
-		return r->qualified ? r : NULL;
+		sc->last_relid = relid;
+		sc->last = (r && r->qualified) ? r : NULL;
+		return sc->last;
 	}
-	if (!sc->partial)
-		return NULL;
 	/* what is met lasts as long as the scope (an object's builder may be asking) */
 	old = MemoryContextSwitchTo(GetMemoryChunkContext(sc));
 	catalog_scan_begin(&cs, RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, &relid, 1);
@@ -1548,8 +1551,9 @@ scope_rel(Oid relid)
 		r = hash_search(sc->rels, &relid, HASH_ENTER, NULL);
 		memset(((char *) r) + sizeof(Oid), 0, sizeof(ScopeRel) - sizeof(Oid));
 	}
-	sc->last = r;
-	return r->qualified ? r : NULL;
+	sc->last_relid = relid;
+	sc->last = r->qualified ? r : NULL;
+	return sc->last;
 }
 
 /* A table (relkind r, p or f) of the scope that is not a member of an extension, or NULL. */
@@ -1596,6 +1600,7 @@ typedef struct ScopeIndex
 {
 	Oid			indexrelid;		/* key */
 	HeapTuple	tup;			/* NULL: no such index in scope */
+	ScopeRel   *rel;			/* the index's relation */
 } ScopeIndex;
 
 /*
@@ -1627,12 +1632,14 @@ scope_indexes(void)
 		while ((tup = catalog_scan_next(&cs)) != NULL)
 		{
 			Oid			indexrelid = ((Form_pg_index) GETSTRUCT(tup))->indexrelid;
+			ScopeRel   *rel = scope_rel(indexrelid);
 			ScopeIndex *e;
 
-			if (scope_rel(indexrelid) == NULL)
+			if (rel == NULL)
 				continue;
 			e = hash_search(sc->indexes, &indexrelid, HASH_ENTER, NULL);
 			e->tup = heap_copytuple(tup);
+			e->rel = rel;
 		}
 		catalog_scan_end(&cs);
 		MemoryContextSwitchTo(old);
@@ -1661,8 +1668,9 @@ scope_index(Oid indexrelid)
 	if (found)
 		return e->tup;
 	e->tup = NULL;
+	e->rel = NULL;
 	catalog_scan_begin(&cs, IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid, &indexrelid, 1);
-	if ((tup = catalog_scan_next(&cs)) != NULL && scope_rel(indexrelid) != NULL)
+	if ((tup = catalog_scan_next(&cs)) != NULL && (e->rel = scope_rel(indexrelid)) != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(sc));
 
@@ -2308,17 +2316,16 @@ cmp_row_identity(const void *a, const void *b)
 	return strcmp(**(char *const *const *) a, **(char *const *const *) b);
 }
 
-/* Add an index to the rows of read_indexes, when it is one the snapshot describes. */
+/* Add an index (its pg_index row and relation) to the rows of read_indexes, when the snapshot describes it. */
 static void
-add_index_row(IndexRow ***rows, int *nrows, int *maxrows, HeapTuple tup)
+add_index_row(IndexRow ***rows, int *nrows, int *maxrows, HeapTuple tup, ScopeRel *index)
 {
 	Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
-	ScopeRel   *index;
 	ScopeRel   *table;
 	IndexRow   *row;
 
 	/* not the partitions of partitioned indexes, nor the indexes of extensions' tables */
-	if ((index = scope_rel(x->indexrelid)) == NULL || index->ispartition ||
+	if (index == NULL || index->ispartition ||
 		(table = scope_rel(x->indrelid)) == NULL || table->ext_member)
 		return;
 	if (*nrows == *maxrows)
@@ -2362,7 +2369,7 @@ read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 
 		hash_seq_init(&seq, scope_indexes());
 		while ((e = hash_seq_search(&seq)) != NULL)
-			add_index_row(&rows, &nrows, &maxrows, e->tup);
+			add_index_row(&rows, &nrows, &maxrows, e->tup, e->rel);
 	}
 	else
 	{
@@ -2392,7 +2399,7 @@ read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 				HeapTuple	itup = scope_index(*indexrelid);
 
 				if (itup != NULL)
-					add_index_row(&rows, &nrows, &maxrows, itup);
+					add_index_row(&rows, &nrows, &maxrows, itup, scope_rel(*indexrelid));
 			}
 		}
 	}
@@ -3078,27 +3085,44 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 			(void) hash_search(children, &((Form_pg_inherits) GETSTRUCT(tup))->inhrelid, HASH_ENTER, NULL);
 		catalog_scan_end(&cs);
 	}
+	/* the tables in scope, as the scope's read of pg_class met them */
 	rows = palloc(sizeof(TableRow *) * maxrows);
-	catalog_scan_begin(&cs, RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, sc->relids, sc->nrelids);
-	desc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
-	while ((tup = catalog_scan_next(&cs)) != NULL)
 	{
-		ScopeRel   *table = scope_table(((Form_pg_class) GETSTRUCT(tup))->oid);
-		TableRow   *row;
+		HASH_SEQ_STATUS seq;
+		ScopeRel   *r;
 
-		if (table == NULL)
-			continue;
-		if (nrows == maxrows)
+		if (sc->partial)
+			for (int i = 0; i < sc->nrelids; i++)
+				(void) scope_rel(sc->relids[i]);
+		hash_seq_init(&seq, sc->rels);
+		while ((r = hash_seq_search(&seq)) != NULL)
 		{
-			maxrows *= 2;
-			rows = repalloc(rows, sizeof(TableRow *) * maxrows);
+			TableRow   *row;
+			bool		asked = !sc->partial;
+
+			if (r->tup == NULL || r->ext_member)
+				continue;
+			for (int i = 0; !asked && i < sc->nrelids; i++)
+				asked = sc->relids[i] == r->relid;
+			if (!asked)
+				continue;
+			if (nrows == maxrows)
+			{
+				maxrows *= 2;
+				rows = repalloc(rows, sizeof(TableRow *) * maxrows);
+			}
+			row = palloc(sizeof(TableRow));
+			row->identity = r->qualified;
+			row->tup = r->tup;
+			rows[nrows++] = row;
 		}
-		row = palloc(sizeof(TableRow));
-		row->identity = table->qualified;
-		row->tup = heap_copytuple(tup);
-		rows[nrows++] = row;
 	}
-	catalog_scan_end(&cs);
+	{
+		Relation	rel = table_open(RelationRelationId, AccessShareLock);
+
+		desc = CreateTupleDescCopy(RelationGetDescr(rel));
+		table_close(rel, AccessShareLock);
+	}
 	qsort(rows, nrows, sizeof(TableRow *), cmp_row_identity);
 
 	initStringInfo(&hashinput);
