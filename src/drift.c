@@ -442,16 +442,15 @@ typedef struct AttrKey
 	int32		attnum;
 } AttrKey;
 
-typedef struct AttrEntry
+/* A column as read_columns met it: kept with its relation (ScopeRel), by number. */
+typedef struct ColumnInfo
 {
-	AttrKey		key;
-	char	   *name;
+	char	   *name;			/* NULL: no such column (or dropped) */
 	Oid			typid;
 	Oid			collation;
-} AttrEntry;
+} ColumnInfo;
 
-/* this snapshot's directory (created at its start, in its memory) */
-static HTAB *snapshot_attrs = NULL;
+static const ColumnInfo *scope_column(Oid relid, AttrNumber attnum);
 
 /* this snapshot's hasher of object definitions */
 static MigrateHasher *snapshot_hasher = NULL;
@@ -472,21 +471,18 @@ fingerprint_line(const char *a, const char *b, const char *c)
 }
 
 /*
- * The name, type and collation of a column (not dropped); from the
- * directory, else the catalog cache.  false when there is no such column.
+ * The name, type and collation of a column (not dropped); as the
+ * snapshot's read of pg_attribute met it, else from the catalog cache.
+ * false when there is no such column.
  */
 static bool
 column_info(Oid relid, AttrNumber attnum, const char **name, Oid *typid, Oid *collation)
 {
-	AttrKey		key;
-	AttrEntry  *e;
+	const ColumnInfo *e;
 	HeapTuple	tup;
 	Form_pg_attribute att;
 
-	memset(&key, 0, sizeof(key));
-	key.relid = relid;
-	key.attnum = attnum;
-	if ((e = hash_search(snapshot_attrs, &key, HASH_FIND, NULL)) != NULL)
+	if ((e = scope_column(relid, attnum)) != NULL)
 	{
 		*name = e->name;
 		*typid = e->typid;
@@ -761,10 +757,6 @@ reset_snapshot_caches(MemoryContext cxt)
 	ctl.hcxt = cxt;
 	expr_texts = hash_create("migrate snapshot expressions", 256, &ctl,
 							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	ctl.keysize = sizeof(AttrKey);
-	ctl.entrysize = sizeof(AttrEntry);
-	snapshot_attrs = hash_create("migrate snapshot columns", 1024, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	/* freed at the end of the snapshot, or with the resource owner on error */
 	snapshot_hasher = migrate_hasher_create();
 	snapshot_fingerprint = migrate_hasher_create();
@@ -1366,6 +1358,8 @@ typedef struct ScopeRel
 	bool		ext_member;		/* a member of an extension */
 	Oid			relam;
 	HeapTuple	tup;			/* a table's pg_class row (a copy), for read_tables */
+	ColumnInfo *cols;			/* a table's columns, by number - 1 (read_columns) */
+	int			ncols;
 } ScopeRel;
 
 /*
@@ -1427,6 +1421,8 @@ scope_add(SnapshotScope *sc, HeapTuple tup, TupleDesc desc)
 	r->has_options = !heap_attisnull(tup, Anum_pg_class_reloptions, desc);
 	r->ext_member = false;
 	r->relam = c->relam;
+	r->cols = NULL;
+	r->ncols = 0;
 	r->tup = (c->relkind == RELKIND_RELATION || c->relkind == RELKIND_PARTITIONED_TABLE ||
 			  c->relkind == RELKIND_FOREIGN_TABLE) ? heap_copytuple(tup) : NULL;
 	return r;
@@ -1567,6 +1563,18 @@ scope_table(Oid relid)
 		 r->relkind != RELKIND_FOREIGN_TABLE))
 		return NULL;
 	return r;
+}
+
+/* A column of a table in scope as read_columns met it, or NULL. */
+static const ColumnInfo *
+scope_column(Oid relid, AttrNumber attnum)
+{
+	ScopeRel   *r;
+
+	if (snapshot_scope == NULL || (r = scope_rel(relid)) == NULL ||
+		attnum < 1 || attnum > r->ncols || r->cols[attnum - 1].name == NULL)
+		return NULL;
+	return &r->cols[attnum - 1];
 }
 
 /*
@@ -2054,18 +2062,19 @@ read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 			cols = repalloc(cols, sizeof(NativeColumn) * maxcols);
 		}
 		c = &cols[ncols++];
+		/* kept with its table, for the definitions of the other kinds */
+		if (a->attnum > t->ncols)
 		{
-			AttrKey		key;
-			AttrEntry  *e;
+			int			n = Max(a->attnum, 2 * t->ncols);
 
-			memset(&key, 0, sizeof(key));
-			key.relid = a->attrelid;
-			key.attnum = a->attnum;
-			e = hash_search(snapshot_attrs, &key, HASH_ENTER, NULL);
-			e->name = pstrdup(NameStr(a->attname));
-			e->typid = a->atttypid;
-			e->collation = a->attcollation;
+			t->cols = t->cols == NULL ? MemoryContextAllocZero(cxt, sizeof(ColumnInfo) * n) :
+				repalloc(t->cols, sizeof(ColumnInfo) * n);
+			memset(t->cols + t->ncols, 0, sizeof(ColumnInfo) * (n - t->ncols));
+			t->ncols = n;
 		}
+		t->cols[a->attnum - 1].name = pstrdup(NameStr(a->attname));
+		t->cols[a->attnum - 1].typid = a->atttypid;
+		t->cols[a->attnum - 1].collation = a->attcollation;
 		c->identity = psprintf("%s.%s", t->qualified, quote_identifier(NameStr(a->attname)));
 		c->parent = t->qualified;
 		c->relid = a->attrelid;
@@ -3474,8 +3483,6 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	AtEOXact_GUC(true, nest);
 	hash_destroy(expr_texts);
 	expr_texts = NULL;
-	hash_destroy(snapshot_attrs);
-	snapshot_attrs = NULL;
 	snapshot_scope = NULL;
 	migrate_hasher_free(snapshot_hasher);
 	snapshot_hasher = NULL;
