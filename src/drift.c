@@ -191,7 +191,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'privileges', " ACL("t.typacl", "T", "t.typowner") "))"
 		" FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
 		" WHERE t.typtype IN ('e', 'c', 'd', 'r')"
-		" AND (t.typtype <> 'c' OR (SELECT tc.relkind FROM pg_class tc WHERE tc.oid = t.typrelid) = 'c')"
+		" AND (t.typtype <> 'c' OR t.typrelid IN (SELECT tc.oid FROM pg_class tc WHERE tc.relkind = 'c'))"
 		/*
 		 * a partial snapshot: by OID, through the catalog indexes (the row
 		 * types of the relations asked for, and the types named: split by
@@ -874,6 +874,57 @@ jsonb_is_null(Jsonb *jb)
 }
 
 /*
+ * Append a string as a JSON string literal, as escape_json() writes it
+ * (runs of characters that need no escape are copied at once).
+ */
+static void
+append_json_string(StringInfo out, const char *str, int len)
+{
+	int			start = 0;
+
+	enlargeStringInfo(out, len + 2);
+	appendStringInfoCharMacro(out, '"');
+	for (int i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) str[i];
+
+		if (c >= ' ' && c != '"' && c != '\\')
+			continue;
+		appendBinaryStringInfo(out, str + start, i - start);
+		start = i + 1;
+		switch (c)
+		{
+			case '\b':
+				appendStringInfoString(out, "\\b");
+				break;
+			case '\f':
+				appendStringInfoString(out, "\\f");
+				break;
+			case '\n':
+				appendStringInfoString(out, "\\n");
+				break;
+			case '\r':
+				appendStringInfoString(out, "\\r");
+				break;
+			case '\t':
+				appendStringInfoString(out, "\\t");
+				break;
+			case '"':
+				appendStringInfoString(out, "\\\"");
+				break;
+			case '\\':
+				appendStringInfoString(out, "\\\\");
+				break;
+			default:
+				appendStringInfo(out, "\\u%04x", (int) c);
+				break;
+		}
+	}
+	appendBinaryStringInfo(out, str + start, len - start);
+	appendStringInfoCharMacro(out, '"');
+}
+
+/*
  * Append a built value as jsonb's text output writes it (the input of the
  * object hashes, so they stay portable: the binary form is in the
  * machine's byte order).
@@ -887,13 +938,8 @@ append_value_text(StringInfo out, JsonbValue *v)
 			appendStringInfoString(out, "null");
 			break;
 		case jbvString:
-			{
-				char	   *str = pnstrdup(v->val.string.val, v->val.string.len);
-
-				escape_json(out, str);
-				pfree(str);
-				break;
-			}
+			append_json_string(out, v->val.string.val, v->val.string.len);
+			break;
 		case jbvNumeric:
 			appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out,
 																			NumericGetDatum(v->val.numeric))));
@@ -1600,6 +1646,13 @@ scope_get(ArrayType *schemas, ArrayType *relid_array)
 			relids[i] = DatumGetObjectId(elems[i]);
 	}
 	snapshot_scope = scope_begin(schemas, relids, nrelids);
+	/*
+	 * Room for the objects of a whole snapshot, about 1 kB per relation:
+	 * the pages are touched only as they are written
+	 */
+	if (relids == NULL && snapshot_objects != NULL)
+		enlargeStringInfo(&snapshot_objects->data,
+						  (int) Min((uint64) hash_get_num_entries(snapshot_scope->rels) * 1024, MaxAllocSize / 4));
 	return snapshot_scope;
 }
 

@@ -100,6 +100,8 @@ GRANT UPDATE ON "Deparse s".ref TO PUBLIC;
 GRANT ALL ON "Deparse s".ip2 TO deparse_r;
 REVOKE ALL ON "Deparse s".ip2 FROM deparse_r;
 COMMENT ON TABLE "Deparse s".ic IS 'a child';
+-- every character JSON escapes, in a definition (the hash input is written here)
+COMMENT ON TABLE "Deparse s".ip1 IS E'tab\there\nnew line\r\b\f \x01\x1f "quoted" back\\slash caf\u00e9';
 
 CREATE TEMP TABLE snap AS SELECT migrate.snapshot(ARRAY['Deparse s']) AS s;
 CREATE TEMP TABLE idx AS
