@@ -1039,7 +1039,6 @@ typedef struct ObjectsOut
 	StringInfoData data;		/* the objects' containers, one after another; */
 								/* in the end, the document itself */
 	uint32	   *lengths;		/* the length of each, its leading padding included */
-	StringInfoData object;		/* the object being written */
 	int			count;
 	int			max;
 	MemoryContext objcxt;		/* the object being built (reset after each) */
@@ -1056,7 +1055,6 @@ objects_begin(void)
 	ObjectsOut *out = palloc0(sizeof(ObjectsOut));
 
 	initStringInfo(&out->data);
-	initStringInfo(&out->object);
 	out->max = 1024;
 	out->lengths = palloc(sizeof(uint32) * out->max);
 	out->objcxt = AllocSetContextCreate(CurrentMemoryContext, "migrate snapshot object",
@@ -1072,32 +1070,6 @@ pad_to_int(StringInfo buf)
 	int			padlen = INTALIGN(buf->len) - buf->len;
 
 	appendBinaryStringInfo(buf, zeros, padlen);
-}
-
-/*
- * Append an object's container to the objects, at a 4-byte boundary (the
- * padding counts as the object's); a large buffer grows by realloc, which
- * moves its pages rather than copying them.
- */
-static void
-objects_append(ObjectsOut *out, const char *data, int len)
-{
-	uint32		start = out->data.len;
-
-	pad_to_int(&out->data);
-	appendBinaryStringInfo(&out->data, data, len);
-	if (out->data.len > JENTRY_OFFLENMASK)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the snapshot exceeds the maximum size of a jsonb array (%d bytes)",
-						JENTRY_OFFLENMASK),
-				 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
-	if (out->count == out->max)
-	{
-		out->max *= 2;
-		out->lengths = repalloc(out->lengths, sizeof(uint32) * out->max);
-	}
-	out->lengths[out->count++] = out->data.len - start;
 }
 
 /*
@@ -1245,6 +1217,33 @@ write_object(StringInfo buf, const DocMember *members, int n)
 }
 
 /*
+ * Add an object (its members given) to the objects: its container written
+ * at a 4-byte boundary (the padding counts as the object's) behind the
+ * others.  The buffer, reserved ahead for a whole snapshot, grows by
+ * realloc, which moves its pages rather than copying them.
+ */
+static void
+objects_add(ObjectsOut *out, const DocMember *members, int n)
+{
+	uint32		start = out->data.len;
+
+	pad_to_int(&out->data);
+	(void) write_object(&out->data, members, n);
+	if (out->data.len > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the snapshot exceeds the maximum size of a jsonb array (%d bytes)",
+						JENTRY_OFFLENMASK),
+				 errhint("Take snapshots of fewer schemas at a time (the schemas argument).")));
+	if (out->count == out->max)
+	{
+		out->max *= 2;
+		out->lengths = repalloc(out->lengths, sizeof(uint32) * out->max);
+	}
+	out->lengths[out->count++] = out->data.len - start;
+}
+
+/*
  * The snapshot document: an object of the members given (in jsonb's order
  * of keys), the container-typed member whose data is NULL being the
  * objects array.
@@ -1294,10 +1293,7 @@ finish_object(JsonbParseState **state, StringInfo hashinput, const char *kind,
 		members[n++] = doc_string("parent", parent);
 	members[n++] = doc_string("identity", identity);
 	members[n++] = (DocMember) {"definition", JENTRY_ISCONTAINER, (char *) &jb->root, (int) (VARSIZE(jb) - VARHDRSZ)};
-	resetStringInfo(&out->object);
-	(void) write_object(&out->object, members, n);
-
-	objects_append(out, out->object.data, out->object.len);
+	objects_add(out, members, n);
 
 	MemoryContextSwitchTo(out->outer);
 	MemoryContextReset(out->objcxt);
@@ -1656,18 +1652,49 @@ scope_get(ArrayType *schemas, ArrayType *relid_array)
 	return snapshot_scope;
 }
 
-/* A pg_index row of the scope (a copy), by the index's OID. */
 typedef struct ScopeIndex
 {
 	Oid			indexrelid;		/* key */
-	HeapTuple	tup;			/* NULL: no such index in scope */
-	ScopeRel   *rel;			/* the index's relation */
+	ScopeRel   *rel;			/* the index's relation; NULL: no such index in scope */
+	ScopeRel   *table;			/* its table's, NULL when out of scope */
+	bool		valid;
+	bool		clustered;
+	bool		nulls_not_distinct;
+	int			natts;			/* key and INCLUDE columns */
+	int16	   *keys;			/* their numbers */
+	char	   *definition;		/* as pg_get_indexdef() writes it, when the snapshot lists it */
 } ScopeIndex;
 
+static char *index_definition(HeapTuple tup, TupleDesc desc, ScopeRel *index, ScopeRel *table);
+
+/* Fill an index's entry from its pg_index row (read with the snapshot's catalog scan). */
+static void
+scope_index_fill(ScopeIndex *e, HeapTuple tup, TupleDesc desc, ScopeRel *rel)
+{
+	Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
+
+	e->rel = rel;
+	e->table = scope_rel(x->indrelid);
+	e->valid = x->indisvalid;
+	e->clustered = x->indisclustered;
+#if PG_VERSION_NUM >= 150000
+	e->nulls_not_distinct = x->indnullsnotdistinct;
+#else
+	e->nulls_not_distinct = false;
+#endif
+	/* indkey is the last fixed-width column: in the struct */
+	e->natts = x->indkey.dim1;
+	e->keys = palloc(sizeof(int16) * (e->natts + 1));
+	memcpy(e->keys, x->indkey.values, sizeof(int16) * e->natts);
+	/* written while the row is at hand (no copy of it kept) for the indexes the snapshot lists */
+	e->definition = (!rel->ispartition && e->table != NULL && !e->table->ext_member) ?
+		index_definition(tup, desc, rel, e->table) : NULL;
+}
+
 /*
- * The pg_index rows of the indexes in scope: a whole snapshot reads
- * pg_index once; a partial one looks an index up through its index.
- * Returns the map (full: every index in scope).
+ * The indexes in scope: a whole snapshot reads pg_index once; a partial
+ * one looks an index up through its index.  Returns the map (full: every
+ * index in scope).
  */
 static HTAB *
 scope_indexes(void)
@@ -1689,6 +1716,7 @@ scope_indexes(void)
 		HeapTuple	tup;
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(sc));
 
+		sc->indexes_read = true;
 		catalog_scan_begin(&cs, IndexRelationId, InvalidOid, InvalidAttrNumber, NULL, 0);
 		while ((tup = catalog_scan_next(&cs)) != NULL)
 		{
@@ -1699,18 +1727,16 @@ scope_indexes(void)
 			if (rel == NULL)
 				continue;
 			e = hash_search(sc->indexes, &indexrelid, HASH_ENTER, NULL);
-			e->tup = heap_copytuple(tup);
-			e->rel = rel;
+			scope_index_fill(e, tup, RelationGetDescr(cs.rel), rel);
 		}
 		catalog_scan_end(&cs);
 		MemoryContextSwitchTo(old);
-		sc->indexes_read = true;
 	}
 	return sc->indexes;
 }
 
-/* The pg_index row of an index in scope, or NULL. */
-static HeapTuple
+/* An index in scope, or NULL. */
+static ScopeIndex *
 scope_index(Oid indexrelid)
 {
 	SnapshotScope *sc = snapshot_scope;
@@ -1719,27 +1745,24 @@ scope_index(Oid indexrelid)
 	bool		found;
 	CatalogScan cs;
 	HeapTuple	tup;
+	ScopeRel   *rel;
 
 	if (!sc->partial)
-	{
-		e = hash_search(indexes, &indexrelid, HASH_FIND, NULL);
-		return e ? e->tup : NULL;
-	}
+		return hash_search(indexes, &indexrelid, HASH_FIND, NULL);
 	e = hash_search(indexes, &indexrelid, HASH_ENTER, &found);
 	if (found)
-		return e->tup;
-	e->tup = NULL;
+		return e->rel ? e : NULL;
 	e->rel = NULL;
 	catalog_scan_begin(&cs, IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid, &indexrelid, 1);
-	if ((tup = catalog_scan_next(&cs)) != NULL && (e->rel = scope_rel(indexrelid)) != NULL)
+	if ((tup = catalog_scan_next(&cs)) != NULL && (rel = scope_rel(indexrelid)) != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(sc));
 
-		e->tup = heap_copytuple(tup);
+		scope_index_fill(e, tup, RelationGetDescr(cs.rel), rel);
 		MemoryContextSwitchTo(old);
 	}
 	catalog_scan_end(&cs);
-	return e->tup;
+	return e->rel ? e : NULL;
 }
 
 /* A comment, read from pg_description as it was at the snapshot. */
@@ -2230,9 +2253,7 @@ typedef struct IndexRow
 {
 	char	   *identity;		/* schema.index */
 	char	   *parent;			/* schema.table */
-	HeapTuple	tup;			/* its pg_index row (a copy) */
-	ScopeRel   *index;
-	ScopeRel   *table;
+	ScopeIndex *index;
 } IndexRow;
 
 /* The name of an access method, quoted (remembered). */
@@ -2260,13 +2281,13 @@ am_name(Oid am)
  * parameters).
  */
 static bool
-index_needs_server(IndexRow *row, TupleDesc desc)
+index_needs_server(HeapTuple tup, TupleDesc desc, ScopeRel *index)
 {
 	SnapshotScope *sc = snapshot_scope;
-	Oid			indexrelid = ((Form_pg_index) GETSTRUCT(row->tup))->indexrelid;
+	Oid			indexrelid = ((Form_pg_index) GETSTRUCT(tup))->indexrelid;
 	bool		found = false;
 
-	if (!heap_attisnull(row->tup, Anum_pg_index_indexprs, desc) || row->index->has_options)
+	if (!heap_attisnull(tup, Anum_pg_index_indexprs, desc) || index->has_options)
 		return true;
 	if (sc->attoptions != NULL)
 		return hash_search(sc->attoptions, &indexrelid, HASH_FIND, NULL) != NULL;
@@ -2286,10 +2307,10 @@ index_needs_server(IndexRow *row, TupleDesc desc)
 
 /* The "definition" of an index, as pg_get_indexdef() writes it. */
 static char *
-index_definition(IndexRow *row, TupleDesc desc)
+index_definition(HeapTuple tup, TupleDesc desc, ScopeRel *index, ScopeRel *table)
 {
-	Form_pg_index x = (Form_pg_index) GETSTRUCT(row->tup);
-	Oid			am = row->index->relam;
+	Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
+	Oid			am = index->relam;
 	int			nkeyatts = x->indnkeyatts;
 	int			natts = x->indnatts;
 	bool		isnull;
@@ -2301,11 +2322,11 @@ index_definition(IndexRow *row, TupleDesc desc)
 	bool		canorder;
 	const char *sep = "";
 
-	if (index_needs_server(row, desc))
+	if (index_needs_server(tup, desc, index))
 		return server_text(pg_get_indexdef, x->indexrelid, "index");
-	opclasses = (oidvector *) DatumGetPointer(heap_getattr(row->tup, Anum_pg_index_indclass, desc, &isnull));
-	collations = (oidvector *) DatumGetPointer(heap_getattr(row->tup, Anum_pg_index_indcollation, desc, &isnull));
-	options = (int2vector *) DatumGetPointer(heap_getattr(row->tup, Anum_pg_index_indoption, desc, &isnull));
+	opclasses = (oidvector *) DatumGetPointer(heap_getattr(tup, Anum_pg_index_indclass, desc, &isnull));
+	collations = (oidvector *) DatumGetPointer(heap_getattr(tup, Anum_pg_index_indcollation, desc, &isnull));
+	options = (int2vector *) DatumGetPointer(heap_getattr(tup, Anum_pg_index_indoption, desc, &isnull));
 	if (nkeyatts > natts || x->indkey.dim1 < natts || opclasses->dim1 < nkeyatts ||
 		collations->dim1 < nkeyatts || options->dim1 < nkeyatts)
 		elog(ERROR, "malformed pg_index row for index %u", x->indexrelid);
@@ -2313,9 +2334,9 @@ index_definition(IndexRow *row, TupleDesc desc)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE %sINDEX %s ON %s%s USING %s (",
-					 x->indisunique ? "UNIQUE " : "", row->index->name,
-					 row->index->relkind == RELKIND_PARTITIONED_INDEX ? "ONLY " : "",
-					 row->table->qualified, am_name(am));
+					 x->indisunique ? "UNIQUE " : "", index->name,
+					 index->relkind == RELKIND_PARTITIONED_INDEX ? "ONLY " : "",
+					 table->qualified, am_name(am));
 	for (int keyno = 0; keyno < natts; keyno++)
 	{
 		const char *attname;
@@ -2359,7 +2380,7 @@ index_definition(IndexRow *row, TupleDesc desc)
 	if (x->indnullsnotdistinct)
 		appendStringInfoString(&buf, " NULLS NOT DISTINCT");
 #endif
-	pred = heap_getattr(row->tup, Anum_pg_index_indpred, desc, &isnull);
+	pred = heap_getattr(tup, Anum_pg_index_indpred, desc, &isnull);
 	if (!isnull)
 	{
 		char	   *text = expr_text(pred, x->indrelid);
@@ -2378,17 +2399,14 @@ cmp_row_identity(const void *a, const void *b)
 	return strcmp(**(char *const *const *) a, **(char *const *const *) b);
 }
 
-/* Add an index (its pg_index row and relation) to the rows of read_indexes, when the snapshot describes it. */
+/* Add an index to the rows of read_indexes, when the snapshot describes it. */
 static void
-add_index_row(IndexRow ***rows, int *nrows, int *maxrows, HeapTuple tup, ScopeRel *index)
+add_index_row(IndexRow ***rows, int *nrows, int *maxrows, ScopeIndex *index)
 {
-	Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
-	ScopeRel   *table;
 	IndexRow   *row;
 
 	/* not the partitions of partitioned indexes, nor the indexes of extensions' tables */
-	if (index == NULL || index->ispartition ||
-		(table = scope_rel(x->indrelid)) == NULL || table->ext_member)
+	if (index == NULL || index->definition == NULL)
 		return;
 	if (*nrows == *maxrows)
 	{
@@ -2396,12 +2414,10 @@ add_index_row(IndexRow ***rows, int *nrows, int *maxrows, HeapTuple tup, ScopeRe
 		*rows = repalloc(*rows, sizeof(IndexRow *) * *maxrows);
 	}
 	row = palloc(sizeof(IndexRow));
-	row->identity = index->qualified;
+	row->identity = index->rel->qualified;
 	/* the index's schema: an index is always in its table's */
-	row->parent = psprintf("%s.%s", index->schema, table->name);
-	row->tup = tup;
+	row->parent = psprintf("%s.%s", index->rel->schema, index->table->name);
 	row->index = index;
-	row->table = table;
 	(*rows)[(*nrows)++] = row;
 }
 
@@ -2417,8 +2433,6 @@ read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 	IndexRow  **rows;
 	int			nrows = 0;
 	int			maxrows = 1024;
-	Relation	rel;
-	TupleDesc	desc;
 	StringInfoData hashinput;
 	HTAB	   *seen = NULL;
 
@@ -2431,7 +2445,7 @@ read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 
 		hash_seq_init(&seq, scope_indexes());
 		while ((e = hash_seq_search(&seq)) != NULL)
-			add_index_row(&rows, &nrows, &maxrows, e->tup, e->rel);
+			add_index_row(&rows, &nrows, &maxrows, e);
 	}
 	else
 	{
@@ -2457,43 +2471,34 @@ read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 
 			hash_seq_init(&seq, seen);
 			while ((indexrelid = hash_seq_search(&seq)) != NULL)
-			{
-				HeapTuple	itup = scope_index(*indexrelid);
-
-				if (itup != NULL)
-					add_index_row(&rows, &nrows, &maxrows, itup, scope_rel(*indexrelid));
-			}
+				add_index_row(&rows, &nrows, &maxrows, scope_index(*indexrelid));
 		}
 	}
 	qsort(rows, nrows, sizeof(IndexRow *), cmp_row_identity);
 
-	rel = table_open(IndexRelationId, AccessShareLock);
-	desc = RelationGetDescr(rel);
 	initStringInfo(&hashinput);
 	for (int i = 0; i < nrows; i++)
 	{
-		IndexRow   *row = rows[i];
-		Form_pg_index x = (Form_pg_index) GETSTRUCT(row->tup);
+		ScopeIndex *index = rows[i]->index;
 		char	   *comment;
 		JsonbValue *definition;
 
 		begin_object(state);
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_key(state, "valid");
-		push_bool(state, x->indisvalid);
+		push_bool(state, index->valid);
 		push_key(state, "clustered");
-		push_bool(state, x->indisclustered);
-		if ((comment = object_comment(RelationRelationId, x->indexrelid, 0)) != NULL)
+		push_bool(state, index->clustered);
+		if ((comment = object_comment(RelationRelationId, index->indexrelid, 0)) != NULL)
 		{
 			push_key(state, "comment");
 			push_string(state, comment);
 		}
 		push_key(state, "definition");
-		push_string(state, index_definition(row, desc));
+		push_string(state, index->definition);
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, &hashinput, "index", row->identity, row->parent, definition);
+		finish_object(state, &hashinput, "index", rows[i]->identity, rows[i]->parent, definition);
 	}
-	table_close(rel, AccessShareLock);
 	pfree(hashinput.data);
 	return nrows;
 }
@@ -2502,8 +2507,14 @@ read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 typedef struct ConstraintRow
 {
 	char	   *identity;		/* schema.table.constraint */
-	HeapTuple	tup;			/* its pg_constraint row (a copy) */
 	ScopeRel   *table;
+	char	   *definition;		/* written as it was read (no copy of the row kept) */
+	Oid			oid;
+	char		contype;
+	bool		validated;
+	bool		deferrable;
+	bool		deferred;
+	bool		noinherit;
 } ConstraintRow;
 
 /*
@@ -2515,9 +2526,9 @@ typedef struct ConstraintRow
  * PostgreSQL 17), are left to the server.
  */
 static char *
-constraint_definition(ConstraintRow *row, TupleDesc desc)
+constraint_definition(HeapTuple tup, TupleDesc desc)
 {
-	Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT(row->tup);
+	Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT(tup);
 	char		contype = k->contype;
 	Oid			relid = k->conrelid;
 	StringInfoData buf;
@@ -2534,37 +2545,29 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 		case CONSTRAINT_PRIMARY:
 		case CONSTRAINT_UNIQUE:
 			{
-				Datum		conkey = heap_getattr(row->tup, Anum_pg_constraint_conkey, desc, &isnull);
+				Datum		conkey = heap_getattr(tup, Anum_pg_constraint_conkey, desc, &isnull);
 				int			nkeys;
-				HeapTuple	indextup = scope_index(k->conindid);
+				ScopeIndex *index = scope_index(k->conindid);
 
 				if (isnull)
 					elog(ERROR, "null conkey for constraint %u", k->oid);
 				nkeys = array_length_of(conkey);
 				appendStringInfoString(&buf, contype == CONSTRAINT_PRIMARY ? "PRIMARY KEY " : "UNIQUE ");
-#if PG_VERSION_NUM >= 150000
-				if (contype == CONSTRAINT_UNIQUE && indextup != NULL &&
-					((Form_pg_index) GETSTRUCT(indextup))->indnullsnotdistinct)
+				if (contype == CONSTRAINT_UNIQUE && index != NULL && index->nulls_not_distinct)
 					appendStringInfoString(&buf, "NULLS NOT DISTINCT ");
-#endif
 				appendStringInfoChar(&buf, '(');
 				append_column_list(&buf, conkey, relid, 0);
 				appendStringInfoChar(&buf, ')');
-				if (indextup != NULL)
+				if (index != NULL && index->natts > nkeys)
 				{
-					int2vector *indkey = &((Form_pg_index) GETSTRUCT(indextup))->indkey;
-
-					if (indkey->dim1 > nkeys)
+					appendStringInfoString(&buf, " INCLUDE (");
+					for (int i = nkeys; i < index->natts; i++)
 					{
-						appendStringInfoString(&buf, " INCLUDE (");
-						for (int i = nkeys; i < indkey->dim1; i++)
-						{
-							if (i > nkeys)
-								appendStringInfoString(&buf, ", ");
-							appendStringInfoString(&buf, quote_identifier(column_name(relid, indkey->values[i])));
-						}
-						appendStringInfoChar(&buf, ')');
+						if (i > nkeys)
+							appendStringInfoString(&buf, ", ");
+						appendStringInfoString(&buf, quote_identifier(column_name(relid, index->keys[i])));
 					}
+					appendStringInfoChar(&buf, ')');
 				}
 				break;
 			}
@@ -2575,7 +2578,7 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 				ScopeRel   *ftable = scope_rel(frelid);
 
 				appendStringInfoString(&buf, "FOREIGN KEY (");
-				d = heap_getattr(row->tup, Anum_pg_constraint_conkey, desc, &isnull);
+				d = heap_getattr(tup, Anum_pg_constraint_conkey, desc, &isnull);
 				if (isnull)
 					elog(ERROR, "null conkey for constraint %u", k->oid);
 				append_column_list(&buf, d, relid, 0);
@@ -2596,7 +2599,7 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 									 quote_qualified_identifier(get_namespace_name_or_temp(get_rel_namespace(frelid)),
 																relname));
 				}
-				d = heap_getattr(row->tup, Anum_pg_constraint_confkey, desc, &isnull);
+				d = heap_getattr(tup, Anum_pg_constraint_confkey, desc, &isnull);
 				if (isnull)
 					elog(ERROR, "null confkey for constraint %u", k->oid);
 				append_column_list(&buf, d, frelid, 0);
@@ -2610,7 +2613,7 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 				if ((action = fk_action(k->confdeltype)) != NULL)
 					appendStringInfo(&buf, " ON DELETE %s", action);
 #if PG_VERSION_NUM >= 150000
-				d = heap_getattr(row->tup, Anum_pg_constraint_confdelsetcols, desc, &isnull);
+				d = heap_getattr(tup, Anum_pg_constraint_confdelsetcols, desc, &isnull);
 				if (!isnull)
 				{
 					appendStringInfoString(&buf, " (");
@@ -2624,7 +2627,7 @@ constraint_definition(ConstraintRow *row, TupleDesc desc)
 			{
 				char	   *text;
 
-				d = heap_getattr(row->tup, Anum_pg_constraint_conbin, desc, &isnull);
+				d = heap_getattr(tup, Anum_pg_constraint_conbin, desc, &isnull);
 				if (isnull || (text = expr_text(d, relid)) == NULL)
 					elog(ERROR, "cache lookup failed for relation %u", relid);	/* dropped meanwhile */
 				appendStringInfo(&buf, "CHECK (%s)%s", text, k->connoinherit ? " NO INHERIT" : "");
@@ -2727,8 +2730,14 @@ read_constraints(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_a
 		}
 		row = palloc(sizeof(ConstraintRow));
 		row->identity = psprintf("%s.%s", table->qualified, quote_identifier(NameStr(k->conname)));
-		row->tup = heap_copytuple(tup);
 		row->table = table;
+		row->definition = constraint_definition(tup, desc);
+		row->oid = k->oid;
+		row->contype = k->contype;
+		row->validated = k->convalidated;
+		row->deferrable = k->condeferrable;
+		row->deferred = k->condeferred;
+		row->noinherit = k->connoinherit;
 		rows[nrows++] = row;
 	}
 	catalog_scan_end(&cs);
@@ -2738,29 +2747,28 @@ read_constraints(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_a
 	for (int i = 0; i < nrows; i++)
 	{
 		ConstraintRow *row = rows[i];
-		Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT(row->tup);
 		char	   *comment;
 		JsonbValue *definition;
 
 		begin_object(state);
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_key(state, "type");
-		push_string(state, constraint_type_name(k->contype));
+		push_string(state, constraint_type_name(row->contype));
 		push_key(state, "validated");
-		push_bool(state, k->convalidated);
+		push_bool(state, row->validated);
 		push_key(state, "deferrable");
-		push_bool(state, k->condeferrable);
+		push_bool(state, row->deferrable);
 		push_key(state, "initially_deferred");
-		push_bool(state, k->condeferred);
+		push_bool(state, row->deferred);
 		push_key(state, "no_inherit");
-		push_bool(state, k->connoinherit);
-		if ((comment = object_comment(ConstraintRelationId, k->oid, 0)) != NULL)
+		push_bool(state, row->noinherit);
+		if ((comment = object_comment(ConstraintRelationId, row->oid, 0)) != NULL)
 		{
 			push_key(state, "comment");
 			push_string(state, comment);
 		}
 		push_key(state, "definition");
-		push_string(state, constraint_definition(row, desc));
+		push_string(state, row->definition);
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
 		finish_object(state, &hashinput, "constraint", row->identity, row->table->qualified, definition);
 	}
@@ -3431,6 +3439,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	JsonbParseState *state = NULL;
 	JsonbValue *unmodeled = NULL;
 	JsonbValue *schemas_value = NULL;
+	TimestampTz start;
 	char	   *fingerprint;
 	int			nest;
 	int			objects = 0;
@@ -3444,6 +3453,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 				 errmsg("schemas must not contain NULL"),
 				 errhint("Pass schema names, or NULL for every user schema.")));
 
+	start = GetCurrentTimestamp();
 	reset_snapshot_caches(cxt);
 	snapshot_scope = NULL;		/* started by the first native reader */
 	/* rendering must not depend on the caller's search_path */
@@ -3497,11 +3507,13 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	/* what is there but not modelled */
 	{
 		Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, OIDARRAYOID};
+		TimestampTz t0 = GetCurrentTimestamp();
 
 		/* a partial snapshot (objects given) describes only those */
 		if (SPI_execute_with_args(only_null ? unmodeled_sql : "SELECT NULL::text, NULL::int, NULL::jsonb WHERE false",
 								  3, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "snapshot query for unmodeled kinds failed");
+		elog(DEBUG1, "snapshot of unmodeled kinds: %.1f ms", migrate_elapsed_ms(t0, GetCurrentTimestamp()));
 		old = MemoryContextSwitchTo(cxt);
 		(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -3580,6 +3592,8 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	MemoryContextDelete(snapshot_objects->objcxt);
 	pfree(snapshot_objects->lengths);
 	snapshot_objects = NULL;
+	elog(DEBUG1, "snapshot: %d objects, %u bytes, %.1f ms", objects, (uint32) VARSIZE(result),
+		 migrate_elapsed_ms(start, GetCurrentTimestamp()));
 	PG_RETURN_JSONB_P(result);
 }
 
