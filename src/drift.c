@@ -336,6 +336,16 @@ replace_all(const char *str, const char *from, const char *to)
 	return buf.data;
 }
 
+/* A built text, in memory of its own size (the buffer's 1 kB goes back): kept long. */
+static char *
+text_of(StringInfo buf)
+{
+	char	   *text = pnstrdup(buf->data, buf->len);
+
+	pfree(buf->data);
+	return text;
+}
+
 /* Push a key of an object being built. */
 static void
 push_key(JsonbParseState **state, const char *key)
@@ -2389,7 +2399,7 @@ index_definition(HeapTuple tup, TupleDesc desc, ScopeRel *index, ScopeRel *table
 			elog(ERROR, "cache lookup failed for relation %u", x->indrelid);	/* dropped meanwhile */
 		appendStringInfo(&buf, " WHERE %s", text);
 	}
-	return buf.data;
+	return text_of(&buf);
 }
 
 /* qsort comparator of rows whose first member is their identity, bytewise. */
@@ -2661,7 +2671,7 @@ constraint_definition(HeapTuple tup, TupleDesc desc)
 				appendStringInfoString(&buf, def);
 			}
 	}
-	return buf.data;
+	return text_of(&buf);
 }
 
 /* The type of a constraint as the snapshot names it. */
