@@ -2177,7 +2177,7 @@ COMMENT ON TABLE migrate.expected_objects IS
 COMMENT ON COLUMN migrate.expected_objects.kind IS 'object kind';
 COMMENT ON COLUMN migrate.expected_objects.identity IS 'object identity';
 COMMENT ON COLUMN migrate.expected_objects.parent IS 'table of a column, constraint, index, trigger or policy';
-COMMENT ON COLUMN migrate.expected_objects.hash IS 'sha256 of the definition';
+COMMENT ON COLUMN migrate.expected_objects.hash IS 'the first 128 bits of the sha256 of the definition''s jsonb text, as 32 hex digits';
 COMMENT ON COLUMN migrate.expected_objects.definition IS 'normalised definition';
 COMMENT ON COLUMN migrate.expected_objects.snapshot_id IS 'snapshot that last set it';
 COMMENT ON INDEX migrate.expected_objects_pkey IS 'one row per object';

@@ -91,8 +91,8 @@ SELECT is((SELECT (s ->> 'object_count')::int FROM snaps WHERE name = 'all'),
 SELECT is((SELECT s -> 'partial' FROM snaps WHERE name = 'all'), 'false'::jsonb, 'a full snapshot is not partial');
 SELECT is((SELECT s -> 'schemas' FROM snaps WHERE name = 't'), '["drift_t"]'::jsonb, 'the schemas given are recorded');
 SELECT ok((SELECT s ->> 'fingerprint' FROM snaps WHERE name = 'all') ~ '^[0-9a-f]{64}$', 'the fingerprint is a sha256');
-SELECT ok((SELECT bool_and(o ->> 'hash' ~ '^[0-9a-f]{64}$') FROM snaps, jsonb_array_elements(s -> 'objects') o WHERE name = 'all'),
-    'every object has a sha256 hash');
+SELECT ok((SELECT bool_and(o ->> 'hash' ~ '^[0-9a-f]{32}$') FROM snaps, jsonb_array_elements(s -> 'objects') o WHERE name = 'all'),
+    'every object has a hash of 128 bits (32 hex digits)');
 
 SELECT is(pg_temp.obj(s, 'schema', 'drift_t') ->> 'owner', current_user::text, 'schema') FROM snaps WHERE name = 't';
 SELECT is(pg_temp.obj(s, 'table', 'drift_t.t') -> 'row_level_security', 'true'::jsonb, 'table (with RLS)') FROM snaps WHERE name = 't';
