@@ -50,6 +50,7 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_description.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
@@ -472,15 +473,15 @@ static MigrateHasher *snapshot_hasher = NULL;
 /* this snapshot's fingerprint: the hash of a line per object (kind, identity, hash) */
 static MigrateHasher *snapshot_fingerprint = NULL;
 
-/* Add a line to the fingerprint input: three tab-separated fields. */
+/* Add a line to the fingerprint input: three tab-separated fields (their lengths given). */
 static void
-fingerprint_line(const char *a, const char *b, const char *c)
+fingerprint_line(const char *a, int alen, const char *b, int blen, const char *c, int clen)
 {
-	migrate_hasher_update(snapshot_fingerprint, a, strlen(a));
+	migrate_hasher_update(snapshot_fingerprint, a, alen);
 	migrate_hasher_update(snapshot_fingerprint, "\t", 1);
-	migrate_hasher_update(snapshot_fingerprint, b, strlen(b));
+	migrate_hasher_update(snapshot_fingerprint, b, blen);
 	migrate_hasher_update(snapshot_fingerprint, "\t", 1);
-	migrate_hasher_update(snapshot_fingerprint, c, strlen(c));
+	migrate_hasher_update(snapshot_fingerprint, c, clen);
 	migrate_hasher_update(snapshot_fingerprint, "\n", 1);
 }
 
@@ -1102,6 +1103,7 @@ begin_object(JsonbParseState **state)
 typedef struct DocMember
 {
 	const char *key;
+	int			keylen;
 	uint32		type;			/* JENTRY_ISSTRING, ISNUMERIC, ISBOOL_*, ISNULL or ISCONTAINER */
 	const char *data;			/* NULL for a container: the objects array */
 	int			len;
@@ -1112,7 +1114,7 @@ static DocMember
 doc_container(const char *key, JsonbValue *value)
 {
 	Jsonb	   *jb = JsonbValueToJsonb(value);
-	DocMember	m = {key, JENTRY_ISCONTAINER, (char *) &jb->root, (int) (VARSIZE(jb) - VARHDRSZ)};
+	DocMember	m = {key, (int) strlen(key), JENTRY_ISCONTAINER, (char *) &jb->root, (int) (VARSIZE(jb) - VARHDRSZ)};
 
 	return m;
 }
@@ -1122,19 +1124,13 @@ static DocMember
 doc_int(const char *key, int64 n)
 {
 	Numeric		num = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
-	DocMember	m = {key, JENTRY_ISNUMERIC, (char *) num, (int) VARSIZE_ANY(num)};
+	DocMember	m = {key, (int) strlen(key), JENTRY_ISNUMERIC, (char *) num, (int) VARSIZE_ANY(num)};
 
 	return m;
 }
 
-/* A member whose value is a string. */
-static DocMember
-doc_string(const char *key, const char *str)
-{
-	DocMember	m = {key, JENTRY_ISSTRING, str, (int) strlen(str)};
-
-	return m;
-}
+/* A member whose value is a string (key a literal; the string's length given). */
+#define DOC_STRING(key, str, strlen) ((DocMember) {key, sizeof(key) - 1, JENTRY_ISSTRING, str, strlen})
 
 /* Write an entry of a container: its length, or every JB_OFFSET_STRIDE'th its end offset. */
 static void
@@ -1178,10 +1174,10 @@ write_object(StringInfo buf, const DocMember *members, int n)
 	buf->len += 2 * n * sizeof(JEntry);
 	for (int i = 0; i < n; i++)
 	{
-		int			len = strlen(members[i].key);
+		int			len = members[i].keylen;
 
-		Assert(i == 0 || len > (int) strlen(members[i - 1].key) ||
-			   (len == (int) strlen(members[i - 1].key) && memcmp(members[i - 1].key, members[i].key, len) < 0));
+		Assert(i == 0 || len > members[i - 1].keylen ||
+			   (len == members[i - 1].keylen && memcmp(members[i - 1].key, members[i].key, len) < 0));
 		appendBinaryStringInfo(buf, members[i].key, len);
 		write_jentry(buf, entries + i * sizeof(JEntry), i, JENTRY_ISSTRING, len, &total);
 	}
@@ -1293,6 +1289,8 @@ finish_object(JsonbParseState **state, StringInfo hashinput, const char *kind,
 	Jsonb	   *jb;
 	DocMember	members[5];
 	int			n = 0;
+	int			kindlen = strlen(kind);
+	int			identitylen = strlen(identity);
 
 	Assert(*state == NULL);
 	resetStringInfo(hashinput);
@@ -1300,16 +1298,16 @@ finish_object(JsonbParseState **state, StringInfo hashinput, const char *kind,
 	hash = migrate_hasher_hex(snapshot_hasher, hashinput->data, hashinput->len);
 	/* its first 128 bits: as safe against a collision, and a tenth less text to send */
 	hash[OBJECT_HASH_HEX_DIGITS] = '\0';
-	fingerprint_line(kind, identity, hash);
+	fingerprint_line(kind, kindlen, identity, identitylen, hash, OBJECT_HASH_HEX_DIGITS);
 
 	/* in jsonb's order of keys: shorter first, then bytewise */
 	jb = JsonbValueToJsonb(definition);
-	members[n++] = doc_string("hash", hash);
-	members[n++] = doc_string("kind", kind);
+	members[n++] = DOC_STRING("hash", hash, OBJECT_HASH_HEX_DIGITS);
+	members[n++] = DOC_STRING("kind", kind, kindlen);
 	if (parent)
-		members[n++] = doc_string("parent", parent);
-	members[n++] = doc_string("identity", identity);
-	members[n++] = (DocMember) {"definition", JENTRY_ISCONTAINER, (char *) &jb->root, (int) (VARSIZE(jb) - VARHDRSZ)};
+		members[n++] = DOC_STRING("parent", parent, (int) strlen(parent));
+	members[n++] = DOC_STRING("identity", identity, identitylen);
+	members[n++] = (DocMember) {"definition", 10, JENTRY_ISCONTAINER, (char *) &jb->root, (int) (VARSIZE(jb) - VARHDRSZ)};
 	objects_add(out, members, n);
 
 	MemoryContextSwitchTo(out->outer);
@@ -1542,21 +1540,33 @@ scope_begin(ArrayType *schemas, const Oid *relids, int nrelids)
 
 	/* the members of extensions */
 	deprel = table_open(DependRelationId, AccessShareLock);
-	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(RelationRelationId));
 	if (relids == NULL)
 	{
-		ScanKeyInit(&key[1], Anum_pg_depend_deptype, BTEqualStrategyNumber, F_CHAREQ,
-					CharGetDatum(DEPENDENCY_EXTENSION));
-		scan = systable_beginscan(deprel, InvalidOid, false, GetActiveSnapshot(), 2, key);
-		while (HeapTupleIsValid(tup = systable_getnext(scan)))
-		{
-			ScopeRel   *r = hash_search(sc->rels, &((Form_pg_depend) GETSTRUCT(tup))->objid, HASH_FIND, NULL);
+		/* what each extension's members depend on it with: through pg_depend's reference index */
+		CatalogScan ext;
 
-			if (r != NULL)
-				r->ext_member = true;
+		catalog_scan_begin(&ext, ExtensionRelationId, InvalidOid, InvalidAttrNumber, NULL, 0);
+		while ((tup = catalog_scan_next(&ext)) != NULL)
+		{
+			HeapTuple	dtup;
+
+			ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+						ObjectIdGetDatum(ExtensionRelationId));
+			ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+						ObjectIdGetDatum(((Form_pg_extension) GETSTRUCT(tup))->oid));
+			scan = systable_beginscan(deprel, DependReferenceIndexId, true, GetActiveSnapshot(), 2, key);
+			while (HeapTupleIsValid(dtup = systable_getnext(scan)))
+			{
+				Form_pg_depend d = (Form_pg_depend) GETSTRUCT(dtup);
+				ScopeRel   *r;
+
+				if (d->classid == RelationRelationId && d->deptype == DEPENDENCY_EXTENSION &&
+					(r = hash_search(sc->rels, &d->objid, HASH_FIND, NULL)) != NULL)
+					r->ext_member = true;
+			}
+			systable_endscan(scan);
 		}
-		systable_endscan(scan);
+		catalog_scan_end(&ext);
 	}
 	table_close(deprel, AccessShareLock);
 	if (relids != NULL)
@@ -3556,7 +3566,11 @@ snapshot_impl(FunctionCallInfo fcinfo)
 			else
 				(void) push_jsonb_stripped(&state, DatumGetJsonbPCopy(ids), WJB_VALUE);
 			(void) pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-			fingerprint_line("unmodeled", kind, psprintf("%d", count));
+			{
+				char	   *countstr = psprintf("%d", count);
+
+				fingerprint_line("unmodeled", 9, kind, strlen(kind), countstr, strlen(countstr));
+			}
 		}
 		unmodeled = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 		MemoryContextSwitchTo(old);
@@ -3596,11 +3610,11 @@ snapshot_impl(FunctionCallInfo fcinfo)
 		/* in jsonb's order of keys: shorter first, then bytewise */
 		DocMember	members[] = {
 			doc_int("format", 1),
-			{"objects", JENTRY_ISCONTAINER, NULL, 0},
-			{"partial", only_null ? JENTRY_ISBOOL_FALSE : JENTRY_ISBOOL_TRUE, NULL, 0},
-			schemas_null ? (DocMember) {"schemas", JENTRY_ISNULL, NULL, 0} : doc_container("schemas", schemas_value),
+			{"objects", 7, JENTRY_ISCONTAINER, NULL, 0},
+			{"partial", 7, only_null ? JENTRY_ISBOOL_FALSE : JENTRY_ISBOOL_TRUE, NULL, 0},
+			schemas_null ? (DocMember) {"schemas", 7, JENTRY_ISNULL, NULL, 0} : doc_container("schemas", schemas_value),
 			doc_container("unmodeled", unmodeled),
-			{"fingerprint", JENTRY_ISSTRING, fingerprint, (int) strlen(fingerprint)},
+			DOC_STRING("fingerprint", fingerprint, (int) strlen(fingerprint)),
 			doc_int("object_count", objects),
 		};
 

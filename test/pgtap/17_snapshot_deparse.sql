@@ -11,7 +11,7 @@
 -- definition's jsonb text.
 BEGIN;
 SET LOCAL client_min_messages = error;
-SELECT plan(39);
+SELECT plan(41);
 
 CREATE SCHEMA "Deparse s";
 CREATE TABLE "Deparse s"."T x" (
@@ -83,6 +83,11 @@ CREATE VIEW "Deparse s".v1 AS SELECT p FROM "Deparse s".s1;
 CREATE TRIGGER trg_io INSTEAD OF INSERT ON "Deparse s".v1 FOR EACH ROW EXECUTE FUNCTION "Deparse s".trg();
 ALTER TABLE "Deparse s"."T x" DISABLE TRIGGER trg3;
 COMMENT ON TRIGGER trg2 ON "Deparse s"."T x" IS 'a trigger comment';
+-- a table that is a member of an extension: none of its objects is described
+CREATE TABLE "Deparse s".extm (id int PRIMARY KEY, v int CHECK (v > 0) DEFAULT 1);
+CREATE INDEX extm_v ON "Deparse s".extm (v);
+CREATE TRIGGER extm_trg BEFORE INSERT ON "Deparse s".extm FOR EACH ROW EXECUTE FUNCTION "Deparse s".trg();
+ALTER EXTENSION pgtap ADD TABLE "Deparse s".extm;
 CREATE ROLE deparse_r;
 GRANT SELECT (p), UPDATE (p, w) ON "Deparse s".s1 TO deparse_r WITH GRANT OPTION;
 GRANT SELECT (w) ON "Deparse s".s1 TO PUBLIC;
@@ -145,13 +150,13 @@ CREATE TEMP TABLE server_con AS
 	SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname) AS identity,
 	       regexp_replace(pg_get_constraintdef(k.oid), '( DEFERRABLE| NOT DEFERRABLE| INITIALLY DEFERRED| INITIALLY IMMEDIATE| NOT VALID)+$', '') AS def
 	  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-	 WHERE n.nspname = 'Deparse s' AND k.conparentid = 0;
+	 WHERE n.nspname = 'Deparse s' AND k.conparentid = 0 AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid AND x.deptype = 'e');
 CREATE TEMP TABLE server_expr AS
 	SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname) AS identity,
 	       CASE a.attgenerated WHEN 's' THEN 'generated' ELSE 'default' END AS key, pg_get_expr(d.adbin, d.adrelid) AS expr
 	  FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
 	  JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-	 WHERE n.nspname = 'Deparse s'
+	 WHERE n.nspname = 'Deparse s' AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid AND x.deptype = 'e')
 	UNION ALL
 	SELECT format('%I on %I.%I', p.polname, n.nspname, c.relname), k.key, pg_get_expr(k.expr, p.polrelid)
 	  FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace,
@@ -195,7 +200,7 @@ SET LOCAL search_path = pg_catalog, pg_temp;
 CREATE TEMP TABLE server_trg AS
 	SELECT format('%I.%I.%I', n.nspname, c.relname, t.tgname) AS identity, pg_get_triggerdef(t.oid) AS def
 	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-	 WHERE n.nspname = 'Deparse s' AND NOT t.tgisinternal;
+	 WHERE n.nspname = 'Deparse s' AND NOT t.tgisinternal AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid AND x.deptype = 'e');
 RESET search_path;
 SELECT is((SELECT count(*) FROM server_trg), 7::bigint, 'the schema has 7 triggers');
 SELECT is((SELECT count(*) FROM server_trg d JOIN snap_obj o ON o.kind = 'trigger' AND o.identity = d.identity
@@ -231,7 +236,7 @@ CREATE TEMP TABLE server_tab AS
 	    (SELECT jsonb_agg(g ORDER BY g COLLATE "C") FROM (SELECT CASE e.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(e.grantee)::text END
 	      || ':' || e.privilege_type || CASE WHEN e.is_grantable THEN '*' ELSE '' END AS g FROM aclexplode(c.relacl) e) x) END)) AS definition
 	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	 WHERE n.nspname = 'Deparse s' AND c.relkind IN ('r', 'p', 'f');
+	 WHERE n.nspname = 'Deparse s' AND c.relkind IN ('r', 'p', 'f') AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid AND x.deptype = 'e');
 SELECT is((SELECT count(*) FROM server_tab), 13::bigint, 'the schema has 13 tables');
 SELECT is((SELECT count(*) FROM snap_obj WHERE kind = 'table'), (SELECT count(*) FROM server_tab),
           'the snapshot has every table of the schema (13)');
@@ -244,6 +249,12 @@ SELECT is((SELECT jsonb_object_agg(o.kind, o.definition ->> 'comment') FROM snap
             WHERE o.identity IN ('"Deparse s".desc_idx', '"Deparse s".fk.chk_ni', '"Deparse s"."T x".trg2')),
           '{"index": "an index comment", "constraint": "a constraint comment", "trigger": "a trigger comment"}'::jsonb,
           'comments on an index, a constraint and a trigger');
+
+SELECT is_empty($$SELECT kind, identity FROM snap_obj WHERE identity LIKE '"Deparse s".extm%'$$,
+                'a table that is a member of an extension: not it, nor its columns, constraints, indexes or triggers');
+SELECT is_empty($$SELECT o ->> 'kind', o ->> 'identity' FROM jsonb_array_elements(migrate.snapshot(ARRAY['Deparse s'], ARRAY['"Deparse s".extm', '"Deparse s".extm_v']) -> 'objects') o
+                  WHERE o ->> 'kind' NOT IN ('schema', 'extension')$$,
+                'nor in a partial snapshot of that table and its index');
 
 -- a partial snapshot (the incremental drift check's) describes its tables'
 -- objects exactly as a whole one does
