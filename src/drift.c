@@ -55,6 +55,7 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_policy.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "catalog/pg_type.h"
@@ -127,28 +128,18 @@
 
 
 /*
- * Builds the definition of one object from the columns of a row whose
- * names start with "_" (inputs the object's columns do not show): pushes
- * keys and values into the definition object being built.
- */
-typedef void (*DefinitionHook) (JsonbParseState **state, HeapTuple tup, TupleDesc desc);
-
-/* One object kind: its name and the query describing its objects. */
-/*
  * Reads the objects of a kind from the catalog itself and pushes them
  * (objects, in identity order; finish_object for each); returns their
  * number.  schemas: the schemas asked for (NULL: every user schema);
  * relids: the relations of a partial snapshot (NULL: a whole snapshot).
  */
-typedef int (*NativeReader) (JsonbParseState **state, ArrayType *schemas,
-							 ArrayType *relids);
+typedef int (*NativeReader) (JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
 
+/* One object kind: its name, and the query or the reader describing its objects. */
 typedef struct SnapshotKind
 {
 	const char *kind;
-	const char *sql;			/* returns identity, parent, definition */
-	bool		columns;		/* definition: one key per further column */
-	DefinitionHook hook;		/* adds keys computed from "_" columns */
+	const char *sql;			/* returns identity, parent, definition (jsonb) */
 	NativeReader native;		/* instead of sql */
 } SnapshotKind;
 
@@ -157,8 +148,8 @@ static int	read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *
 static int	read_constraints(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
 static int	read_triggers(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
 static int	read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
+static int	read_policies(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
 
-static void policy_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc);
 
 
 static const SnapshotKind snapshot_kinds[] = {
@@ -167,12 +158,12 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'owner', pg_get_userbyid(n.nspowner), 'comment', " COMMENT("n.oid", "pg_namespace", "0") ","
 		" 'privileges', " ACL("n.nspacl", "n", "n.nspowner") "))"
 		" FROM pg_namespace n WHERE " NSF("n") " AND " NOTEXT("pg_namespace", "n.oid"),
-		false, NULL, NULL},
+		NULL},
 	{"extension",
 		"SELECT quote_ident(e.extname), NULL::text, jsonb_build_object("
 		" 'version', e.extversion, 'schema', quote_ident(en.nspname))"
 		" FROM pg_extension e JOIN pg_namespace en ON en.oid = e.extnamespace",
-		false, NULL, NULL},
+		NULL},
 	{"type",
 		"SELECT " QNAME("n", "t.typname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' END,"
@@ -205,17 +196,17 @@ static const SnapshotKind snapshot_kinds[] = {
 		"     WHERE x ~ " QUALIFIED_NAME_RE " OFFSET 0) q) i"
 		"     JOIN pg_namespace nn ON nn.nspname = i.p[1] JOIN pg_type nt ON nt.typnamespace = nn.oid AND nt.typname = i.p[2])))"
 		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid"),
-		false, NULL, NULL},
+		NULL},
 	/* read from pg_class directly (read_tables) */
-	{"table", NULL, true, NULL, read_tables},
+	{"table", NULL, read_tables},
 	/* read from pg_attribute directly (read_columns): the largest kind */
-	{"column", NULL, true, NULL, read_columns},
+	{"column", NULL, read_columns},
 	/* read from pg_constraint directly (read_constraints) */
-	{"constraint", NULL, true, NULL, read_constraints},
+	{"constraint", NULL, read_constraints},
 	/* read from pg_index directly (read_indexes) */
-	{"index", NULL, true, NULL, read_indexes},
+	{"index", NULL, read_indexes},
 	/* read from pg_trigger directly (read_triggers) */
-	{"trigger", NULL, true, NULL, read_triggers},
+	{"trigger", NULL, read_triggers},
 	{"view",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,"
@@ -227,7 +218,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'privileges', " ACL("c.relacl", "r", "c.relowner") "))"
 		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE c.relkind IN ('v', 'm') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		false, NULL, NULL},
+		NULL},
 	{"sequence",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'type', format_type(s.seqtypid, NULL), 'start', s.seqstart, 'increment', s.seqincrement,"
@@ -241,7 +232,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")
 		" AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.deptype = 'i')",
-		false, NULL, NULL},
+		NULL},
 	{"function",
 		"SELECT format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)), NULL::text,"
 		" jsonb_strip_nulls(jsonb_build_object("
@@ -252,17 +243,9 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
 		" WHERE p.prokind IN ('f', 'p', 'w') AND " NSF("n") " AND " NOTEXT("pg_proc", "p.oid")
 		" AND " ONLY("format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes))"),
-		false, NULL, NULL},
-	{"policy",
-		"SELECT format('%I on %I.%I', pol.polname, n.nspname, c.relname) AS _identity, " QNAME("n", "c.relname") " AS _parent,"
-		" CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS command,"
-		" pol.polpermissive AS permissive,"
-		" (SELECT jsonb_agg(x.r ORDER BY x.r COLLATE \"C\") FROM (SELECT CASE ro WHEN 0 THEN 'public' ELSE pg_get_userbyid(ro)::text END AS r FROM unnest(pol.polroles) ro) x) AS roles,"
-		" " COMMENT("pol.oid", "pg_policy", "0") " AS comment,"
-		" pol.polqual AS _qual, pol.polwithcheck AS _with_check, pol.polrelid AS _polrelid"
-		" FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		true, policy_definition, NULL},
+		NULL},
+	/* read from pg_policy directly (read_policies) */
+	{"policy", NULL, read_policies},
 	{"event trigger",
 		"SELECT quote_ident(e.evtname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'event', e.evtevent, 'tags', (SELECT jsonb_agg(t ORDER BY t COLLATE \"C\") FROM unnest(e.evttags) t),"
@@ -270,7 +253,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'enabled', CASE e.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
 		" 'owner', pg_get_userbyid(e.evtowner), 'comment', " COMMENT("e.oid", "pg_event_trigger", "0") "))"
 		" FROM pg_event_trigger e WHERE " NOTEXT("pg_event_trigger", "e.oid"),
-		false, NULL, NULL},
+		NULL},
 	{"publication",
 		"SELECT quote_ident(p.pubname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'all_tables', p.puballtables, 'insert', p.pubinsert, 'update', p.pubupdate, 'delete', p.pubdelete,"
@@ -279,7 +262,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		"   FROM pg_publication_tables pt WHERE pt.pubname = p.pubname) END,"
 		" 'owner', pg_get_userbyid(p.pubowner), 'comment', " COMMENT("p.oid", "pg_publication", "0") "))"
 		" FROM pg_publication p",
-		false, NULL, NULL},
+		NULL},
 };
 
 /* the kept plan of each kind's query (prepared with search_path pinned) */
@@ -397,48 +380,6 @@ push_bool(JsonbParseState **state, bool b)
 	v.type = jbvBool;
 	v.val.boolean = b;
 	(void) pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/* ---------------------------------------------------------------------
- * The "_" columns of a kind's query that its hook reads: looked up by name
- * once (the queries are fixed), then by number.
- * ---------------------------------------------------------------------
- */
-#define HOOK_MAX_COLUMNS 20
-
-typedef struct HookColumns
-{
-	const char *const *names;
-	int			count;
-	bool		looked_up;
-	int			fnumbers[HOOK_MAX_COLUMNS];
-} HookColumns;
-
-/* The value of the hook column col of a row. */
-static Datum
-hook_value(HookColumns *cols, HeapTuple tup, TupleDesc desc, int col, bool *isnull)
-{
-	if (!cols->looked_up)
-	{
-		Assert(cols->count <= HOOK_MAX_COLUMNS);
-		for (int i = 0; i < cols->count; i++)
-			if ((cols->fnumbers[i] = SPI_fnumber(desc, cols->names[i])) <= 0)
-				elog(ERROR, "snapshot query has no column %s", cols->names[i]);
-		cols->looked_up = true;
-	}
-	return SPI_getbinval(tup, desc, cols->fnumbers[col], isnull);
-}
-
-/* The value of a hook column that is never NULL. */
-static Datum
-hook_value_notnull(HookColumns *cols, HeapTuple tup, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = hook_value(cols, tup, desc, col, &isnull);
-
-	if (isnull)
-		elog(ERROR, "snapshot query returned NULL for %s", cols->names[col]);
-	return d;
 }
 
 /* ---------------------------------------------------------------------
@@ -670,27 +611,6 @@ push_expr(JsonbParseState **state, const char *key, Datum expr, bool isnull, Oid
 	push_string(state, text);
 }
 
-/* The "_" columns of the policy query. */
-enum
-{
-	PC_QUAL, PC_WITH_CHECK, PC_POLRELID, PC_COUNT
-};
-static const char *const policy_column_names[PC_COUNT] = {"_qual", "_with_check", "_polrelid"};
-static HookColumns policy_columns = {policy_column_names, PC_COUNT, false, {0}};
-
-/* Hook of the policy kind: its USING and WITH CHECK expressions. */
-static void
-policy_definition(JsonbParseState **state, HeapTuple tup, TupleDesc desc)
-{
-	Oid			relid = DatumGetObjectId(hook_value_notnull(&policy_columns, tup, desc, PC_POLRELID));
-	bool		isnull;
-	Datum		d;
-
-	d = hook_value(&policy_columns, tup, desc, PC_QUAL, &isnull);
-	push_expr(state, "using", d, isnull, relid);
-	d = hook_value(&policy_columns, tup, desc, PC_WITH_CHECK, &isnull);
-	push_expr(state, "with_check", d, isnull, relid);
-}
 
 /* Append the quoted names of an int2[] of column numbers of a relation. */
 static void
@@ -879,15 +799,6 @@ push_jsonb_stripped(JsonbParseState **state, Jsonb *jb, JsonbIteratorToken seq)
 	return res;
 }
 
-/* Whether a jsonb document is the JSON null. */
-static bool
-jsonb_is_null(Jsonb *jb)
-{
-	JsonbValue	v;
-
-	return JB_ROOT_IS_SCALAR(jb) && JsonbExtractScalar(&jb->root, &v) && v.type == jbvNull;
-}
-
 /*
  * Append a string as a JSON string literal, as escape_json() writes it
  * (runs of characters that need no escape are copied at once).
@@ -989,52 +900,6 @@ append_value_text(StringInfo out, JsonbValue *v)
 			break;
 		default:
 			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
-	}
-}
-
-/* Push the value of one column of a kind's row (not NULL) as the value of the pending key. */
-static void
-push_column(JsonbParseState **state, Datum d, Oid type)
-{
-	JsonbValue	v;
-
-	switch (type)
-	{
-		case BOOLOID:
-			push_bool(state, DatumGetBool(d));
-			break;
-		case INT2OID:
-			push_int(state, DatumGetInt16(d));
-			break;
-		case INT4OID:
-			push_int(state, DatumGetInt32(d));
-			break;
-		case INT8OID:
-			push_int(state, DatumGetInt64(d));
-			break;
-		case NUMERICOID:
-			v.type = jbvNumeric;
-			v.val.numeric = DatumGetNumericCopy(d);
-			(void) pushJsonbValue(state, WJB_VALUE, &v);
-			break;
-		case JSONBOID:
-			(void) push_jsonb_stripped(state, DatumGetJsonbPCopy(d), WJB_VALUE);
-			break;
-		case TEXTOID:
-		case VARCHAROID:
-			push_string(state, TextDatumGetCString(d));
-			break;
-		case NAMEOID:
-			push_string(state, pstrdup(NameStr(*DatumGetName(d))));
-			break;
-		default:
-			{
-				Oid			out;
-				bool		varlena;
-
-				getTypeOutputInfo(type, &out, &varlena);
-				push_string(state, OidOutputFunctionCall(out, d));
-			}
 	}
 }
 
@@ -1864,7 +1729,7 @@ object_comment(Oid classoid, Oid objoid, int32 subid)
 			Datum		value;
 
 			if (d->classoid != RelationRelationId && d->classoid != ConstraintRelationId &&
-				d->classoid != TriggerRelationId)
+				d->classoid != TriggerRelationId && d->classoid != PolicyRelationId)
 				continue;
 			if (d->classoid == RelationRelationId && scope_rel(d->objoid) == NULL)
 				continue;
@@ -3331,6 +3196,137 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 	return nrows;
 }
 
+/* A policy of a table in scope (read_policies). */
+typedef struct PolicyRow
+{
+	char	   *identity;		/* policy on schema.table */
+	HeapTuple	tup;			/* its pg_policy row (a copy) */
+	ScopeRel   *table;
+} PolicyRow;
+
+/*
+ * Native reader of the policy kind: the row level security policies of the
+ * tables in scope (not members of extensions); command, permissive, roles
+ * (sorted), comment, USING and WITH CHECK.
+ */
+static int
+read_policies(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
+{
+	SnapshotScope *sc = scope_get(schemas, relid_array);
+	PolicyRow **rows;
+	int			nrows = 0;
+	int			maxrows = 64;
+	CatalogScan cs;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	StringInfoData hashinput;
+
+	rows = palloc(sizeof(PolicyRow *) * maxrows);
+	catalog_scan_begin(&cs, PolicyRelationId, PolicyPolrelidPolnameIndexId, Anum_pg_policy_polrelid,
+					   sc->relids, sc->nrelids);
+	desc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
+		ScopeRel   *table;
+		PolicyRow  *row;
+
+		if ((table = scope_rel(pol->polrelid)) == NULL || table->ext_member)
+			continue;
+		if (nrows == maxrows)
+		{
+			maxrows *= 2;
+			rows = repalloc(rows, sizeof(PolicyRow *) * maxrows);
+		}
+		row = palloc(sizeof(PolicyRow));
+		row->identity = psprintf("%s on %s", quote_identifier(NameStr(pol->polname)), table->qualified);
+		row->tup = heap_copytuple(tup);
+		row->table = table;
+		rows[nrows++] = row;
+	}
+	catalog_scan_end(&cs);
+	qsort(rows, nrows, sizeof(PolicyRow *), cmp_row_identity);
+
+	initStringInfo(&hashinput);
+	for (int i = 0; i < nrows; i++)
+	{
+		PolicyRow  *row = rows[i];
+		Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(row->tup);
+		const char *command;
+		bool		isnull;
+		Datum		d;
+		char	   *comment;
+		JsonbValue *definition;
+
+		switch (pol->polcmd)
+		{
+			case ACL_SELECT_CHR:
+				command = "SELECT";
+				break;
+			case ACL_INSERT_CHR:
+				command = "INSERT";
+				break;
+			case ACL_UPDATE_CHR:
+				command = "UPDATE";
+				break;
+			case ACL_DELETE_CHR:
+				command = "DELETE";
+				break;
+			default:
+				command = "ALL";
+				break;
+		}
+		begin_object(state);
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_key(state, "command");
+		push_string(state, command);
+		push_key(state, "permissive");
+		push_bool(state, pol->polpermissive);
+		d = heap_getattr(row->tup, Anum_pg_policy_polroles, desc, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			int			n;
+			char	  **names;
+
+			deconstruct_array(DatumGetArrayTypeP(d), OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, NULL, &n);
+			names = palloc(sizeof(char *) * (n + 1));
+			for (int r = 0; r < n; r++)
+				names[r] = DatumGetObjectId(elems[r]) == ACL_ID_PUBLIC ? "public" :
+					role_name(DatumGetObjectId(elems[r]));
+			qsort(names, n, sizeof(char *), cmp_cstring);
+			if (n > 0)
+			{
+				push_key(state, "roles");
+				(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+				for (int r = 0; r < n; r++)
+				{
+					JsonbValue	v;
+
+					v.type = jbvString;
+					v.val.string.val = names[r];
+					v.val.string.len = strlen(names[r]);
+					(void) pushJsonbValue(state, WJB_ELEM, &v);
+				}
+				(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
+			}
+		}
+		if ((comment = object_comment(PolicyRelationId, pol->oid, 0)) != NULL)
+		{
+			push_key(state, "comment");
+			push_string(state, comment);
+		}
+		d = heap_getattr(row->tup, Anum_pg_policy_polqual, desc, &isnull);
+		push_expr(state, "using", d, isnull, pol->polrelid);
+		d = heap_getattr(row->tup, Anum_pg_policy_polwithcheck, desc, &isnull);
+		push_expr(state, "with_check", d, isnull, pol->polrelid);
+		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		finish_object(state, &hashinput, "policy", row->identity, row->table->qualified, definition);
+	}
+	pfree(hashinput.data);
+	return nrows;
+}
+
 /*
  * Push the rows of one kind's query as objects of the snapshot, and add
  * them to the fingerprint input.  Nothing goes through text but the input
@@ -3349,7 +3345,6 @@ append_kind(JsonbParseState **state, int kind_no, Datum *values, char *nulls,
 	TimestampTz t0;
 	StringInfoData hashinput;
 	TupleDesc	desc;
-	char	  **keys;
 
 	if (k->native != NULL)
 	{
@@ -3366,10 +3361,8 @@ append_kind(JsonbParseState **state, int kind_no, Datum *values, char *nulls,
 	 */
 	if (kind_plans[partial][kind_no] == NULL)
 	{
-		char	   *sql = k->columns ?
-			psprintf("SELECT * FROM (%s) q ORDER BY q._identity COLLATE \"C\"", k->sql) :
-			psprintf("SELECT * FROM (%s) q(identity, parent, definition)"
-					 " ORDER BY q.identity COLLATE \"C\"", k->sql);
+		char	   *sql = psprintf("SELECT * FROM (%s) q(identity, parent, definition)"
+								   " ORDER BY q.identity COLLATE \"C\"", k->sql);
 		SPIPlanPtr	plan;
 
 		sql = replace_all(sql, "$2::text[] IS NULL OR", partial ? "false OR" : "true OR");
@@ -3388,10 +3381,6 @@ append_kind(JsonbParseState **state, int kind_no, Datum *values, char *nulls,
 	/* SPI left us in its own context: what is pushed must outlive SPI_finish */
 	MemoryContextSwitchTo(cxt);
 	desc = SPI_tuptable->tupdesc;
-	/* the keys: the column names, copied (the result goes before the state does) */
-	keys = palloc0(sizeof(char *) * desc->natts);
-	for (int c = 2; c < desc->natts; c++)
-		keys[c] = pstrdup(NameStr(TupleDescAttr(desc, c)->attname));
 	initStringInfo(&hashinput);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -3400,52 +3389,25 @@ append_kind(JsonbParseState **state, int kind_no, Datum *values, char *nulls,
 		Datum		id_datum = SPI_getbinval(tup, desc, 1, &isnull);
 		char	   *identity;
 		char	   *parent = NULL;
+		Jsonb	   *jb;
 		JsonbValue *definition;
 
-		/* both text: no output function call needed */
+		/* both text: no output function call needed; no object without a definition */
 		if (isnull)
 			continue;
-		/* a whole-definition kind: no object without a definition */
-		if (!k->columns)
-		{
-			(void) SPI_getbinval(tup, desc, 3, &isnull);
-			if (isnull)
-				continue;
-		}
+		(void) SPI_getbinval(tup, desc, 3, &isnull);
+		if (isnull)
+			continue;
 		/* from here on, allocations are the object's (freed when it is finished) */
 		begin_object(state);
 		identity = TextDatumGetCString(id_datum);
 		id_datum = SPI_getbinval(tup, desc, 2, &isnull);
 		if (!isnull)
 			parent = TextDatumGetCString(id_datum);
-		if (!k->columns)
-		{
-			Jsonb	   *jb = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 3, &isnull));
-
-			if (!JB_ROOT_IS_OBJECT(jb))
-				elog(ERROR, "snapshot query for %s returned a definition that is not an object", k->kind);
-			definition = push_jsonb_stripped(state, jb, WJB_VALUE);
-		}
-		else
-		{
-			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-			for (int c = 2; c < desc->natts; c++)
-			{
-				Oid			type = TupleDescAttr(desc, c)->atttypid;
-				Datum		d;
-
-				if (keys[c][0] == '_')
-					continue;
-				d = SPI_getbinval(tup, desc, c + 1, &isnull);
-				if (isnull || (type == JSONBOID && jsonb_is_null(DatumGetJsonbP(d))))
-					continue;
-				push_key(state, keys[c]);
-				push_column(state, d, type);
-			}
-			if (k->hook)
-				k->hook(state, tup, desc);
-			definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		}
+		jb = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 3, &isnull));
+		if (!JB_ROOT_IS_OBJECT(jb))
+			elog(ERROR, "snapshot query for %s returned a definition that is not an object", k->kind);
+		definition = push_jsonb_stripped(state, jb, WJB_VALUE);
 		finish_object(state, &hashinput, k->kind, identity, parent, definition);
 		count++;
 	}
