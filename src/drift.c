@@ -184,7 +184,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'privileges', " ACL("t.typacl", "T", "t.typowner") "))"
 		" FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
 		" WHERE t.typtype IN ('e', 'c', 'd', 'r')"
-		" AND (t.typtype <> 'c' OR t.typrelid IN (SELECT tc.oid FROM pg_class tc WHERE tc.relkind = 'c'))"
+		" AND (t.typtype <> 'c' OR (SELECT tc.relkind FROM pg_class tc WHERE tc.oid = t.typrelid) = 'c')"
 		/*
 		 * a partial snapshot: by OID, through the catalog indexes (the row
 		 * types of the relations asked for, and the types named: split by
