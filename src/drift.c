@@ -135,13 +135,22 @@
  */
 typedef int (*NativeReader) (JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
 
+/*
+ * Whether a whole snapshot may have objects of a kind (false: the kind's
+ * query is not run at all).
+ */
+typedef bool (*KindPrecheck) (ArrayType *schemas);
+
 /* One object kind: its name, and the query or the reader describing its objects. */
 typedef struct SnapshotKind
 {
 	const char *kind;
 	const char *sql;			/* returns identity, parent, definition (jsonb) */
 	NativeReader native;		/* instead of sql */
+	KindPrecheck precheck;		/* NULL: always run */
 } SnapshotKind;
+
+static bool types_may_exist(ArrayType *schemas);
 
 static int	read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
 static int	read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relids);
@@ -158,12 +167,12 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'owner', pg_get_userbyid(n.nspowner), 'comment', " COMMENT("n.oid", "pg_namespace", "0") ","
 		" 'privileges', " ACL("n.nspacl", "n", "n.nspowner") "))"
 		" FROM pg_namespace n WHERE " NSF("n") " AND " NOTEXT("pg_namespace", "n.oid"),
-		NULL},
+		NULL, NULL},
 	{"extension",
 		"SELECT quote_ident(e.extname), NULL::text, jsonb_build_object("
 		" 'version', e.extversion, 'schema', quote_ident(en.nspname))"
 		" FROM pg_extension e JOIN pg_namespace en ON en.oid = e.extnamespace",
-		NULL},
+		NULL, NULL},
 	{"type",
 		"SELECT " QNAME("n", "t.typname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' END,"
@@ -196,17 +205,17 @@ static const SnapshotKind snapshot_kinds[] = {
 		"     WHERE x ~ " QUALIFIED_NAME_RE " OFFSET 0) q) i"
 		"     JOIN pg_namespace nn ON nn.nspname = i.p[1] JOIN pg_type nt ON nt.typnamespace = nn.oid AND nt.typname = i.p[2])))"
 		" AND " NSF("n") " AND " NOTEXT("pg_type", "t.oid"),
-		NULL},
+		NULL, types_may_exist},
 	/* read from pg_class directly (read_tables) */
-	{"table", NULL, read_tables},
+	{"table", NULL, read_tables, NULL},
 	/* read from pg_attribute directly (read_columns): the largest kind */
-	{"column", NULL, read_columns},
+	{"column", NULL, read_columns, NULL},
 	/* read from pg_constraint directly (read_constraints) */
-	{"constraint", NULL, read_constraints},
+	{"constraint", NULL, read_constraints, NULL},
 	/* read from pg_index directly (read_indexes) */
-	{"index", NULL, read_indexes},
+	{"index", NULL, read_indexes, NULL},
 	/* read from pg_trigger directly (read_triggers) */
-	{"trigger", NULL, read_triggers},
+	{"trigger", NULL, read_triggers, NULL},
 	{"view",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'kind', CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,"
@@ -218,7 +227,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'privileges', " ACL("c.relacl", "r", "c.relowner") "))"
 		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE c.relkind IN ('v', 'm') AND " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid"),
-		NULL},
+		NULL, NULL},
 	{"sequence",
 		"SELECT " QNAME("n", "c.relname") ", NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'type', format_type(s.seqtypid, NULL), 'start', s.seqstart, 'increment', s.seqincrement,"
@@ -232,7 +241,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE " NSF("n") " AND " NOTEXT("pg_class", "c.oid") " AND " ONLYREL("c.oid")
 		" AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.deptype = 'i')",
-		NULL},
+		NULL, NULL},
 	{"function",
 		"SELECT format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)), NULL::text,"
 		" jsonb_strip_nulls(jsonb_build_object("
@@ -243,9 +252,9 @@ static const SnapshotKind snapshot_kinds[] = {
 		" FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
 		" WHERE p.prokind IN ('f', 'p', 'w') AND " NSF("n") " AND " NOTEXT("pg_proc", "p.oid")
 		" AND " ONLY("format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes))"),
-		NULL},
+		NULL, NULL},
 	/* read from pg_policy directly (read_policies) */
-	{"policy", NULL, read_policies},
+	{"policy", NULL, read_policies, NULL},
 	{"event trigger",
 		"SELECT quote_ident(e.evtname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'event', e.evtevent, 'tags', (SELECT jsonb_agg(t ORDER BY t COLLATE \"C\") FROM unnest(e.evttags) t),"
@@ -253,7 +262,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		" 'enabled', CASE e.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
 		" 'owner', pg_get_userbyid(e.evtowner), 'comment', " COMMENT("e.oid", "pg_event_trigger", "0") "))"
 		" FROM pg_event_trigger e WHERE " NOTEXT("pg_event_trigger", "e.oid"),
-		NULL},
+		NULL, NULL},
 	{"publication",
 		"SELECT quote_ident(p.pubname), NULL::text, jsonb_strip_nulls(jsonb_build_object("
 		" 'all_tables', p.puballtables, 'insert', p.pubinsert, 'update', p.pubupdate, 'delete', p.pubdelete,"
@@ -262,7 +271,7 @@ static const SnapshotKind snapshot_kinds[] = {
 		"   FROM pg_publication_tables pt WHERE pt.pubname = p.pubname) END,"
 		" 'owner', pg_get_userbyid(p.pubowner), 'comment', " COMMENT("p.oid", "pg_publication", "0") "))"
 		" FROM pg_publication p",
-		NULL},
+		NULL, NULL},
 };
 
 /* the kept plan of each kind's query (prepared with search_path pinned) */
@@ -364,10 +373,24 @@ push_string(JsonbParseState **state, const char *str)
 static void
 push_int(JsonbParseState **state, int64 n)
 {
+	/* the small ones (column positions) made once per backend */
+	static Numeric small[MaxHeapAttributeNumber + 1];
 	JsonbValue	v;
 
 	v.type = jbvNumeric;
-	v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
+	if (n >= 0 && n <= MaxHeapAttributeNumber)
+	{
+		if (small[n] == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			small[n] = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
+			MemoryContextSwitchTo(old);
+		}
+		v.val.numeric = small[n];
+	}
+	else
+		v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
 	(void) pushJsonbValue(state, WJB_VALUE, &v);
 }
 
@@ -1282,6 +1305,7 @@ typedef struct ScopeRel
 	HeapTuple	tup;			/* a table's pg_class row (a copy), for read_tables */
 	ColumnInfo *cols;			/* a table's columns, by number - 1 (read_columns) */
 	int			ncols;
+	int16	   *positions;		/* their positions among those not dropped */
 } ScopeRel;
 
 /*
@@ -1345,6 +1369,7 @@ scope_add(SnapshotScope *sc, HeapTuple tup, TupleDesc desc)
 	r->relam = c->relam;
 	r->cols = NULL;
 	r->ncols = 0;
+	r->positions = NULL;
 	r->tup = (c->relkind == RELKIND_RELATION || c->relkind == RELKIND_PARTITIONED_TABLE ||
 			  c->relkind == RELKIND_FOREIGN_TABLE) ? heap_copytuple(tup) : NULL;
 	return r;
@@ -1941,18 +1966,6 @@ typedef struct NativeColumn
 	int			position;
 } NativeColumn;
 
-/* qsort comparator: by table, then column number. */
-static int
-cmp_column_position(const void *a, const void *b)
-{
-	const NativeColumn *x = (const NativeColumn *) a;
-	const NativeColumn *y = (const NativeColumn *) b;
-
-	if (x->relid != y->relid)
-		return x->relid < y->relid ? -1 : 1;
-	return (int) x->attnum - (int) y->attnum;
-}
-
 /* qsort comparator: by identity, bytewise. */
 static int
 cmp_column_identity(const void *a, const void *b)
@@ -2058,10 +2071,24 @@ read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 	}
 	catalog_scan_end(&cs);
 
-	/* positions among the columns not dropped, then the order of the snapshot */
-	qsort(cols, ncols, sizeof(NativeColumn), cmp_column_position);
+	/*
+	 * positions among the columns not dropped (from the table's columns by
+	 * number, as the scan kept them), then the order of the snapshot
+	 */
 	for (int i = 0; i < ncols; i++)
-		cols[i].position = (i > 0 && cols[i - 1].relid == cols[i].relid) ? cols[i - 1].position + 1 : 1;
+	{
+		ScopeRel   *t = scope_rel(cols[i].relid);
+
+		if (t->positions == NULL)
+		{
+			int			p = 0;
+
+			t->positions = palloc(sizeof(int16) * t->ncols);
+			for (int a = 0; a < t->ncols; a++)
+				t->positions[a] = t->cols[a].name ? ++p : 0;
+		}
+		cols[i].position = t->positions[cols[i].attnum - 1];
+	}
 	qsort(cols, ncols, sizeof(NativeColumn), cmp_column_identity);
 
 	ctl.keysize = sizeof(TypeNameKey);
@@ -3328,6 +3355,52 @@ read_policies(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_arra
 }
 
 /*
+ * Precheck of the type kind: whether a schema in scope may hold an enum,
+ * domain, range or composite type (one pass over pg_type, instead of the
+ * query's look at the relation of every table's row type).
+ */
+static bool
+types_may_exist(ArrayType *schemas)
+{
+	CatalogScan cs;
+	HeapTuple	tup;
+	bool		found = false;
+	Oid			last_nsp = InvalidOid;
+	bool		last_in_scope = false;
+
+	(void) scope_get(schemas, NULL);
+	catalog_scan_begin(&cs, TypeRelationId, InvalidOid, InvalidAttrNumber, NULL, 0);
+	while (!found && (tup = catalog_scan_next(&cs)) != NULL)
+	{
+		Form_pg_type t = (Form_pg_type) GETSTRUCT(tup);
+
+		if (t->typtype != TYPTYPE_ENUM && t->typtype != TYPTYPE_DOMAIN && t->typtype != TYPTYPE_RANGE &&
+			t->typtype != TYPTYPE_COMPOSITE)
+			continue;
+		if (t->typnamespace != last_nsp)
+		{
+			char	   *nspname = get_namespace_name(t->typnamespace);
+
+			last_nsp = t->typnamespace;
+			last_in_scope = nspname != NULL && schema_in_scope(nspname, schemas);
+		}
+		if (!last_in_scope)
+			continue;
+		/* a composite type of its own (not a relation's row type): the scope knows the relation */
+		if (t->typtype == TYPTYPE_COMPOSITE)
+		{
+			ScopeRel   *r = scope_rel(t->typrelid);
+
+			found = r == NULL || r->relkind == RELKIND_COMPOSITE_TYPE;
+		}
+		else
+			found = true;
+	}
+	catalog_scan_end(&cs);
+	return found;
+}
+
+/*
  * Push the rows of one kind's query as objects of the snapshot, and add
  * them to the fingerprint input.  Nothing goes through text but the input
  * of the hashes: a definition is built from the row's columns (one key per
@@ -3352,6 +3425,9 @@ append_kind(JsonbParseState **state, int kind_no, Datum *values, char *nulls,
 		return k->native(state, nulls[0] == 'n' ? NULL : DatumGetArrayTypeP(values[0]),
 						 partial ? DatumGetArrayTypeP(values[2]) : NULL);
 	}
+	if (!partial && k->precheck != NULL &&
+		!k->precheck(nulls[0] == 'n' ? NULL : DatumGetArrayTypeP(values[0])))
+		return 0;
 	/*
 	 * The objects of a kind in the C collation: the same order everywhere.
 	 * Plans are kept, one for a whole snapshot and one for a partial one:
