@@ -369,25 +369,38 @@ push_string(JsonbParseState **state, const char *str)
 	(void) pushJsonbValue(state, WJB_VALUE, &v);
 }
 
+/*
+ * The small integers pushed (column positions), made once per backend in
+ * slots of one array (so that a pointer into it tells which), and their text.
+ */
+typedef union SmallNumeric
+{
+	char		bytes[16];
+	int32		align;
+} SmallNumeric;
+
+static SmallNumeric small_numerics[MaxHeapAttributeNumber + 1];
+static char *small_numeric_texts[MaxHeapAttributeNumber + 1];
+
 /* Push an integer value. */
 static void
 push_int(JsonbParseState **state, int64 n)
 {
-	/* the small ones (column positions) made once per backend */
-	static Numeric small[MaxHeapAttributeNumber + 1];
 	JsonbValue	v;
 
 	v.type = jbvNumeric;
 	if (n >= 0 && n <= MaxHeapAttributeNumber)
 	{
-		if (small[n] == NULL)
+		if (small_numeric_texts[n] == NULL)
 		{
-			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+			Numeric		num = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
 
-			small[n] = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
-			MemoryContextSwitchTo(old);
+			if (VARSIZE(num) > sizeof(SmallNumeric))
+				elog(ERROR, "numeric %d does not fit its slot", (int) n);
+			memcpy(small_numerics[n].bytes, num, VARSIZE(num));
+			small_numeric_texts[n] = MemoryContextStrdup(TopMemoryContext, psprintf(INT64_FORMAT, n));
 		}
-		v.val.numeric = small[n];
+		v.val.numeric = (Numeric) small_numerics[n].bytes;
 	}
 	else
 		v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
@@ -822,6 +835,19 @@ push_jsonb_stripped(JsonbParseState **state, Jsonb *jb, JsonbIteratorToken seq)
 	return res;
 }
 
+/* Whether a numeric is one of the small integers push_int made (n: which). */
+static bool
+numeric_is_small_pushed(Numeric num, int64 *n)
+{
+	uintptr_t	p = (uintptr_t) num;
+	uintptr_t	first = (uintptr_t) small_numerics;
+
+	if (p < first || p >= first + sizeof(small_numerics) || (p - first) % sizeof(SmallNumeric) != 0)
+		return false;
+	*n = (int64) ((p - first) / sizeof(SmallNumeric));
+	return small_numeric_texts[*n] != NULL;
+}
+
 /*
  * Append a string as a JSON string literal, as escape_json() writes it
  * (runs of characters that need no escape are copied at once).
@@ -890,9 +916,22 @@ append_value_text(StringInfo out, JsonbValue *v)
 			append_json_string(out, v->val.string.val, v->val.string.len);
 			break;
 		case jbvNumeric:
-			appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out,
-																			NumericGetDatum(v->val.numeric))));
-			break;
+			{
+				/* a small integer pushed by push_int: its text is known */
+				Numeric		num = v->val.numeric;
+				int64		n;
+				bool		small = false;
+
+				if (numeric_is_small_pushed(num, &n))
+				{
+					appendStringInfoString(out, small_numeric_texts[n]);
+					small = true;
+				}
+				if (!small)
+					appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out,
+																					NumericGetDatum(num))));
+				break;
+			}
 		case jbvBool:
 			appendStringInfoString(out, v->val.boolean ? "true" : "false");
 			break;
