@@ -569,25 +569,106 @@ server_text(PGFunction fn, Oid oid, const char *what)
 	return TextDatumGetCString(result);
 }
 
-/* The text pg_get_expr() gives for a stored expression of a relation. */
+/*
+ * What rendering an expression needs besides the names of its columns,
+ * remembered by its stored bytes (maybe compressed: equal trees give equal
+ * bytes), so that a tree met again is neither decompressed nor scanned.
+ */
+typedef struct ExprShape
+{
+	uint64		hash;			/* key: hash of the stored bytes */
+	char	   *raw;			/* the stored bytes, to tell a collision */
+	int			rawlen;
+	int			id;				/* its number, in the keys of the renderings */
+	bool		shared;			/* no subquery: the text depends on column names only */
+	int			nvars;
+	long	   *attnos;			/* the column number of each Var, in order */
+	struct ExprShape *next;		/* another shape with the same hash */
+} ExprShape;
+
+/* this snapshot's shapes (created at its start, in its memory) */
+static HTAB *expr_shapes = NULL;
+static int	expr_shape_count = 0;
+
+/* The shape of a stored expression (made when first met). */
+static ExprShape *
+expr_shape(Datum expr)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(expr);
+	struct varlena *raw = VARATT_IS_EXTERNAL(v) ? pg_detoast_datum_packed(v) : v;
+	int			rawlen = VARSIZE_ANY(raw);
+	uint64		hash = hash_bytes_extended((const unsigned char *) raw, rawlen, 0);
+	ExprShape  *shape;
+	ExprShape  *first;
+	bool		found;
+	char	   *str;
+	int			max = 8;
+	MemoryContext old;
+
+	first = (ExprShape *) hash_search(expr_shapes, &hash, HASH_ENTER, &found);
+	if (found)
+		for (shape = first; shape != NULL; shape = shape->next)
+			if (shape->rawlen == rawlen && memcmp(shape->raw, raw, rawlen) == 0)
+				return shape;
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(expr_shapes));
+	shape = found ? palloc(sizeof(ExprShape)) : first;
+	if (found)
+	{
+		shape->next = first->next;
+		first->next = shape;
+	}
+	else
+		shape->next = NULL;
+	shape->hash = hash;
+	shape->raw = palloc(rawlen);
+	memcpy(shape->raw, raw, rawlen);
+	shape->rawlen = rawlen;
+	shape->id = ++expr_shape_count;
+	str = text_to_cstring((text *) raw);
+	shape->shared = strstr(str, "{QUERY") == NULL;
+	shape->nvars = 0;
+	shape->attnos = palloc(sizeof(long) * max);
+	/* the column numbers, in the order of the Vars */
+	for (const char *p = str; shape->shared && (p = strstr(p, ":varattno ")) != NULL;)
+	{
+		char	   *end;
+
+		if (shape->nvars == max)
+		{
+			max *= 2;
+			shape->attnos = repalloc(shape->attnos, sizeof(long) * max);
+		}
+		shape->attnos[shape->nvars++] = strtol(p + strlen(":varattno "), &end, 10);
+		p = end;
+	}
+	pfree(str);
+	MemoryContextSwitchTo(old);
+	return shape;
+}
+
+/*
+ * The text pg_get_expr() gives for a stored expression of a relation.  It
+ * depends only on the stored tree and the names of the columns its Vars
+ * refer to (also on the table's name when it has a subquery or a whole-row
+ * or system column reference): rendered once per distinct key.
+ */
 static char *
 expr_text(Datum expr, Oid relid)
 {
-	char	   *str = TextDatumGetCString(expr);
+	ExprShape  *shape = expr_shape(expr);
 	StringInfoData input;
-	bool		shared = strstr(str, "{QUERY") == NULL;
+	bool		shared = shape->shared;
 	ExprTextEntry *entry;
 	uint64		hash;
 	bool		found;
 	char	   *text;
 
 	initStringInfo(&input);
-	appendStringInfoString(&input, str);
+	appendStringInfo(&input, "%d", shape->id);
 	/* the names of the columns, in the order of the Vars */
-	for (const char *p = str; shared && (p = strstr(p, ":varattno ")) != NULL;)
+	for (int i = 0; shared && i < shape->nvars; i++)
 	{
-		char	   *end;
-		long		attno = strtol(p + strlen(":varattno "), &end, 10);
+		long		attno = shape->attnos[i];
 		const char *name;
 		Oid			typid;
 		Oid			collation;
@@ -600,7 +681,6 @@ expr_text(Datum expr, Oid relid)
 			appendStringInfoChar(&input, '\x01');
 			appendStringInfoString(&input, name);
 		}
-		p = end;
 	}
 	if (!shared)
 		appendStringInfo(&input, "\x02%u", relid);
@@ -631,7 +711,6 @@ expr_text(Datum expr, Oid relid)
 			(void) hash_search(expr_texts, &hash, HASH_REMOVE, NULL);
 	}
 	pfree(input.data);
-	pfree(str);
 	return text;
 }
 
@@ -728,6 +807,10 @@ reset_snapshot_caches(MemoryContext cxt)
 	ctl.hcxt = cxt;
 	expr_texts = hash_create("migrate snapshot expressions", 256, &ctl,
 							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.entrysize = sizeof(ExprShape);
+	expr_shapes = hash_create("migrate snapshot expression shapes", 256, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	expr_shape_count = 0;
 	/* freed at the end of the snapshot, or with the resource owner on error */
 	snapshot_hasher = migrate_hasher_create();
 	snapshot_fingerprint = migrate_hasher_create();
@@ -3656,6 +3739,8 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	AtEOXact_GUC(true, nest);
 	hash_destroy(expr_texts);
 	expr_texts = NULL;
+	hash_destroy(expr_shapes);
+	expr_shapes = NULL;
 	snapshot_scope = NULL;
 	migrate_hasher_free(snapshot_hasher);
 	snapshot_hasher = NULL;
