@@ -449,17 +449,45 @@ static MigrateHasher *snapshot_hasher = NULL;
 
 /* this snapshot's fingerprint: the hash of a line per object (kind, identity, hash) */
 static MigrateHasher *snapshot_fingerprint = NULL;
+static StringInfoData snapshot_fingerprint_buf;	/* lines not hashed yet */
+
+/* Hash the lines buffered. */
+static void
+fingerprint_flush(void)
+{
+	migrate_hasher_update(snapshot_fingerprint, snapshot_fingerprint_buf.data, snapshot_fingerprint_buf.len);
+	resetStringInfo(&snapshot_fingerprint_buf);
+}
 
 /* Add a line to the fingerprint input: three tab-separated fields (their lengths given). */
 static void
 fingerprint_line(const char *a, int alen, const char *b, int blen, const char *c, int clen)
 {
-	migrate_hasher_update(snapshot_fingerprint, a, alen);
-	migrate_hasher_update(snapshot_fingerprint, "\t", 1);
-	migrate_hasher_update(snapshot_fingerprint, b, blen);
-	migrate_hasher_update(snapshot_fingerprint, "\t", 1);
-	migrate_hasher_update(snapshot_fingerprint, c, clen);
-	migrate_hasher_update(snapshot_fingerprint, "\n", 1);
+	StringInfo	buf = &snapshot_fingerprint_buf;
+
+	/* hashed 64 kB at a time */
+	if (buf->len + alen + blen + clen + 3 > 65536)
+		fingerprint_flush();
+	appendBinaryStringInfo(buf, a, alen);
+	appendStringInfoCharMacro(buf, '\t');
+	appendBinaryStringInfo(buf, b, blen);
+	appendStringInfoCharMacro(buf, '\t');
+	appendBinaryStringInfo(buf, c, clen);
+	appendStringInfoCharMacro(buf, '\n');
+}
+
+/* The fingerprint, of all the lines added (the hasher freed). */
+static char *
+fingerprint_finish(void)
+{
+	char	   *fingerprint;
+
+	fingerprint_flush();
+	fingerprint = migrate_hasher_final_hex(snapshot_fingerprint);
+	migrate_hasher_free(snapshot_fingerprint);
+	snapshot_fingerprint = NULL;
+	pfree(snapshot_fingerprint_buf.data);
+	return fingerprint;
 }
 
 /*
@@ -815,6 +843,13 @@ reset_snapshot_caches(MemoryContext cxt)
 	snapshot_hasher = migrate_hasher_create();
 	snapshot_fingerprint = migrate_hasher_create();
 	migrate_hasher_reset(snapshot_fingerprint);
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		initStringInfo(&snapshot_fingerprint_buf);
+		enlargeStringInfo(&snapshot_fingerprint_buf, 65536);
+		MemoryContextSwitchTo(old);
+	}
 }
 
 /* The default operator class of a type for an access method (remembered). */
@@ -3744,9 +3779,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	snapshot_scope = NULL;
 	migrate_hasher_free(snapshot_hasher);
 	snapshot_hasher = NULL;
-	fingerprint = migrate_hasher_final_hex(snapshot_fingerprint);
-	migrate_hasher_free(snapshot_fingerprint);
-	snapshot_fingerprint = NULL;
+	fingerprint = fingerprint_finish();
 
 	/* the schemas asked for: an array, or null */
 	if (!schemas_null)
