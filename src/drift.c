@@ -1117,8 +1117,9 @@ objects_begin(void)
 	initStringInfo(&out->data);
 	out->max = 1024;
 	out->lengths = palloc(sizeof(uint32) * out->max);
+	/* a first block large enough for any usual object: reset, it is kept, so no malloc per object */
 	out->objcxt = AllocSetContextCreate(CurrentMemoryContext, "migrate snapshot object",
-										ALLOCSET_DEFAULT_SIZES);
+										0, 64 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
 	snapshot_objects = out;
 }
 
