@@ -311,6 +311,20 @@ static const char *const unmodeled_sql =
 "  UNION ALL SELECT 'transform', NULL FROM pg_transform tr WHERE " NOTEXT("pg_transform", "tr.oid") ""
 " ) u GROUP BY u.kind ORDER BY u.kind COLLATE \"C\"";
 
+/* "a.b": a qualified name from its quoted parts (psprintf's formatting costs more, 100,000 times over). */
+static char *
+join_names(const char *a, const char *b)
+{
+	size_t		alen = strlen(a);
+	size_t		blen = strlen(b);
+	char	   *name = palloc(alen + blen + 2);
+
+	memcpy(name, a, alen);
+	name[alen] = '.';
+	memcpy(name + alen + 1, b, blen + 1);
+	return name;
+}
+
 /* A copy of str with every occurrence of from replaced by to. */
 static char *
 replace_all(const char *str, const char *from, const char *to)
@@ -1519,7 +1533,7 @@ scope_add(SnapshotScope *sc, HeapTuple tup, TupleDesc desc)
 	r = hash_search(sc->rels, &c->oid, HASH_ENTER, NULL);
 	r->name = pstrdup(quote_identifier(NameStr(c->relname)));
 	r->schema = nsp->quoted;
-	r->qualified = psprintf("%s.%s", nsp->quoted, r->name);
+	r->qualified = join_names(nsp->quoted, r->name);
 	r->relkind = c->relkind;
 	r->ispartition = c->relispartition;
 	r->has_options = !heap_attisnull(tup, Anum_pg_class_reloptions, desc);
@@ -2214,7 +2228,7 @@ read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 		t->cols[a->attnum - 1].name = pstrdup(NameStr(a->attname));
 		t->cols[a->attnum - 1].typid = a->atttypid;
 		t->cols[a->attnum - 1].collation = a->attcollation;
-		c->identity = psprintf("%s.%s", t->qualified, quote_identifier(NameStr(a->attname)));
+		c->identity = join_names(t->qualified, quote_identifier(NameStr(a->attname)));
 		c->parent = t->qualified;
 		c->relid = a->attrelid;
 		c->attnum = a->attnum;
@@ -2493,7 +2507,7 @@ add_index_row(IndexRow ***rows, int *nrows, int *maxrows, ScopeIndex *index)
 	row = palloc(sizeof(IndexRow));
 	row->identity = index->rel->qualified;
 	/* the index's schema: an index is always in its table's */
-	row->parent = psprintf("%s.%s", index->rel->schema, index->table->name);
+	row->parent = join_names(index->rel->schema, index->table->name);
 	row->index = index;
 	(*rows)[(*nrows)++] = row;
 }
@@ -2806,7 +2820,7 @@ read_constraints(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_a
 			rows = repalloc(rows, sizeof(ConstraintRow *) * maxrows);
 		}
 		row = palloc(sizeof(ConstraintRow));
-		row->identity = psprintf("%s.%s", table->qualified, quote_identifier(NameStr(k->conname)));
+		row->identity = join_names(table->qualified, quote_identifier(NameStr(k->conname)));
 		row->table = table;
 		row->definition = constraint_definition(tup, desc);
 		row->oid = k->oid;
@@ -3027,7 +3041,7 @@ read_triggers(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_arra
 			rows = repalloc(rows, sizeof(TriggerRow *) * maxrows);
 		}
 		row = palloc(sizeof(TriggerRow));
-		row->identity = psprintf("%s.%s", table->qualified, quote_identifier(NameStr(tg->tgname)));
+		row->identity = join_names(table->qualified, quote_identifier(NameStr(tg->tgname)));
 		row->tup = heap_copytuple(tup);
 		row->table = table;
 		rows[nrows++] = row;
