@@ -1480,6 +1480,49 @@ typedef struct ScopeRel
 	int16	   *positions;		/* their positions among those not dropped */
 } ScopeRel;
 
+/* The scope's relations by OID: an open-addressing table (simplehash) of pointers to them. */
+typedef struct ScopeRelSlot
+{
+	Oid			relid;
+	char		status;
+	ScopeRel   *rel;
+} ScopeRelSlot;
+
+#define SH_PREFIX scoperels
+#define SH_ELEMENT_TYPE ScopeRelSlot
+#define SH_KEY_TYPE Oid
+#define SH_KEY relid
+#define SH_HASH_KEY(tb, key) murmurhash32(key)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* The relation of the scope with that OID (met, in scope or not), or NULL. */
+static inline ScopeRel *
+scoperels_find(scoperels_hash *rels, Oid relid)
+{
+	ScopeRelSlot *slot = scoperels_lookup(rels, relid);
+
+	return slot ? slot->rel : NULL;
+}
+
+/* The entry of a relation of the scope, made (zeroed) when new. */
+static ScopeRel *
+scoperels_enter(scoperels_hash *rels, Oid relid)
+{
+	bool		found;
+	ScopeRelSlot *slot = scoperels_insert(rels, relid, &found);
+
+	if (!found)
+	{
+		slot->rel = MemoryContextAllocZero(rels->ctx, sizeof(ScopeRel));
+		slot->rel->relid = relid;
+	}
+	return slot->rel;
+}
+
 /*
  * The relations of this snapshot: every relation of the schemas in scope
  * (a whole snapshot, read in one pass of pg_class), or those met so far (a
@@ -1488,7 +1531,7 @@ typedef struct ScopeRel
  */
 typedef struct SnapshotScope
 {
-	HTAB	   *rels;			/* ScopeRel by OID */
+	scoperels_hash *rels;		/* ScopeRel by OID */
 	HTAB	   *namespaces;		/* quoted name by OID, NULL when out of scope */
 	ArrayType  *schemas;		/* the schemas asked for (NULL: every user schema) */
 	bool		partial;
@@ -1530,7 +1573,7 @@ scope_add(SnapshotScope *sc, HeapTuple tup, TupleDesc desc)
 	}
 	if (nsp->quoted == NULL)
 		return NULL;
-	r = hash_search(sc->rels, &c->oid, HASH_ENTER, NULL);
+	r = scoperels_enter(sc->rels, c->oid);
 	r->name = pstrdup(quote_identifier(NameStr(c->relname)));
 	r->schema = nsp->quoted;
 	r->qualified = join_names(nsp->quoted, r->name);
@@ -1592,7 +1635,7 @@ scope_begin(ArrayType *schemas, const Oid *relids, int nrelids)
 	ctl.keysize = sizeof(Oid);
 	ctl.entrysize = sizeof(ScopeRel);
 	ctl.hcxt = CurrentMemoryContext;
-	sc->rels = hash_create("migrate snapshot relations", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	sc->rels = scoperels_create(CurrentMemoryContext, 1024, NULL);
 	ctl.entrysize = sizeof(ScopeNamespace);
 	sc->namespaces = hash_create("migrate snapshot schemas", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	catalog_scan_begin(&cs, RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, relids, nrelids);
@@ -1623,7 +1666,7 @@ scope_begin(ArrayType *schemas, const Oid *relids, int nrelids)
 				ScopeRel   *r;
 
 				if (d->classid == RelationRelationId && d->deptype == DEPENDENCY_EXTENSION &&
-					(r = hash_search(sc->rels, &d->objid, HASH_FIND, NULL)) != NULL)
+					(r = scoperels_find(sc->rels, d->objid)) != NULL)
 					r->ext_member = true;
 			}
 			systable_endscan(scan);
@@ -1633,12 +1676,12 @@ scope_begin(ArrayType *schemas, const Oid *relids, int nrelids)
 	table_close(deprel, AccessShareLock);
 	if (relids != NULL)
 	{
-		HASH_SEQ_STATUS seq;
-		ScopeRel   *r;
+		scoperels_iterator it;
+		ScopeRelSlot *slot;
 
-		hash_seq_init(&seq, sc->rels);
-		while ((r = hash_seq_search(&seq)) != NULL)
-			r->ext_member = is_extension_member(RelationRelationId, r->relid);
+		scoperels_start_iterate(sc->rels, &it);
+		while ((slot = scoperels_iterate(sc->rels, &it)) != NULL)
+			slot->rel->ext_member = is_extension_member(RelationRelationId, slot->relid);
 	}
 	return sc;
 }
@@ -1659,7 +1702,7 @@ scope_rel(Oid relid)
 	/* the catalogs list a relation's rows together: the last one asked for comes again */
 	if (OidIsValid(sc->last_relid) && sc->last_relid == relid)
 		return sc->last;
-	if ((r = hash_search(sc->rels, &relid, HASH_FIND, NULL)) != NULL || !sc->partial)
+	if ((r = scoperels_find(sc->rels, relid)) != NULL || !sc->partial)
 	{
 		sc->last_relid = relid;
 		sc->last = (r && r->qualified) ? r : NULL;
@@ -1675,8 +1718,7 @@ scope_rel(Oid relid)
 	if (r == NULL)
 	{
 		/* remembered as out of scope */
-		r = hash_search(sc->rels, &relid, HASH_ENTER, NULL);
-		memset(((char *) r) + sizeof(Oid), 0, sizeof(ScopeRel) - sizeof(Oid));
+		r = scoperels_enter(sc->rels, relid);
 	}
 	sc->last_relid = relid;
 	sc->last = r->qualified ? r : NULL;
@@ -1737,7 +1779,7 @@ scope_get(ArrayType *schemas, ArrayType *relid_array)
 	 */
 	if (relids == NULL && snapshot_objects != NULL)
 		enlargeStringInfo(&snapshot_objects->data,
-						  (int) Min((uint64) hash_get_num_entries(snapshot_scope->rels) * 1024, MaxAllocSize / 4));
+						  (int) Min((uint64) snapshot_scope->rels->members * 1024, MaxAllocSize / 4));
 	return snapshot_scope;
 }
 
@@ -3249,15 +3291,16 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 	/* the tables in scope, as the scope's read of pg_class met them */
 	rows = palloc(sizeof(TableRow *) * maxrows);
 	{
-		HASH_SEQ_STATUS seq;
-		ScopeRel   *r;
+		scoperels_iterator it;
+		ScopeRelSlot *slot;
 
 		if (sc->partial)
 			for (int i = 0; i < sc->nrelids; i++)
 				(void) scope_rel(sc->relids[i]);
-		hash_seq_init(&seq, sc->rels);
-		while ((r = hash_seq_search(&seq)) != NULL)
+		scoperels_start_iterate(sc->rels, &it);
+		while ((slot = scoperels_iterate(sc->rels, &it)) != NULL)
 		{
+			ScopeRel   *r = slot->rel;
 			TableRow   *row;
 			bool		asked = !sc->partial;
 
