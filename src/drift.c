@@ -5,24 +5,31 @@
  *	  with search_path pinned to pg_catalog), with a hash per object and a
  *	  fingerprint over all of them.
  *
- * One query per object kind runs through SPI in read-only mode, so all of
- * them see the same snapshot; each returns the identity and parent of its
- * objects, ordered by identity in the C collation, and either the whole
- * definition as jsonb (the rarer kinds) or one column per attribute, from
- * which the definition is pushed here straight into the result (no
- * jsonb_build_object per row, no text round trip; NULLs are left out).
- * Columns, the largest kind, are read from pg_attribute directly with the
- * same snapshot (read_columns), and what is read serves the other kinds'
- * definitions too.  The text comes from the server's own deparsers
- * (pg_get_functiondef, pg_get_expr, ...), with search_path pinned, so it
- * never depends on the caller's path; an expression (default, check,
- * index predicate, policy) is rendered once per distinct node tree and
- * column names.  Index definitions on plain columns and the definitions
- * of primary keys, unique constraints, foreign keys and checks are
- * written here, to the letter of pg_get_indexdef and pg_get_constraintdef,
- * which would open every table or scan pg_constraint once per constraint.
- * An object's hash is the first 128 bits (32 hex digits) of the SHA-256
- * of its definition's jsonb text.
+ * The kinds with many objects (tables, columns, constraints, indexes,
+ * triggers, policies) are read from the catalog directly, with the MVCC
+ * snapshot the SPI queries use: a whole snapshot reads each catalog once,
+ * sequentially; a partial one looks its relations up through the catalog
+ * indexes.  One scope of relations (pg_class once, members of extensions
+ * from pg_depend's reference index) serves all of them, and the columns
+ * read serve the definitions of the others.  The rarer kinds (schemas,
+ * extensions, types, views, sequences, functions, event triggers,
+ * publications) come from one query each through SPI in read-only mode,
+ * which returns the identity, parent and definition (jsonb) of each
+ * object ordered by identity in the C collation.  Index, constraint and
+ * plain trigger definitions are written here, to the letter of
+ * pg_get_indexdef, pg_get_constraintdef and pg_get_triggerdef (the shapes
+ * they cannot express are left to those functions); the other text comes
+ * from the server's own deparsers (pg_get_functiondef, pg_get_viewdef,
+ * pg_get_expr, ...), with search_path pinned, so it never depends on the
+ * caller's path; an expression (default, check, index predicate, policy)
+ * is rendered once per distinct node tree and column names.
+ * The document is written as it is read: each object is turned into jsonb
+ * when it is finished and appended, in jsonb's binary layout, to the
+ * objects array, whose header is put in front at the end (byte for byte
+ * what JsonbValueToJsonb gives for the whole tree, without ever holding
+ * it).  An object's hash is the first 128 bits (32 hex digits) of the
+ * SHA-256 of its definition's jsonb text; the fingerprint is the SHA-256
+ * of a line per object (kind, identity, hash).
  * Privileges are normalised through acldefault (a NULL ACL and the
  * explicit default compare equal).  Objects that belong to an extension
  * are left out (the extension is listed); kinds not modelled are counted
