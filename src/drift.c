@@ -439,6 +439,22 @@ push_bool(JsonbParseState **state, bool b)
 	(void) pushJsonbValue(state, WJB_VALUE, &v);
 }
 
+/* Push a member (key and string value) of an object being built. */
+static void
+push_string_member(JsonbParseState **state, const char *key, const char *str)
+{
+	push_key(state, key);
+	push_string(state, str);
+}
+
+/* Push a member (key and boolean value) of an object being built. */
+static void
+push_bool_member(JsonbParseState **state, const char *key, bool b)
+{
+	push_key(state, key);
+	push_bool(state, b);
+}
+
 /* ---------------------------------------------------------------------
  * The columns of the tables in scope, by (relation, number), as the
  * snapshot's read of pg_attribute met them (read_columns): the names the
@@ -1120,6 +1136,7 @@ typedef struct ObjectsOut
 	StringInfoData data;		/* the objects' containers, one after another; */
 								/* in the end, the document itself */
 	uint32	   *lengths;		/* the length of each, its leading padding included */
+	StringInfoData hashinput;	/* the text of the definition being hashed */
 	int			count;
 	int			max;
 	MemoryContext objcxt;		/* the object being built (reset after each) */
@@ -1136,6 +1153,7 @@ objects_begin(void)
 	ObjectsOut *out = palloc0(sizeof(ObjectsOut));
 
 	initStringInfo(&out->data);
+	initStringInfo(&out->hashinput);
 	out->max = 1024;
 	out->lengths = palloc(sizeof(uint32) * out->max);
 	/* a first block large enough for any usual object: reset, it is kept, so no malloc per object */
@@ -1348,7 +1366,7 @@ write_document(const DocMember *members, int n)
  * built for it.
  */
 static void
-finish_object(JsonbParseState **state, StringInfo hashinput, const char *kind,
+finish_object(JsonbParseState **state, const char *kind,
 			  const char *identity, const char *parent, JsonbValue *definition)
 {
 	ObjectsOut *out = snapshot_objects;
@@ -1360,9 +1378,9 @@ finish_object(JsonbParseState **state, StringInfo hashinput, const char *kind,
 	int			identitylen = strlen(identity);
 
 	Assert(*state == NULL);
-	resetStringInfo(hashinput);
-	append_value_text(hashinput, definition);
-	hash = migrate_hasher_hex(snapshot_hasher, hashinput->data, hashinput->len);
+	resetStringInfo(&out->hashinput);
+	append_value_text(&out->hashinput, definition);
+	hash = migrate_hasher_hex(snapshot_hasher, out->hashinput.data, out->hashinput.len);
 	/* its first 128 bits: as safe against a collision, and a tenth less text to send */
 	hash[OBJECT_HASH_HEX_DIGITS] = '\0';
 	fingerprint_line(kind, kindlen, identity, identitylen, hash, OBJECT_HASH_HEX_DIGITS);
@@ -2000,6 +2018,16 @@ object_comment(Oid classoid, Oid objoid, int32 subid)
 	return e ? e->text : NULL;
 }
 
+/* Push key "comment": the comment on an object (nothing when it has none). */
+static void
+push_comment(JsonbParseState **state, Oid classoid, Oid objoid, int32 subid)
+{
+	char	   *comment = object_comment(classoid, objoid, subid);
+
+	if (comment != NULL)
+		push_string_member(state, "comment", comment);
+}
+
 /* The name of a role as pg_get_userbyid() gives it. */
 static char *
 role_name(Oid roleid)
@@ -2226,7 +2254,6 @@ read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 	NativeColumn *cols;
 	int			ncols = 0;
 	int			maxcols = 1024;
-	StringInfoData hashinput;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	/* the default and generation expressions */
@@ -2316,7 +2343,6 @@ read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 	ctl.entrysize = sizeof(TypeNameEntry);
 	ctl.hcxt = cxt;
 	types = hash_create("migrate snapshot type names", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	initStringInfo(&hashinput);
 	for (int i = 0; i < ncols; i++)
 	{
 		NativeColumn *c = &cols[i];
@@ -2324,7 +2350,6 @@ read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 		TypeNameEntry *type;
 		bool		found;
 		TableText  *def;
-		char	   *comment;
 		JsonbValue *definition;
 
 		memset(&tkey, 0, sizeof(tkey));
@@ -2343,8 +2368,7 @@ read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 		}
 		begin_object(state);
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_key(state, "type");
-		push_string(state, type->name);
+		push_string_member(state, "type", type->name);
 		if (c->collation != type->collation)
 		{
 			HeapTuple	colltup = SearchSysCache1(COLLOID, ObjectIdGetDatum(c->collation));
@@ -2356,35 +2380,27 @@ read_columns(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 
 				if (nspname != NULL)
 				{
-					push_key(state, "collation");
-					push_string(state, quote_qualified_identifier(nspname, NameStr(coll->collname)));
+					push_string_member(state, "collation", quote_qualified_identifier(nspname, NameStr(coll->collname)));
 				}
 				ReleaseSysCache(colltup);
 			}
 		}
-		push_key(state, "not_null");
-		push_bool(state, c->notnull);
+		push_bool_member(state, "not_null", c->notnull);
 		def = table_text(defaults, c->relid, c->attnum);
 		if (def != NULL && (c->generated == '\0' || c->generated == ATTRIBUTE_GENERATED_STORED))
 			push_expr(state, c->generated == '\0' ? "default" : "generated", def->text, false, c->relid);
 		if (c->identity_kind == ATTRIBUTE_IDENTITY_ALWAYS || c->identity_kind == ATTRIBUTE_IDENTITY_BY_DEFAULT)
 		{
-			push_key(state, "identity");
-			push_string(state, c->identity_kind == ATTRIBUTE_IDENTITY_ALWAYS ? "always" : "by default");
+			push_string_member(state, "identity", c->identity_kind == ATTRIBUTE_IDENTITY_ALWAYS ? "always" : "by default");
 		}
 		push_key(state, "position");
 		push_int(state, c->position);
-		if ((comment = object_comment(RelationRelationId, c->relid, c->attnum)) != NULL)
-		{
-			push_key(state, "comment");
-			push_string(state, comment);
-		}
+		push_comment(state, RelationRelationId, c->relid, c->attnum);
 		if (c->acl != NULL)
 			push_acl(state, "privileges", c->acl);
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, &hashinput, "column", c->identity, c->parent, definition);
+		finish_object(state, "column", c->identity, c->parent, definition);
 	}
-	pfree(hashinput.data);
 	return ncols;
 }
 
@@ -2539,26 +2555,90 @@ cmp_row_identity(const void *a, const void *b)
 	return strcmp(**(char *const *const *) a, **(char *const *const *) b);
 }
 
+/* The rows a native reader collects, to write them in the order of their identities. */
+typedef struct RowList
+{
+	void	  **rows;			/* each row's first member: its identity (char *) */
+	int			count;
+	int			max;
+} RowList;
+
+/* Start a list of rows. */
+static void
+rowlist_init(RowList *list)
+{
+	list->max = 256;
+	list->count = 0;
+	list->rows = palloc(sizeof(void *) * list->max);
+}
+
+/* A new row (zeroed) of the size given, added to the list. */
+static void *
+rowlist_add(RowList *list, size_t size)
+{
+	if (list->count == list->max)
+	{
+		list->max *= 2;
+		list->rows = repalloc(list->rows, sizeof(void *) * list->max);
+	}
+	return list->rows[list->count++] = palloc0(size);
+}
+
+/* Sort the rows by identity, bytewise (the C collation). */
+static void
+rowlist_sort(RowList *list)
+{
+	qsort(list->rows, list->count, sizeof(void *), cmp_row_identity);
+}
+
+/* Takes a catalog row about a table in scope into rows (or leaves it out). */
+typedef void (*TableRowCollector) (RowList *rows, HeapTuple tup, TupleDesc desc, ScopeRel *table);
+
+/*
+ * The rows of a catalog about relations (relatt: their OID, the first
+ * column of index), sorted by identity: each row about a relation in scope
+ * that is not a member of an extension is given to collect.  A whole
+ * snapshot reads the catalog once; a partial one through the index.
+ * Returns the catalog's tuple descriptor.
+ */
+static TupleDesc
+collect_table_rows(RowList *rows, Oid catalog, Oid index, AttrNumber relatt, TableRowCollector collect)
+{
+	SnapshotScope *sc = snapshot_scope;
+	CatalogScan cs;
+	HeapTuple	tup;
+	TupleDesc	desc;
+
+	rowlist_init(rows);
+	catalog_scan_begin(&cs, catalog, index, relatt, sc->relids, sc->nrelids);
+	desc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
+	while ((tup = catalog_scan_next(&cs)) != NULL)
+	{
+		bool		isnull;
+		ScopeRel   *table = scope_rel(DatumGetObjectId(heap_getattr(tup, relatt, desc, &isnull)));
+
+		if (table != NULL && !table->ext_member)
+			collect(rows, tup, desc, table);
+	}
+	catalog_scan_end(&cs);
+	rowlist_sort(rows);
+	return desc;
+}
+
 /* Add an index to the rows of read_indexes, when the snapshot describes it. */
 static void
-add_index_row(IndexRow ***rows, int *nrows, int *maxrows, ScopeIndex *index)
+add_index_row(RowList *rows, ScopeIndex *index)
 {
 	IndexRow   *row;
 
 	/* not the partitions of partitioned indexes, nor the indexes of extensions' tables */
 	if (index == NULL || index->definition == NULL)
 		return;
-	if (*nrows == *maxrows)
-	{
-		*maxrows *= 2;
-		*rows = repalloc(*rows, sizeof(IndexRow *) * *maxrows);
-	}
-	row = palloc(sizeof(IndexRow));
+	row = rowlist_add(rows, sizeof(IndexRow));
 	row->identity = index->rel->qualified;
 	/* the index's schema: an index is always in its table's */
 	row->parent = join_names(index->rel->schema, index->table->name);
 	row->index = index;
-	(*rows)[(*nrows)++] = row;
 }
 
 /*
@@ -2570,13 +2650,10 @@ static int
 read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
 	SnapshotScope *sc = scope_get(schemas, relid_array);
-	IndexRow  **rows;
-	int			nrows = 0;
-	int			maxrows = 1024;
-	StringInfoData hashinput;
+	RowList		rows;
 	HTAB	   *seen = NULL;
 
-	rows = palloc(sizeof(IndexRow *) * maxrows);
+	rowlist_init(&rows);
 	if (!sc->partial)
 	{
 		/* every index in scope */
@@ -2585,7 +2662,7 @@ read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 
 		hash_seq_init(&seq, scope_indexes());
 		while ((e = hash_seq_search(&seq)) != NULL)
-			add_index_row(&rows, &nrows, &maxrows, e);
+			add_index_row(&rows, e);
 	}
 	else
 	{
@@ -2611,36 +2688,27 @@ read_indexes(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array
 
 			hash_seq_init(&seq, seen);
 			while ((indexrelid = hash_seq_search(&seq)) != NULL)
-				add_index_row(&rows, &nrows, &maxrows, scope_index(*indexrelid));
+				add_index_row(&rows, scope_index(*indexrelid));
 		}
 	}
-	qsort(rows, nrows, sizeof(IndexRow *), cmp_row_identity);
+	rowlist_sort(&rows);
 
-	initStringInfo(&hashinput);
-	for (int i = 0; i < nrows; i++)
+	for (int i = 0; i < rows.count; i++)
 	{
-		ScopeIndex *index = rows[i]->index;
-		char	   *comment;
+		IndexRow   *row = rows.rows[i];
+		ScopeIndex *index = row->index;
 		JsonbValue *definition;
 
 		begin_object(state);
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_key(state, "valid");
-		push_bool(state, index->valid);
-		push_key(state, "clustered");
-		push_bool(state, index->clustered);
-		if ((comment = object_comment(RelationRelationId, index->indexrelid, 0)) != NULL)
-		{
-			push_key(state, "comment");
-			push_string(state, comment);
-		}
-		push_key(state, "definition");
-		push_string(state, index->definition);
+		push_bool_member(state, "valid", index->valid);
+		push_bool_member(state, "clustered", index->clustered);
+		push_comment(state, RelationRelationId, index->indexrelid, 0);
+		push_string_member(state, "definition", index->definition);
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, &hashinput, "index", rows[i]->identity, rows[i]->parent, definition);
+		finish_object(state, "index", row->identity, row->parent, definition);
 	}
-	pfree(hashinput.data);
-	return nrows;
+	return rows.count;
 }
 
 /* A constraint of a table in scope (read_constraints). */
@@ -2831,6 +2899,27 @@ constraint_type_name(char contype)
 	}
 }
 
+/* Collector of read_constraints: not the clones of a partitioned table's, nor inherited checks. */
+static void
+collect_constraint(RowList *rows, HeapTuple tup, TupleDesc desc, ScopeRel *table)
+{
+	Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT(tup);
+	ConstraintRow *row;
+
+	if (OidIsValid(k->conparentid) || (!k->conislocal && k->contype == CONSTRAINT_CHECK))
+		return;
+	row = rowlist_add(rows, sizeof(ConstraintRow));
+	row->identity = join_names(table->qualified, quote_identifier(NameStr(k->conname)));
+	row->table = table;
+	row->definition = constraint_definition(tup, desc);
+	row->oid = k->oid;
+	row->contype = k->contype;
+	row->validated = k->convalidated;
+	row->deferrable = k->condeferrable;
+	row->deferred = k->condeferred;
+	row->noinherit = k->connoinherit;
+}
+
 /*
  * Native reader of the constraint kind: the constraints of the relations
  * in scope (not members of extensions) that are not inherited from a
@@ -2840,80 +2929,30 @@ constraint_type_name(char contype)
 static int
 read_constraints(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
-	SnapshotScope *sc = scope_get(schemas, relid_array);
-	ConstraintRow **rows;
-	int			nrows = 0;
-	int			maxrows = 1024;
-	CatalogScan cs;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	StringInfoData hashinput;
+	RowList		rows;
 
-	rows = palloc(sizeof(ConstraintRow *) * maxrows);
-	catalog_scan_begin(&cs, ConstraintRelationId, ConstraintRelidTypidNameIndexId, Anum_pg_constraint_conrelid,
-					   sc->relids, sc->nrelids);
-	desc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
-	while ((tup = catalog_scan_next(&cs)) != NULL)
+	(void) scope_get(schemas, relid_array);
+	(void) collect_table_rows(&rows, ConstraintRelationId, ConstraintRelidTypidNameIndexId,
+							  Anum_pg_constraint_conrelid, collect_constraint);
+
+	for (int i = 0; i < rows.count; i++)
 	{
-		Form_pg_constraint k = (Form_pg_constraint) GETSTRUCT(tup);
-		ScopeRel   *table;
-		ConstraintRow *row;
-
-		if (!OidIsValid(k->conrelid) || OidIsValid(k->conparentid) ||
-			(!k->conislocal && k->contype == CONSTRAINT_CHECK) ||
-			(table = scope_rel(k->conrelid)) == NULL || table->ext_member)
-			continue;
-		if (nrows == maxrows)
-		{
-			maxrows *= 2;
-			rows = repalloc(rows, sizeof(ConstraintRow *) * maxrows);
-		}
-		row = palloc(sizeof(ConstraintRow));
-		row->identity = join_names(table->qualified, quote_identifier(NameStr(k->conname)));
-		row->table = table;
-		row->definition = constraint_definition(tup, desc);
-		row->oid = k->oid;
-		row->contype = k->contype;
-		row->validated = k->convalidated;
-		row->deferrable = k->condeferrable;
-		row->deferred = k->condeferred;
-		row->noinherit = k->connoinherit;
-		rows[nrows++] = row;
-	}
-	catalog_scan_end(&cs);
-	qsort(rows, nrows, sizeof(ConstraintRow *), cmp_row_identity);
-
-	initStringInfo(&hashinput);
-	for (int i = 0; i < nrows; i++)
-	{
-		ConstraintRow *row = rows[i];
-		char	   *comment;
+		ConstraintRow *row = rows.rows[i];
 		JsonbValue *definition;
 
 		begin_object(state);
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_key(state, "type");
-		push_string(state, constraint_type_name(row->contype));
-		push_key(state, "validated");
-		push_bool(state, row->validated);
-		push_key(state, "deferrable");
-		push_bool(state, row->deferrable);
-		push_key(state, "initially_deferred");
-		push_bool(state, row->deferred);
-		push_key(state, "no_inherit");
-		push_bool(state, row->noinherit);
-		if ((comment = object_comment(ConstraintRelationId, row->oid, 0)) != NULL)
-		{
-			push_key(state, "comment");
-			push_string(state, comment);
-		}
-		push_key(state, "definition");
-		push_string(state, row->definition);
+		push_string_member(state, "type", constraint_type_name(row->contype));
+		push_bool_member(state, "validated", row->validated);
+		push_bool_member(state, "deferrable", row->deferrable);
+		push_bool_member(state, "initially_deferred", row->deferred);
+		push_bool_member(state, "no_inherit", row->noinherit);
+		push_comment(state, ConstraintRelationId, row->oid, 0);
+		push_string_member(state, "definition", row->definition);
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, &hashinput, "constraint", row->identity, row->table->qualified, definition);
+		finish_object(state, "constraint", row->identity, row->table->qualified, definition);
 	}
-	pfree(hashinput.data);
-	return nrows;
+	return rows.count;
 }
 
 /* A trigger of a relation in scope (read_triggers). */
@@ -3053,6 +3092,21 @@ trigger_definition(TriggerRow *row, TupleDesc desc)
 	return def;
 }
 
+/* Collector of read_triggers: not internal triggers, nor the clones of a partitioned table's. */
+static void
+collect_trigger(RowList *rows, HeapTuple tup, TupleDesc desc, ScopeRel *table)
+{
+	Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
+	TriggerRow *row;
+
+	if (tg->tgisinternal || OidIsValid(tg->tgparentid))
+		return;
+	row = rowlist_add(rows, sizeof(TriggerRow));
+	row->identity = join_names(table->qualified, quote_identifier(NameStr(tg->tgname)));
+	row->tup = heap_copytuple(tup);
+	row->table = table;
+}
+
 /*
  * Native reader of the trigger kind: the triggers of the relations in
  * scope (not members of extensions) that are neither internal nor clones
@@ -3061,50 +3115,19 @@ trigger_definition(TriggerRow *row, TupleDesc desc)
 static int
 read_triggers(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
-	SnapshotScope *sc = scope_get(schemas, relid_array);
-	TriggerRow **rows;
-	int			nrows = 0;
-	int			maxrows = 1024;
-	CatalogScan cs;
-	HeapTuple	tup;
+	RowList		rows;
 	TupleDesc	desc;
-	StringInfoData hashinput;
 
+	(void) scope_get(schemas, relid_array);
 	trigger_functions = NULL;	/* in the scope's memory: a new one per snapshot */
-	rows = palloc(sizeof(TriggerRow *) * maxrows);
-	catalog_scan_begin(&cs, TriggerRelationId, TriggerRelidNameIndexId, Anum_pg_trigger_tgrelid,
-					   sc->relids, sc->nrelids);
-	desc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
-	while ((tup = catalog_scan_next(&cs)) != NULL)
-	{
-		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
-		ScopeRel   *table;
-		TriggerRow *row;
+	desc = collect_table_rows(&rows, TriggerRelationId, TriggerRelidNameIndexId, Anum_pg_trigger_tgrelid,
+							  collect_trigger);
 
-		if (tg->tgisinternal || OidIsValid(tg->tgparentid) ||
-			(table = scope_rel(tg->tgrelid)) == NULL || table->ext_member)
-			continue;
-		if (nrows == maxrows)
-		{
-			maxrows *= 2;
-			rows = repalloc(rows, sizeof(TriggerRow *) * maxrows);
-		}
-		row = palloc(sizeof(TriggerRow));
-		row->identity = join_names(table->qualified, quote_identifier(NameStr(tg->tgname)));
-		row->tup = heap_copytuple(tup);
-		row->table = table;
-		rows[nrows++] = row;
-	}
-	catalog_scan_end(&cs);
-	qsort(rows, nrows, sizeof(TriggerRow *), cmp_row_identity);
-
-	initStringInfo(&hashinput);
-	for (int i = 0; i < nrows; i++)
+	for (int i = 0; i < rows.count; i++)
 	{
-		TriggerRow *row = rows[i];
+		TriggerRow *row = rows.rows[i];
 		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(row->tup);
 		const char *enabled = NULL;
-		char	   *comment;
 		JsonbValue *definition;
 
 		switch (tg->tgenabled)
@@ -3124,23 +3147,16 @@ read_triggers(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_arra
 		}
 		begin_object(state);
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_key(state, "definition");
-		push_string(state, trigger_definition(row, desc));
+		push_string_member(state, "definition", trigger_definition(row, desc));
 		if (enabled != NULL)
 		{
-			push_key(state, "enabled");
-			push_string(state, enabled);
+			push_string_member(state, "enabled", enabled);
 		}
-		if ((comment = object_comment(TriggerRelationId, tg->oid, 0)) != NULL)
-		{
-			push_key(state, "comment");
-			push_string(state, comment);
-		}
+		push_comment(state, TriggerRelationId, tg->oid, 0);
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, &hashinput, "trigger", row->identity, row->table->qualified, definition);
+		finish_object(state, "trigger", row->identity, row->table->qualified, definition);
 	}
-	pfree(hashinput.data);
-	return nrows;
+	return rows.count;
 }
 
 /* The name of a relation as format('%I.%I') writes it, in scope or not (NULL: none). */
@@ -3221,8 +3237,7 @@ push_parents(JsonbParseState **state, Oid relid, bool ispartition)
 			continue;
 		if (ispartition)
 		{
-			push_key(state, "partition_of");
-			push_string(state, name);
+			push_string_member(state, "partition_of", name);
 			break;
 		}
 		if (!any)
@@ -3272,14 +3287,11 @@ static int
 read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
 	SnapshotScope *sc = scope_get(schemas, relid_array);
-	TableRow  **rows;
-	int			nrows = 0;
-	int			maxrows = 1024;
+	RowList		rows;
 	HTAB	   *children = NULL;
 	CatalogScan cs;
 	HeapTuple	tup;
 	TupleDesc	desc;
-	StringInfoData hashinput;
 
 	/* a whole snapshot: the tables that have parents, in one read of pg_inherits */
 	if (!sc->partial)
@@ -3296,7 +3308,7 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 		catalog_scan_end(&cs);
 	}
 	/* the tables in scope, as the scope's read of pg_class met them */
-	rows = palloc(sizeof(TableRow *) * maxrows);
+	rowlist_init(&rows);
 	{
 		scoperels_iterator it;
 		ScopeRelSlot *slot;
@@ -3317,15 +3329,9 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 				asked = sc->relids[i] == r->relid;
 			if (!asked)
 				continue;
-			if (nrows == maxrows)
-			{
-				maxrows *= 2;
-				rows = repalloc(rows, sizeof(TableRow *) * maxrows);
-			}
-			row = palloc(sizeof(TableRow));
+			row = rowlist_add(&rows, sizeof(TableRow));
 			row->identity = r->qualified;
 			row->tup = r->tup;
-			rows[nrows++] = row;
 		}
 	}
 	{
@@ -3334,24 +3340,21 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 		desc = CreateTupleDescCopy(RelationGetDescr(rel));
 		table_close(rel, AccessShareLock);
 	}
-	qsort(rows, nrows, sizeof(TableRow *), cmp_row_identity);
+	rowlist_sort(&rows);
 
-	initStringInfo(&hashinput);
-	for (int i = 0; i < nrows; i++)
+	for (int i = 0; i < rows.count; i++)
 	{
-		TableRow   *row = rows[i];
+		TableRow   *row = rows.rows[i];
 		Form_pg_class c = (Form_pg_class) GETSTRUCT(row->tup);
 		const char *persistence = NULL;
 		const char *replident = NULL;
-		char	   *comment;
 		bool		isnull;
 		Datum		d;
 		JsonbValue *definition;
 
 		begin_object(state);
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_key(state, "kind");
-		push_string(state, c->relkind == RELKIND_RELATION ? "table" :
+		push_string_member(state, "kind", c->relkind == RELKIND_RELATION ? "table" :
 					c->relkind == RELKIND_PARTITIONED_TABLE ? "partitioned table" : "foreign table");
 		switch (c->relpersistence)
 		{
@@ -3367,13 +3370,11 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 		}
 		if (persistence != NULL)
 		{
-			push_key(state, "persistence");
-			push_string(state, persistence);
+			push_string_member(state, "persistence", persistence);
 		}
 		if (c->relkind == RELKIND_PARTITIONED_TABLE)
 		{
-			push_key(state, "partition_key");
-			push_string(state, server_text(pg_get_partkeydef, c->oid, "relation"));
+			push_string_member(state, "partition_key", server_text(pg_get_partkeydef, c->oid, "relation"));
 		}
 		if (children == NULL || hash_search(children, &c->oid, HASH_FIND, NULL) != NULL)
 			push_parents(state, c->oid, c->relispartition);
@@ -3384,8 +3385,7 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 			d = heap_getattr(row->tup, Anum_pg_class_relpartbound, desc, &isnull);
 			if (!isnull && (bound = server_expr_text(d, c->oid)) != NULL)
 			{
-				push_key(state, "partition_bound");
-				push_string(state, bound);
+				push_string_member(state, "partition_bound", bound);
 			}
 		}
 		switch (c->relreplident)
@@ -3409,13 +3409,10 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 		}
 		if (replident != NULL)
 		{
-			push_key(state, "replica_identity");
-			push_string(state, replident);
+			push_string_member(state, "replica_identity", replident);
 		}
-		push_key(state, "row_level_security");
-		push_bool(state, c->relrowsecurity);
-		push_key(state, "force_row_level_security");
-		push_bool(state, c->relforcerowsecurity);
+		push_bool_member(state, "row_level_security", c->relrowsecurity);
+		push_bool_member(state, "force_row_level_security", c->relforcerowsecurity);
 		d = heap_getattr(row->tup, Anum_pg_class_reloptions, desc, &isnull);
 		push_sorted_text_array(state, "options", d, isnull);
 		if (OidIsValid(c->relam))
@@ -3424,25 +3421,18 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 
 			if (am != NULL)
 			{
-				push_key(state, "access_method");
-				push_string(state, am);
+				push_string_member(state, "access_method", am);
 			}
 		}
-		push_key(state, "owner");
-		push_string(state, role_name(c->relowner));
-		if ((comment = object_comment(RelationRelationId, c->oid, 0)) != NULL)
-		{
-			push_key(state, "comment");
-			push_string(state, comment);
-		}
+		push_string_member(state, "owner", role_name(c->relowner));
+		push_comment(state, RelationRelationId, c->oid, 0);
 		d = heap_getattr(row->tup, Anum_pg_class_relacl, desc, &isnull);
 		if (!isnull && !aclequal(DatumGetAclP(d), acldefault(OBJECT_TABLE, c->relowner)))
 			push_acl(state, "privileges", DatumGetAclP(d));
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, &hashinput, "table", row->identity, NULL, definition);
+		finish_object(state, "table", row->identity, NULL, definition);
 	}
-	pfree(hashinput.data);
-	return nrows;
+	return rows.count;
 }
 
 /* A policy of a table in scope (read_policies). */
@@ -3453,6 +3443,18 @@ typedef struct PolicyRow
 	ScopeRel   *table;
 } PolicyRow;
 
+/* Collector of read_policies: every policy. */
+static void
+collect_policy(RowList *rows, HeapTuple tup, TupleDesc desc, ScopeRel *table)
+{
+	Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
+	PolicyRow  *row = rowlist_add(rows, sizeof(PolicyRow));
+
+	row->identity = psprintf("%s on %s", quote_identifier(NameStr(pol->polname)), table->qualified);
+	row->tup = heap_copytuple(tup);
+	row->table = table;
+}
+
 /*
  * Native reader of the policy kind: the row level security policies of the
  * tables in scope (not members of extensions); command, permissive, roles
@@ -3461,50 +3463,20 @@ typedef struct PolicyRow
 static int
 read_policies(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 {
-	SnapshotScope *sc = scope_get(schemas, relid_array);
-	PolicyRow **rows;
-	int			nrows = 0;
-	int			maxrows = 64;
-	CatalogScan cs;
-	HeapTuple	tup;
+	RowList		rows;
 	TupleDesc	desc;
-	StringInfoData hashinput;
 
-	rows = palloc(sizeof(PolicyRow *) * maxrows);
-	catalog_scan_begin(&cs, PolicyRelationId, PolicyPolrelidPolnameIndexId, Anum_pg_policy_polrelid,
-					   sc->relids, sc->nrelids);
-	desc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
-	while ((tup = catalog_scan_next(&cs)) != NULL)
+	(void) scope_get(schemas, relid_array);
+	desc = collect_table_rows(&rows, PolicyRelationId, PolicyPolrelidPolnameIndexId, Anum_pg_policy_polrelid,
+							  collect_policy);
+
+	for (int i = 0; i < rows.count; i++)
 	{
-		Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
-		ScopeRel   *table;
-		PolicyRow  *row;
-
-		if ((table = scope_rel(pol->polrelid)) == NULL || table->ext_member)
-			continue;
-		if (nrows == maxrows)
-		{
-			maxrows *= 2;
-			rows = repalloc(rows, sizeof(PolicyRow *) * maxrows);
-		}
-		row = palloc(sizeof(PolicyRow));
-		row->identity = psprintf("%s on %s", quote_identifier(NameStr(pol->polname)), table->qualified);
-		row->tup = heap_copytuple(tup);
-		row->table = table;
-		rows[nrows++] = row;
-	}
-	catalog_scan_end(&cs);
-	qsort(rows, nrows, sizeof(PolicyRow *), cmp_row_identity);
-
-	initStringInfo(&hashinput);
-	for (int i = 0; i < nrows; i++)
-	{
-		PolicyRow  *row = rows[i];
+		PolicyRow  *row = rows.rows[i];
 		Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(row->tup);
 		const char *command;
 		bool		isnull;
 		Datum		d;
-		char	   *comment;
 		JsonbValue *definition;
 
 		switch (pol->polcmd)
@@ -3527,10 +3499,8 @@ read_policies(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_arra
 		}
 		begin_object(state);
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_key(state, "command");
-		push_string(state, command);
-		push_key(state, "permissive");
-		push_bool(state, pol->polpermissive);
+		push_string_member(state, "command", command);
+		push_bool_member(state, "permissive", pol->polpermissive);
 		d = heap_getattr(row->tup, Anum_pg_policy_polroles, desc, &isnull);
 		if (!isnull)
 		{
@@ -3560,20 +3530,15 @@ read_policies(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_arra
 				(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
 			}
 		}
-		if ((comment = object_comment(PolicyRelationId, pol->oid, 0)) != NULL)
-		{
-			push_key(state, "comment");
-			push_string(state, comment);
-		}
+		push_comment(state, PolicyRelationId, pol->oid, 0);
 		d = heap_getattr(row->tup, Anum_pg_policy_polqual, desc, &isnull);
 		push_expr(state, "using", d, isnull, pol->polrelid);
 		d = heap_getattr(row->tup, Anum_pg_policy_polwithcheck, desc, &isnull);
 		push_expr(state, "with_check", d, isnull, pol->polrelid);
 		definition = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-		finish_object(state, &hashinput, "policy", row->identity, row->table->qualified, definition);
+		finish_object(state, "policy", row->identity, row->table->qualified, definition);
 	}
-	pfree(hashinput.data);
-	return nrows;
+	return rows.count;
 }
 
 /*
@@ -3638,7 +3603,6 @@ append_kind(JsonbParseState **state, int kind_no, Datum *values, char *nulls,
 	int			rc;
 	int			count = 0;
 	TimestampTz t0;
-	StringInfoData hashinput;
 	TupleDesc	desc;
 
 	if (k->native != NULL)
@@ -3679,7 +3643,6 @@ append_kind(JsonbParseState **state, int kind_no, Datum *values, char *nulls,
 	/* SPI left us in its own context: what is pushed must outlive SPI_finish */
 	MemoryContextSwitchTo(cxt);
 	desc = SPI_tuptable->tupdesc;
-	initStringInfo(&hashinput);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -3706,10 +3669,9 @@ append_kind(JsonbParseState **state, int kind_no, Datum *values, char *nulls,
 		if (!JB_ROOT_IS_OBJECT(jb))
 			elog(ERROR, "snapshot query for %s returned a definition that is not an object", k->kind);
 		definition = push_jsonb_stripped(state, jb, WJB_VALUE);
-		finish_object(state, &hashinput, k->kind, identity, parent, definition);
+		finish_object(state, k->kind, identity, parent, definition);
 		count++;
 	}
-	pfree(hashinput.data);
 	SPI_freetuptable(SPI_tuptable);
 	return count;
 }
@@ -3882,6 +3844,7 @@ snapshot_impl(FunctionCallInfo fcinfo)
 	}
 	MemoryContextDelete(snapshot_objects->objcxt);
 	pfree(snapshot_objects->lengths);
+	pfree(snapshot_objects->hashinput.data);
 	snapshot_objects = NULL;
 	elog(DEBUG1, "snapshot: %d objects, %u bytes, %.1f ms", objects, (uint32) VARSIZE(result),
 		 migrate_elapsed_ms(start, GetCurrentTimestamp()));
