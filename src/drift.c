@@ -71,6 +71,7 @@
 #include "commands/event_trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "lib/qunique.h"
 #include "nodes/parsenodes.h"
 #include "storage/lock.h"
 #include "fmgr.h"
@@ -1796,6 +1797,9 @@ scope_get(ArrayType *schemas, ArrayType *relid_array)
 		relids = palloc(sizeof(Oid) * (nrelids + 1));
 		for (int i = 0; i < nrelids; i++)
 			relids[i] = DatumGetObjectId(elems[i]);
+		/* each once: two names may be given for one relation, and every reader scans per relation */
+		qsort(relids, nrelids, sizeof(Oid), oid_cmp);
+		nrelids = qunique(relids, nrelids, sizeof(Oid), oid_cmp);
 	}
 	snapshot_scope = scope_begin(schemas, relids, nrelids);
 	/*
@@ -3277,6 +3281,19 @@ replica_identity_index(Oid relid)
 	return name;
 }
 
+/* Add a relation of the scope to the rows of read_tables, when it is a table. */
+static void
+add_table_row(RowList *rows, ScopeRel *r)
+{
+	TableRow   *row;
+
+	if (r == NULL || r->tup == NULL || r->ext_member)
+		return;
+	row = rowlist_add(rows, sizeof(TableRow));
+	row->identity = r->qualified;
+	row->tup = r->tup;
+}
+
 /*
  * Native reader of the table kind: the tables in scope (relkind r, p and
  * f; not members of extensions); kind, persistence, partitioning,
@@ -3307,33 +3324,23 @@ read_tables(JsonbParseState **state, ArrayType *schemas, ArrayType *relid_array)
 			(void) hash_search(children, &((Form_pg_inherits) GETSTRUCT(tup))->inhrelid, HASH_ENTER, NULL);
 		catalog_scan_end(&cs);
 	}
-	/* the tables in scope, as the scope's read of pg_class met them */
+	/*
+	 * the tables in scope, as the scope's read of pg_class met them: all of
+	 * them, or the relations of a partial snapshot
+	 */
 	rowlist_init(&rows);
+	if (!sc->partial)
 	{
 		scoperels_iterator it;
 		ScopeRelSlot *slot;
 
-		if (sc->partial)
-			for (int i = 0; i < sc->nrelids; i++)
-				(void) scope_rel(sc->relids[i]);
 		scoperels_start_iterate(sc->rels, &it);
 		while ((slot = scoperels_iterate(sc->rels, &it)) != NULL)
-		{
-			ScopeRel   *r = slot->rel;
-			TableRow   *row;
-			bool		asked = !sc->partial;
-
-			if (r->tup == NULL || r->ext_member)
-				continue;
-			for (int i = 0; !asked && i < sc->nrelids; i++)
-				asked = sc->relids[i] == r->relid;
-			if (!asked)
-				continue;
-			row = rowlist_add(&rows, sizeof(TableRow));
-			row->identity = r->qualified;
-			row->tup = r->tup;
-		}
+			add_table_row(&rows, slot->rel);
 	}
+	else
+		for (int i = 0; i < sc->nrelids; i++)
+			add_table_row(&rows, scope_rel(sc->relids[i]));
 	{
 		Relation	rel = table_open(RelationRelationId, AccessShareLock);
 

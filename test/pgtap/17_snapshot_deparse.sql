@@ -11,7 +11,7 @@
 -- definition's jsonb text.
 BEGIN;
 SET LOCAL client_min_messages = error;
-SELECT plan(41);
+SELECT plan(42);
 
 CREATE SCHEMA "Deparse s";
 CREATE TABLE "Deparse s"."T x" (
@@ -266,6 +266,9 @@ SELECT is((SELECT count(*) FROM part), 39::bigint, 'a partial snapshot of two ta
 SELECT is_empty($$SELECT kind, identity, hash FROM part
                   EXCEPT SELECT o ->> 'kind', o ->> 'identity', o ->> 'hash' FROM snap, jsonb_array_elements(s -> 'objects') o$$,
                 'a partial snapshot: every object as the whole snapshot describes it');
+SELECT is(migrate.snapshot(ARRAY['Deparse s'], ARRAY['"Deparse s".fk', '"Deparse s".fk', '"Deparse s"."fk"']),
+          migrate.snapshot(ARRAY['Deparse s'], ARRAY['"Deparse s".fk']),
+          'a relation named twice in a partial snapshot is described once');
 SELECT is((SELECT s -> 'objects' FROM snap),
           (SELECT (s::text)::jsonb -> 'objects' FROM snap), 'the snapshot document reads back as itself through its text');
 
